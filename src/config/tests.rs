@@ -1,0 +1,347 @@
+//! Each rejection rule, checked for its message, line and column.
+
+use super::*;
+
+fn check(src: &str) -> Result<Loaded, Vec<Diagnostic>> {
+    check_with(src, None)
+}
+
+fn check_with(src: &str, credentials: Option<&Path>) -> Result<Loaded, Vec<Diagnostic>> {
+    let base = std::env::temp_dir();
+    match parse(Path::new("handoff.toml"), src, &base, credentials) {
+        Ok(l) => Ok(l),
+        Err(ConfigError::Invalid { diagnostics, .. }) => Err(diagnostics),
+        Err(e) => panic!("unexpected {e}"),
+    }
+}
+
+/// The errors of a config that must fail, as "LINE:COL: message".
+fn errors(src: &str) -> Vec<String> {
+    match check(src) {
+        Ok(_) => panic!("config was accepted:\n{src}"),
+        Err(ds) => ds
+            .into_iter()
+            .filter(|d| d.severity == Severity::Error)
+            .map(|d| format!("{}:{}: {}", d.line, d.column, d.message))
+            .collect(),
+    }
+}
+
+/// Line and 1-based column where `needle` starts in `src`.
+fn at(src: &str, needle: &str) -> String {
+    let offset = src
+        .find(needle)
+        .unwrap_or_else(|| panic!("{needle:?} not in config"));
+    let line = src[..offset].matches('\n').count() + 1;
+    let col = src[..offset].rsplit('\n').next().unwrap().chars().count() + 1;
+    format!("{line}:{col}")
+}
+
+fn example_with(from: &str, to: &str) -> String {
+    assert!(EXAMPLE.contains(from), "{from:?} not in the example");
+    EXAMPLE.replacen(from, to, 1)
+}
+
+fn assert_one_error(src: &str, needle: &str, message_part: &str) {
+    let errs = errors(src);
+    assert_eq!(errs.len(), 1, "expected one error, got {errs:#?}");
+    let want = at(src, needle);
+    assert!(
+        errs[0].starts_with(&format!("{want}: ")),
+        "error at wrong place: {errs:?}, expected {want}"
+    );
+    assert!(
+        errs[0].contains(message_part),
+        "message {:?} lacks {message_part:?}",
+        errs[0]
+    );
+}
+
+#[test]
+fn the_shipped_example_passes_without_errors() {
+    let loaded = check(EXAMPLE).expect("the example config must pass");
+    assert_eq!(loaded.model.contractors.len(), 1);
+    assert_eq!(loaded.model.engagements[0].milestones.len(), 2);
+    assert!(
+        loaded.warnings.is_empty(),
+        "the example should be warning-free: {:?}",
+        loaded.warnings
+    );
+}
+
+#[test]
+fn syntax_errors_name_the_place() {
+    let src = example_with(
+        "title = \"Company website redesign\"",
+        "title = \"Company website redesign",
+    );
+    let errs = errors(&src);
+    assert!(!errs.is_empty());
+    assert!(errs[0].contains("expected valid TOML"), "{errs:?}");
+    assert!(
+        errs[0].starts_with(&at(&src, "title = \"Company website redesign")[..2]),
+        "{errs:?}"
+    );
+}
+
+#[test]
+fn unknown_keys_are_reported_all_at_once() {
+    let src = example_with(
+        "email = \"dana@example.test\"",
+        "emial = \"dana@example.test\"",
+    )
+    .replacen("recheck_every = \"90d\"", "recheck_evry = \"90d\"", 1);
+    let errs = errors(&src);
+    let unknown: Vec<_> = errs.iter().filter(|e| e.contains("unknown key")).collect();
+    assert_eq!(unknown.len(), 2, "{errs:#?}");
+    assert!(unknown[0].starts_with(&at(&src, "emial")));
+    assert!(unknown[0].contains("did you mean `email`"));
+    assert!(unknown[1].starts_with(&at(&src, "recheck_evry")));
+    // The typo also leaves `email` missing, reported at the section header.
+    assert!(
+        errs.iter().any(|e| e.contains("is missing `email`")),
+        "{errs:#?}"
+    );
+}
+
+#[test]
+fn missing_required_keys_point_at_the_section() {
+    let src = example_with("timezone = \"Europe/Berlin\"", "");
+    assert_one_error(&src, "[owner]", "[owner] is missing `timezone`");
+}
+
+#[test]
+fn bad_addresses_are_rejected() {
+    let src = example_with("\"dana@example.test\"", "\"dana.example.test\"");
+    assert_one_error(&src, "\"dana.example.test\"", "is not an e-mail address");
+}
+
+#[test]
+fn control_characters_in_header_values_are_rejected() {
+    let src = example_with(
+        "name = \"Dana Díaz\"",
+        "name = \"Dana\\r\\nBcc: eve@example.test\"",
+    );
+    assert_one_error(&src, "\"Dana\\r", "control character U+000D");
+    let src = example_with("title = \"Wireframes\"", "title = \"Wire\\nframes\"");
+    assert_one_error(&src, "\"Wire\\n", "control character U+000A");
+}
+
+#[test]
+fn unknown_time_zones_are_rejected_with_a_suggestion() {
+    let src = example_with("\"America/New_York\"", "\"America/NewYork\"");
+    assert_one_error(
+        &src,
+        "\"America/NewYork\"",
+        "did you mean \"America/New_York\"",
+    );
+}
+
+#[test]
+fn bad_cron_lines_are_reported_against_the_owners_text() {
+    let src = example_with("\"0 9 * * MON\"", "\"0 9 * *\"");
+    assert_one_error(&src, "\"0 9 * *\"", "`0 9 * *` has 4 fields");
+    let src = example_with("\"0 9 * * MON\"", "\"0 9 * * 8\"");
+    assert_one_error(&src, "\"0 9 * * 8\"", "day-of-week `8`");
+    let src = example_with("\"0 9 1 * *\"", "\"0 24 1 * *\"");
+    assert_one_error(&src, "\"0 24 1 * *\"", "is not a valid crontab line");
+}
+
+#[test]
+fn bad_periods_are_rejected() {
+    let src = example_with(
+        "recheck_after_delivery = \"7d\"",
+        "recheck_after_delivery = \"7 days\"",
+    );
+    assert_one_error(&src, "\"7 days\"", "expected a period");
+    let src = example_with("[\"3d\", \"1d\"]", "[\"3d\", \"1x\"]");
+    assert_one_error(&src, "\"1x\"", "unknown unit `x`");
+}
+
+#[test]
+fn dates_that_do_not_exist_are_rejected_as_toml_dates_and_strings() {
+    let src = example_with("due = 2026-12-05", "due = 2026-02-30");
+    let errs = errors(&src);
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(errs[0].starts_with(&at(&src, "2026-02-30")), "{errs:?}");
+    let src = example_with("due = 2026-12-05", "due = \"2026-02-30\"");
+    assert_one_error(&src, "\"2026-02-30\"", "not a date or time that exists");
+    let src = example_with("starts = 2026-11-24", "starts = \"2026-11-31\"");
+    assert_one_error(&src, "\"2026-11-31\"", "not a date that exists");
+}
+
+#[test]
+fn a_time_in_the_dst_gap_is_rejected() {
+    let src = example_with(
+        "kickoff = 2026-11-25T15:00:00",
+        "kickoff = 2027-03-28T02:30:00",
+    );
+    assert_one_error(
+        &src,
+        "2027-03-28T02:30:00",
+        "does not exist in Europe/Berlin",
+    );
+}
+
+#[test]
+fn duplicate_ids_are_rejected() {
+    let src = example_with("id = \"launch\"", "id = \"wireframes\"");
+    let errs = errors(&src);
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    let second = src.rfind("id = \"wireframes\"").unwrap() + 5;
+    let line = src[..second].matches('\n').count() + 1;
+    assert!(
+        errs[0].starts_with(&format!("{line}:6: duplicate milestone id `wireframes`")),
+        "{errs:?}"
+    );
+
+    let dup_contractor = EXAMPLE.replacen(
+        "[[engagement]]",
+        "[[contractor]]\nid = \"dana\"\nname = \"Other\"\nemail = \"o@example.test\"\n\n[[engagement]]",
+        1,
+    );
+    let errs = errors(&dup_contractor);
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(
+        errs[0].contains("duplicate contractor id `dana` (first defined at line"),
+        "{errs:?}"
+    );
+}
+
+#[test]
+fn an_unknown_contractor_gets_the_nearest_id_suggested() {
+    let src = example_with("contractor = \"dana\"", "contractor = \"dan\"");
+    assert_one_error(&src, "\"dan\"", "did you mean `dana`?");
+}
+
+#[test]
+fn an_unused_smtp_section_is_still_checked_whole() {
+    let src = format!(
+        "{EXAMPLE}\n[smtp]\nhost = \"smtp.example.test\"\nport = 70000\nusername = \"ada\"\n"
+    );
+    assert_one_error(&src, "70000", "expected a port number");
+    // Its password file need not exist while the mode does not use it.
+    let src = format!(
+        "{EXAMPLE}\n[smtp]\nhost = \"smtp.example.test\"\nusername = \"ada\"\npassword_file = \"/nonexistent/smtp\"\n"
+    );
+    assert!(check(&src).is_ok());
+}
+
+#[test]
+fn a_used_smtp_section_needs_a_readable_password_file() {
+    let src = example_with("outgoing = \"maildir\"", "outgoing = \"smtp\"")
+        + "\n[smtp]\nhost = \"smtp.example.test\"\nusername = \"ada\"\npassword_file = \"/nonexistent/smtp\"\n";
+    assert_one_error(&src, "\"/nonexistent/smtp\"", "cannot be read");
+}
+
+#[test]
+fn smtp_mode_without_an_smtp_section_is_rejected() {
+    let src = example_with("outgoing = \"maildir\"", "outgoing = \"smtp\"");
+    assert_one_error(&src, "\"smtp\"", "has no [smtp] section");
+}
+
+#[test]
+fn a_systemd_credential_stands_in_for_the_password_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("smtp"), "secret\n").unwrap();
+    let src = example_with("outgoing = \"maildir\"", "outgoing = \"smtp\"")
+        + "\n[smtp]\nhost = \"smtp.example.test\"\nusername = \"ada\"\n";
+    let loaded = check_with(&src, Some(dir.path())).expect("credential should satisfy the check");
+    let smtp = loaded.model.smtp.unwrap();
+    assert_eq!(smtp.read_password().unwrap().expose(), "secret");
+    assert_eq!(smtp.port, 587);
+}
+
+#[test]
+fn plaintext_to_a_remote_host_is_refused_unless_allowed() {
+    let section = "\n[smtp]\nhost = \"smtp.example.test\"\ntls = \"none\"\nusername = \"ada\"\n";
+    let src = format!("{EXAMPLE}{section}");
+    assert_one_error(&src, "\"none\"\nusername", "in clear text");
+    let src = format!("{EXAMPLE}{section}allow_plaintext = true\n");
+    assert!(check(&src).is_ok());
+    let src =
+        format!("{EXAMPLE}\n[smtp]\nhost = \"127.0.0.1\"\ntls = \"none\"\nusername = \"ada\"\n");
+    assert!(check(&src).is_ok(), "loopback needs no TLS");
+}
+
+#[test]
+fn passwords_in_the_config_are_refused_and_not_echoed() {
+    let src = format!(
+        "{EXAMPLE}\n[smtp]\nhost = \"smtp.example.test\"\nusername = \"ada\"\npassword = \"hunter2\"\n"
+    );
+    let errs = errors(&src);
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(errs[0].starts_with(&at(&src, "\"hunter2\"")), "{errs:?}");
+    assert!(errs[0].contains("must not stand in the config"));
+    assert!(
+        !errs[0].contains("hunter2"),
+        "the password was echoed: {errs:?}"
+    );
+}
+
+#[test]
+fn wrong_types_say_what_was_expected() {
+    let src = example_with(
+        "max_reminders_per_day = 1",
+        "max_reminders_per_day = \"one\"",
+    );
+    assert_one_error(&src, "\"one\"", "is a string; expected a whole number");
+}
+
+#[test]
+fn warnings_do_not_fail_the_check() {
+    let src = example_with("\"0 10 1 */6 *\"", "\"0 10 29 2 *\"").replacen(
+        "due = 2026-12-05",
+        "due = 2026-11-20",
+        1,
+    );
+    let loaded = check(&src).expect("warnings only");
+    let w: Vec<String> = loaded.warnings.iter().map(|d| d.to_string()).collect();
+    assert_eq!(w.len(), 2, "{w:#?}");
+    assert!(
+        w.iter().any(|w| w.contains("less often than once a year")),
+        "{w:?}"
+    );
+    assert!(
+        w.iter()
+            .any(|w| w.contains("due before the engagement starts")),
+        "{w:?}"
+    );
+    assert!(w[0].starts_with("handoff.toml:"), "{w:?}");
+}
+
+#[test]
+fn an_engagement_without_milestones_is_a_warning() {
+    let cut = EXAMPLE.find("[[engagement.milestone]]").unwrap();
+    let loaded = check(&EXAMPLE[..cut]).expect("warnings only");
+    assert_eq!(loaded.warnings.len(), 1);
+    assert!(loaded.warnings[0].message.contains("has no milestones"));
+}
+
+#[test]
+fn dates_and_times_land_in_the_owners_zone() {
+    let m = check(EXAMPLE).unwrap().model;
+    let e = &m.engagements[0];
+    // 2026-12-05 end of day in Berlin (CET, UTC+1).
+    assert_eq!(
+        e.milestones[0].due.to_rfc3339(),
+        "2026-12-05T22:59:59+00:00"
+    );
+    assert_eq!(e.kickoff.unwrap().to_rfc3339(), "2026-11-25T14:00:00+00:00");
+    // Status reports run in the contractor's zone (New York).
+    let next = e
+        .status_reports
+        .as_ref()
+        .unwrap()
+        .next_after(e.kickoff.unwrap())
+        .unwrap();
+    assert_eq!(next.to_rfc3339(), "2026-11-30T14:00:00+00:00");
+}
+
+#[test]
+fn all_problems_come_in_one_run() {
+    let src = example_with("\"dana@example.test\"", "\"not-an-address\"")
+        .replacen("\"America/New_York\"", "\"Mars/Olympus\"", 1)
+        .replacen("\"0 9 * * MON\"", "\"every monday\"", 1);
+    assert_eq!(errors(&src).len(), 3);
+}

@@ -1,0 +1,294 @@
+//! The owner's world as typed, checked values.
+//!
+//! Everything here is built once by [`crate::config`] from a config that passed
+//! every check; nothing downstream sees raw TOML or re-validates. Instants are UTC
+//! (`DateTime<Utc>`), zones travel beside them (`chrono_tz::Tz`) and are applied
+//! only where a person reads a time: templates, calendar, cron.
+
+use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
+use chrono_tz::Tz;
+use lettre::Address;
+use std::path::PathBuf;
+
+/// The whole checked configuration.
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub owner: Owner,
+    pub mail: MailSettings,
+    /// Present when the config has an `[smtp]` section (checked even if unused).
+    pub smtp: Option<ServerSettings>,
+    /// Present when the config has an `[imap]` section.
+    pub imap: Option<ImapSettings>,
+    pub policy: Policy,
+    pub contractors: Vec<Contractor>,
+    pub engagements: Vec<Engagement>,
+}
+
+impl Model {
+    /// The contractor an engagement works with.
+    pub fn contractor_of(&self, engagement: &Engagement) -> &Contractor {
+        // The config loader only builds an Engagement after resolving its contractor
+        // id to an index into this same Vec, and the Vec is never shrunk afterwards,
+        // so the index is always in bounds.
+        &self.contractors[engagement.contractor_index]
+    }
+
+    pub fn engagement(&self, id: &str) -> Option<&Engagement> {
+        self.engagements.iter().find(|e| e.id == id)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Owner {
+    pub name: String,
+    pub email: Address,
+    pub timezone: Tz,
+}
+
+/// Where mail goes out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outgoing {
+    /// Submission over SMTP (`[smtp]`).
+    Smtp,
+    /// Each mail written as an `.eml` file under `<maildir>/outgoing` (local mode).
+    Maildir,
+}
+
+/// Where replies come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Incoming {
+    /// IMAP IDLE on `[imap]`.
+    Imap,
+    /// A local Maildir at `<maildir>/inbox` (local mode).
+    Maildir,
+}
+
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    pub outgoing: Outgoing,
+    pub incoming: Incoming,
+    /// Root of the local-mode mail folders (absolute).
+    pub maildir: PathBuf,
+    /// The SQLite store (absolute).
+    pub state: PathBuf,
+}
+
+/// How a connection to a mail server is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    /// TLS from the first byte (SMTPS 465, IMAPS 993).
+    Tls,
+    /// Plain connect, then STARTTLS before anything else is said.
+    Starttls,
+    /// No TLS: only to loopback, or with `allow_plaintext = true`.
+    None,
+}
+
+/// One server account: `[smtp]` or the server part of `[imap]`.
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    pub host: String,
+    pub port: u16,
+    pub tls: TlsMode,
+    pub username: String,
+    /// The file holding the password (never the password itself: see
+    /// [`Secret`]). `None` only for a section the current mode does not use and
+    /// that names no file (the config check requires one where it is used).
+    pub password_file: Option<PathBuf>,
+    /// An extra CA to trust besides the public roots; verification is on either way.
+    pub ca_file: Option<PathBuf>,
+    pub allow_plaintext: bool,
+}
+
+impl ServerSettings {
+    /// Reads the password file. Trailing line breaks are dropped (editors add one).
+    pub fn read_password(&self) -> std::io::Result<Secret> {
+        let Some(path) = &self.password_file else {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no password_file configured",
+            ));
+        };
+        let text = std::fs::read_to_string(path)?;
+        Ok(Secret(text.trim_end_matches(['\r', '\n']).to_string()))
+    }
+}
+
+/// A password that never prints: `Debug` and `Display` show `[redacted]`, so a
+/// stray `{:?}` in a log line cannot leak it.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The password itself, for the one place that hands it to a server.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl std::fmt::Display for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ImapSettings {
+    pub server: ServerSettings,
+    pub mailbox: String,
+    pub sent_mailbox: String,
+}
+
+/// The owner's rules against micromanaging.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// In the contractor's zone: nothing goes to them inside this window.
+    pub quiet_hours: Option<QuietHours>,
+    pub max_reminders_per_day: u32,
+    pub silence_alert_after: TimeDelta,
+}
+
+/// A daily window of local time, possibly crossing midnight ("20:00-08:00").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuietHours {
+    pub start: NaiveTime,
+    pub end: NaiveTime,
+}
+
+impl QuietHours {
+    /// Whether a local time of day falls inside the window (start inclusive,
+    /// end exclusive).
+    pub fn contains(&self, t: NaiveTime) -> bool {
+        if self.start <= self.end {
+            self.start <= t && t < self.end
+        } else {
+            t >= self.start || t < self.end
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Contractor {
+    pub id: String,
+    pub name: String,
+    pub email: Address,
+    pub timezone: Tz,
+}
+
+#[derive(Debug, Clone)]
+pub struct Engagement {
+    pub id: String,
+    /// The contractor's id, as written.
+    pub contractor: String,
+    /// Index of that contractor in [`Model::contractors`].
+    pub(crate) contractor_index: usize,
+    pub title: String,
+    /// `None`: not signed, so only the agreement request goes out.
+    pub agreement_signed: Option<NaiveDate>,
+    pub agreement_file: Option<PathBuf>,
+    pub starts: NaiveDate,
+    /// The kickoff call (30 minutes), as an instant.
+    pub kickoff: Option<DateTime<Utc>>,
+    pub deliverables: String,
+    pub quality_standard: String,
+    pub performance_standard: String,
+    pub payment_terms: Option<String>,
+    /// Status-report requests, in the contractor's zone.
+    pub status_reports: Option<Schedule>,
+    /// Evaluation reminders to the owner, in the owner's zone.
+    pub evaluation: Schedule,
+    pub recheck_after_delivery: TimeDelta,
+    pub recheck_every: TimeDelta,
+    /// Payment-due reminders to the owner, in the owner's zone.
+    pub payment: Option<Schedule>,
+    pub attachments: Vec<PathBuf>,
+    pub milestones: Vec<Milestone>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Milestone {
+    pub id: String,
+    pub title: String,
+    /// The due instant: a date means the end of that day in the owner's zone.
+    pub due: DateTime<Utc>,
+    /// Reminder offsets before `due`, largest first.
+    pub remind_before: Vec<TimeDelta>,
+    pub attachments: Vec<PathBuf>,
+}
+
+/// A recurring schedule: the owner's crontab text, the parsed form, and the zone
+/// it runs in.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    /// As the owner wrote it (5-field crontab), for messages and display.
+    pub crontab: String,
+    pub(crate) cron: cron::Schedule,
+    pub timezone: Tz,
+}
+
+impl Schedule {
+    /// The first occurrence strictly after `t`.
+    pub fn next_after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.cron
+            .after(&t.with_timezone(&self.timezone))
+            .next()
+            .map(|n| n.with_timezone(&Utc))
+    }
+}
+
+/// Formats a span of time the way owners write it: "3d", "12h", "1d12h".
+pub fn format_period(d: TimeDelta) -> String {
+    let mut secs = d.num_seconds();
+    if secs == 0 {
+        return "0m".to_string();
+    }
+    let mut out = String::new();
+    if secs < 0 {
+        out.push('-');
+        secs = -secs;
+    }
+    for (unit, len) in [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)] {
+        if secs >= len {
+            out.push_str(&format!("{}{unit}", secs / len));
+            secs %= len;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quiet_hours_cross_midnight() {
+        let q = QuietHours {
+            start: NaiveTime::from_hms_opt(20, 0, 0).unwrap(),
+            end: NaiveTime::from_hms_opt(8, 0, 0).unwrap(),
+        };
+        assert!(q.contains(NaiveTime::from_hms_opt(23, 0, 0).unwrap()));
+        assert!(q.contains(NaiveTime::from_hms_opt(7, 59, 0).unwrap()));
+        assert!(!q.contains(NaiveTime::from_hms_opt(8, 0, 0).unwrap()));
+        assert!(!q.contains(NaiveTime::from_hms_opt(12, 0, 0).unwrap()));
+    }
+
+    #[test]
+    fn periods_print_as_owners_write_them() {
+        assert_eq!(format_period(TimeDelta::days(3)), "3d");
+        assert_eq!(format_period(TimeDelta::hours(36)), "1d12h");
+        assert_eq!(format_period(TimeDelta::minutes(90)), "1h30m");
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let s = Secret("hunter2".into());
+        assert_eq!(format!("{s:?} {s}"), "[redacted] [redacted]");
+        assert_eq!(s.expose(), "hunter2");
+    }
+}
