@@ -1,6 +1,36 @@
-//! Handoff (module map is filled in as modules land).
+//! Handoff keeps a small-business owner's outsourced work on track by email
+//! and calendar.
+//!
+//! # The flow
+//!
+//! Data moves left to right, and no module reaches backwards around it:
+//!
+//! ```text
+//! config ──▶ model ──▶ reconcile ──▶ store ◀── (later: scheduler decides, outbox
+//!  (TOML,    (typed,    (config vs.   (SQLite:   sends, inbox observes and records,
+//!   spans)    checked)   history)      the truth) scheduler re-plans)
+//! ```
+//!
+//! - [`config`] reads the owner's one file into a checked [`model::Model`],
+//!   reporting every problem as `FILE:LINE:COL`. Nothing downstream sees TOML.
+//! - [`lifecycle`] is the pure state machine of engagements and milestones:
+//!   transitions are the only way state changes.
+//! - [`store`] is the only place with SQL: lifecycle state, the outbox, sent and
+//!   inbound messages, the event journal, scheduler and watcher state. Every
+//!   decision that must survive a restart is a committed row before its side
+//!   effect counts as done.
+//! - [`reconcile`] states what the config defines in the store's terms; the
+//!   store records new, changed and removed items (never deleting history).
+//! - [`status`] joins config and store for `handoff status`.
+//! - [`clock`] is injectable time: tests and `HANDOFF_NOW` move it.
+//! - [`cli`] is the edge: subcommands, messages for people, exit codes.
 #![deny(unsafe_code)]
 
+pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod lifecycle;
 pub mod model;
+pub mod reconcile;
+pub mod status;
+pub mod store;

@@ -404,13 +404,14 @@ fn read_server(
         p
     });
     let allow_plaintext = s.bool(d, "allow_plaintext").is_some_and(|v| v.into_inner());
-    if let (Some(TlsMode::None), Some(h)) = (tls, &host) {
-        if !is_loopback(h) && !allow_plaintext {
-            d.error(
-                tls_v.as_ref().map_or(s.span.clone(), |v| v.span()),
-                format!("tls = \"none\" in {name} would send the password in clear text to {h}; expected \"tls\" or \"starttls\" (or allow_plaintext = true beside it, if you must)"),
-            );
-        }
+    if let (Some(TlsMode::None), Some(h)) = (tls, &host)
+        && !is_loopback(h)
+        && !allow_plaintext
+    {
+        d.error(
+            tls_v.as_ref().map_or(s.span.clone(), |v| v.span()),
+            format!("tls = \"none\" in {name} would send the password in clear text to {h}; expected \"tls\" or \"starttls\" (or allow_plaintext = true beside it, if you must)"),
+        );
     }
     Some(ServerSettings {
         host: host?,

@@ -95,8 +95,7 @@ impl<'s> Diagnostics<'s> {
 
     /// All problems in file order (errors before warnings at the same place).
     pub(crate) fn into_sorted(mut self) -> Vec<Diagnostic> {
-        self.items
-            .sort_by(|a, b| (a.0, a.1.severity).cmp(&(b.0, b.1.severity)));
+        self.items.sort_by_key(|(offset, d)| (*offset, d.severity));
         self.items.into_iter().map(|(_, d)| d).collect()
     }
 }

@@ -1,0 +1,254 @@
+//! What `handoff status` shows: each engagement and milestone with its state and
+//! the next thing due, from the config joined with the store.
+//!
+//! The store is the truth for state; the config is the truth for what exists and
+//! when it is due. A milestone the daemon has not yet seen shows the state it
+//! will start in (`planned`; an engagement `awaiting_agreement` or `active`).
+//! Milestones or engagements the store knows but the config no longer has are
+//! shown too (cancelled, ended): history is kept. Building the report only reads.
+
+use crate::lifecycle::{EngagementState, MilestoneState};
+use crate::model::{Engagement, Model};
+use crate::store::{EngagementRecord, Store, StoreError};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use serde::Serialize;
+
+#[derive(Debug, Serialize)]
+pub struct StatusReport {
+    /// The instant the report describes (RFC 3339, UTC).
+    pub now: String,
+    /// Mails waiting in the outbox.
+    pub outbox_depth: u64,
+    pub engagements: Vec<EngagementStatus>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EngagementStatus {
+    pub id: String,
+    pub title: String,
+    pub contractor: String,
+    pub state: String,
+    /// False when the engagement is only in the store (removed from the config).
+    pub in_config: bool,
+    pub next: Option<NextItem>,
+    pub milestones: Vec<MilestoneStatus>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MilestoneStatus {
+    pub id: String,
+    pub title: String,
+    /// RFC 3339, UTC.
+    pub due: String,
+    pub state: String,
+    pub in_config: bool,
+}
+
+/// The earliest upcoming item of an engagement.
+#[derive(Debug, Serialize, Clone)]
+pub struct NextItem {
+    /// "milestone", "kickoff", "status_report", "evaluation" or "payment".
+    pub kind: String,
+    pub what: String,
+    /// RFC 3339, UTC.
+    pub at: String,
+}
+
+pub fn build(model: &Model, store: &Store, now: DateTime<Utc>) -> Result<StatusReport, StoreError> {
+    let stored = store.engagements()?;
+    let mut engagements = Vec::new();
+    for e in &model.engagements {
+        let record = stored.iter().find(|r| r.id == e.id);
+        engagements.push(engagement_status(model, e, record, now));
+    }
+    for r in stored.iter().filter(|r| model.engagement(&r.id).is_none()) {
+        engagements.push(EngagementStatus {
+            id: r.id.clone(),
+            title: r.title.clone(),
+            contractor: r.contractor.clone(),
+            state: r.state.to_string(),
+            in_config: false,
+            next: None,
+            milestones: r
+                .milestones
+                .iter()
+                .map(|m| MilestoneStatus {
+                    id: m.id.clone(),
+                    title: m.title.clone(),
+                    due: m.due.to_rfc3339(),
+                    state: m.state.to_string(),
+                    in_config: false,
+                })
+                .collect(),
+        });
+    }
+    Ok(StatusReport {
+        now: now.to_rfc3339(),
+        outbox_depth: store.outbox_depth()?,
+        engagements,
+    })
+}
+
+fn engagement_status(
+    model: &Model,
+    e: &Engagement,
+    record: Option<&EngagementRecord>,
+    now: DateTime<Utc>,
+) -> EngagementStatus {
+    let state = record
+        .map(|r| r.state)
+        .unwrap_or(if e.agreement_signed.is_some() {
+            EngagementState::Active
+        } else {
+            EngagementState::AwaitingAgreement
+        });
+    let mut milestones: Vec<MilestoneStatus> = e
+        .milestones
+        .iter()
+        .map(|m| {
+            let stored = record.and_then(|r| r.milestones.iter().find(|s| s.id == m.id));
+            MilestoneStatus {
+                id: m.id.clone(),
+                title: m.title.clone(),
+                due: m.due.to_rfc3339(),
+                state: stored
+                    .map_or(MilestoneState::Planned, |s| s.state)
+                    .to_string(),
+                in_config: true,
+            }
+        })
+        .collect();
+    if let Some(r) = record {
+        for s in r
+            .milestones
+            .iter()
+            .filter(|s| !e.milestones.iter().any(|m| m.id == s.id))
+        {
+            milestones.push(MilestoneStatus {
+                id: s.id.clone(),
+                title: s.title.clone(),
+                due: s.due.to_rfc3339(),
+                state: s.state.to_string(),
+                in_config: false,
+            });
+        }
+    }
+    let next = if matches!(state, EngagementState::Finished | EngagementState::Ended) {
+        None
+    } else {
+        next_item(e, record, state, now)
+    };
+    EngagementStatus {
+        id: e.id.clone(),
+        title: e.title.clone(),
+        contractor: model.contractor_of(e).id.clone(),
+        state: state.to_string(),
+        in_config: true,
+        next,
+        milestones,
+    }
+}
+
+fn next_item(
+    e: &Engagement,
+    record: Option<&EngagementRecord>,
+    state: EngagementState,
+    now: DateTime<Utc>,
+) -> Option<NextItem> {
+    let mut candidates: Vec<(DateTime<Utc>, &str, String)> = Vec::new();
+    for m in &e.milestones {
+        let done = record
+            .and_then(|r| r.milestones.iter().find(|s| s.id == m.id))
+            .is_some_and(|s| {
+                matches!(
+                    s.state,
+                    MilestoneState::Accepted | MilestoneState::Cancelled
+                )
+            });
+        if !done && m.due > now {
+            candidates.push((m.due, "milestone", format!("{} due", m.title)));
+        }
+    }
+    if let Some(k) = e.kickoff.filter(|k| *k > now) {
+        candidates.push((k, "kickoff", "kickoff call".to_string()));
+    }
+    // Recurring items only run once work has started.
+    if state == EngagementState::Active {
+        let recurring = [
+            (
+                e.status_reports.as_ref(),
+                "status_report",
+                "status report request",
+            ),
+            (Some(&e.evaluation), "evaluation", "evaluation"),
+            (e.payment.as_ref(), "payment", "payment reminder"),
+        ];
+        for (sched, kind, what) in recurring {
+            if let Some(at) = sched.and_then(|s| s.next_after(now)) {
+                candidates.push((at, kind, what.to_string()));
+            }
+        }
+    }
+    candidates
+        .into_iter()
+        .min_by_key(|(at, _, _)| *at)
+        .map(|(at, kind, what)| NextItem {
+            kind: kind.to_string(),
+            what,
+            at: at.to_rfc3339(),
+        })
+}
+
+/// A time as the owner reads it: "2026-12-05 23:59 CET".
+pub fn local_time(t: DateTime<Utc>, tz: Tz) -> String {
+    t.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z").to_string()
+}
+
+fn local(rfc3339: &str, tz: Tz) -> String {
+    DateTime::parse_from_rfc3339(rfc3339)
+        .map(|t| local_time(t.with_timezone(&Utc), tz))
+        .unwrap_or_else(|_| rfc3339.to_string())
+}
+
+/// The table for people.
+pub fn render(report: &StatusReport, tz: Tz) -> String {
+    let mut out = String::new();
+    if report.engagements.is_empty() {
+        out += "no engagements\n";
+    }
+    for e in &report.engagements {
+        out += &format!(
+            "{}  {}  [{}]  contractor: {}{}\n",
+            e.id,
+            e.title,
+            e.state,
+            e.contractor,
+            if e.in_config {
+                ""
+            } else {
+                "  (removed from config)"
+            }
+        );
+        match &e.next {
+            Some(n) => out += &format!("  next: {} at {}\n", n.what, local(&n.at, tz)),
+            None => out += "  next: nothing scheduled\n",
+        }
+        for m in &e.milestones {
+            out += &format!(
+                "  - {:<16} {:<14} due {}  {}{}\n",
+                m.id,
+                m.state,
+                local(&m.due, tz),
+                m.title,
+                if m.in_config {
+                    ""
+                } else {
+                    "  (removed from config)"
+                }
+            );
+        }
+    }
+    out += &format!("outbox: {} waiting\n", report.outbox_depth);
+    out
+}

@@ -1,0 +1,216 @@
+//! The event journal: what was sent, received and decided, in order.
+//!
+//! Rows are only ever added. `handoff log` reads them; later parts (evaluation
+//! records, the digest) summarise them.
+
+use super::{StoreError, Tx, parse_ts, ts};
+use chrono::{DateTime, Utc};
+use rusqlite::params;
+use serde::Serialize;
+
+/// Which way an event crossed the boundary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// A mail received.
+    In,
+    /// A mail sent.
+    Out,
+    /// A decision or state change inside Handoff.
+    Internal,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::In => "in",
+            Direction::Out => "out",
+            Direction::Internal => "internal",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self, StoreError> {
+        match s {
+            "in" => Ok(Direction::In),
+            "out" => Ok(Direction::Out),
+            "internal" => Ok(Direction::Internal),
+            other => Err(StoreError::Corrupt {
+                what: format!("event direction {other:?}"),
+            }),
+        }
+    }
+}
+
+impl std::fmt::Display for Direction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An event to journal.
+#[derive(Debug, Clone, Default)]
+pub struct NewEvent {
+    pub kind: String,
+    pub direction: Option<Direction>,
+    pub engagement: Option<String>,
+    pub milestone: Option<String>,
+    pub message_id: Option<String>,
+    pub subject: Option<String>,
+    pub detail: Option<String>,
+}
+
+impl NewEvent {
+    /// An internal event of `kind` with nothing else set yet.
+    pub fn internal(kind: &str) -> Self {
+        NewEvent {
+            kind: kind.to_string(),
+            direction: Some(Direction::Internal),
+            ..Default::default()
+        }
+    }
+
+    pub fn engagement(mut self, id: &str) -> Self {
+        self.engagement = Some(id.to_string());
+        self
+    }
+
+    pub fn milestone(mut self, id: &str) -> Self {
+        self.milestone = Some(id.to_string());
+        self
+    }
+
+    pub fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+}
+
+/// A journaled event, as `handoff log --json` prints it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EventRecord {
+    /// RFC 3339, UTC.
+    pub time: String,
+    pub kind: String,
+    pub direction: Direction,
+    pub engagement: Option<String>,
+    pub milestone: Option<String>,
+    pub message_id: Option<String>,
+    pub subject: Option<String>,
+    pub detail: Option<String>,
+}
+
+/// Which events to read.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    pub engagement: Option<String>,
+    /// Only the last N (still printed oldest first).
+    pub limit: Option<usize>,
+}
+
+impl Tx<'_> {
+    pub fn record_event(&self, e: &NewEvent, now: DateTime<Utc>) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO event (time, kind, direction, engagement_id, milestone_id, message_id, subject, detail)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                ts(now),
+                e.kind,
+                e.direction.unwrap_or(Direction::Internal).as_str(),
+                e.engagement,
+                e.milestone,
+                e.message_id,
+                e.subject,
+                e.detail
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn events(&self, filter: &EventFilter) -> Result<Vec<EventRecord>, StoreError> {
+        let limit = filter
+            .limit
+            .and_then(|l| i64::try_from(l).ok())
+            .unwrap_or(-1);
+        let mut stmt = self.conn.prepare(
+            "SELECT time, kind, direction, engagement_id, milestone_id, message_id, subject, detail
+             FROM (SELECT * FROM event
+                   WHERE ?1 IS NULL OR engagement_id = ?1
+                   ORDER BY time DESC, id DESC LIMIT ?2)
+             ORDER BY time, id",
+        )?;
+        let rows = stmt.query_map(params![filter.engagement, limit], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (time, kind, direction, engagement, milestone, message_id, subject, detail) = row?;
+            // Normalise to plain RFC 3339 for readers, after checking it parses.
+            let time = parse_ts(&time, "event")?.to_rfc3339();
+            out.push(EventRecord {
+                time,
+                kind,
+                direction: Direction::parse(&direction)?,
+                engagement,
+                milestone,
+                message_id,
+                subject,
+                detail,
+            });
+        }
+        Ok(out)
+    }
+}
+
+impl super::Store {
+    /// Journals one event.
+    pub fn record_event(&mut self, e: &NewEvent, now: DateTime<Utc>) -> Result<(), StoreError> {
+        self.transaction(|tx| tx.record_event(e, now))
+    }
+
+    /// Reads the journal, oldest first.
+    pub fn events(&self, filter: &EventFilter) -> Result<Vec<EventRecord>, StoreError> {
+        self.read().events(filter)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Store, test_support::t};
+    use super::*;
+
+    #[test]
+    fn events_filter_and_limit_keep_time_order() {
+        let mut s = Store::open_in_memory().unwrap();
+        for (i, eng) in ["a", "b", "a", "a"].iter().enumerate() {
+            let e = NewEvent::internal(&format!("k{i}")).engagement(eng);
+            s.record_event(&e, t(&format!("2026-11-24T09:0{i}:00Z")))
+                .unwrap();
+        }
+        let all = s.events(&EventFilter::default()).unwrap();
+        assert_eq!(
+            all.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(),
+            ["k0", "k1", "k2", "k3"]
+        );
+        let a_last2 = s
+            .events(&EventFilter {
+                engagement: Some("a".into()),
+                limit: Some(2),
+            })
+            .unwrap();
+        assert_eq!(
+            a_last2.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(),
+            ["k2", "k3"]
+        );
+        assert_eq!(a_last2[0].time, "2026-11-24T09:02:00+00:00");
+        assert_eq!(a_last2[0].direction, Direction::Internal);
+    }
+}

@@ -1,0 +1,68 @@
+//! Scheduler state: small named values (when a reminder last fired, the next
+//! run of a schedule) that must survive restarts so nothing fires twice.
+
+use super::{StoreError, Tx, ts};
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, params};
+
+impl Tx<'_> {
+    pub fn scheduler_get(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT value FROM scheduler_state WHERE key = ?1",
+                [key],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    pub fn scheduler_set(
+        &self,
+        key: &str,
+        value: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO scheduler_state (key, value, updated_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            params![key, value, ts(now)],
+        )?;
+        Ok(())
+    }
+}
+
+impl super::Store {
+    pub fn scheduler_get(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.read().scheduler_get(key)
+    }
+
+    pub fn scheduler_set(
+        &mut self,
+        key: &str,
+        value: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.transaction(|tx| tx.scheduler_set(key, value, now))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Store, test_support::t};
+
+    #[test]
+    fn scheduler_values_overwrite_and_survive_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let mut s = Store::open(&path).unwrap();
+        assert_eq!(s.scheduler_get("k").unwrap(), None);
+        s.scheduler_set("k", "1", t("2026-11-24T09:00:00Z"))
+            .unwrap();
+        s.scheduler_set("k", "2", t("2026-11-24T10:00:00Z"))
+            .unwrap();
+        drop(s);
+        let s = Store::open(&path).unwrap();
+        assert_eq!(s.scheduler_get("k").unwrap().as_deref(), Some("2"));
+    }
+}

@@ -1,0 +1,361 @@
+//! The outbox: every mail Handoff sends, queued durably before it is sent.
+//!
+//! A mail is enqueued in the same transaction as the state change that caused
+//! it, under an idempotency key that names the decision ("instructions for
+//! website/wireframes"), so deciding twice queues once. The sender takes due
+//! rows, delivers them, and marks each sent with its Message-ID (which also
+//! records it in `sent_message` for reply matching and journals it) or failed
+//! with a retry time.
+
+use super::{Direction, NewEvent, StoreError, Tx, parse_ts, ts};
+use chrono::{DateTime, Utc};
+use rusqlite::params;
+
+/// A mail to queue.
+#[derive(Debug, Clone)]
+pub struct NewOutboxMail {
+    pub idempotency_key: String,
+    pub engagement: Option<String>,
+    pub milestone: Option<String>,
+    pub purpose: String,
+    pub recipient: String,
+    pub subject: String,
+    /// The complete RFC 5322 message.
+    pub message: Vec<u8>,
+    /// Not to be sent before this instant (quiet hours, scheduling).
+    pub not_before: DateTime<Utc>,
+}
+
+/// What enqueueing did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enqueued {
+    /// A new row with this id.
+    Queued(i64),
+    /// The key was already queued (or sent): nothing was added.
+    AlreadyQueued,
+}
+
+/// A queued mail, as the sender sees it.
+#[derive(Debug, Clone)]
+pub struct OutboxMail {
+    pub id: i64,
+    pub idempotency_key: String,
+    pub engagement: Option<String>,
+    pub milestone: Option<String>,
+    pub purpose: String,
+    pub recipient: String,
+    pub subject: String,
+    pub message: Vec<u8>,
+    pub attempts: i64,
+    pub next_attempt_at: DateTime<Utc>,
+}
+
+impl Tx<'_> {
+    pub fn enqueue(
+        &self,
+        mail: &NewOutboxMail,
+        now: DateTime<Utc>,
+    ) -> Result<Enqueued, StoreError> {
+        let n = self.conn.execute(
+            "INSERT INTO outbox (idempotency_key, engagement_id, milestone_id, purpose, recipient, subject,
+                                 message, next_attempt_at, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+             ON CONFLICT (idempotency_key) DO NOTHING",
+            params![
+                mail.idempotency_key,
+                mail.engagement,
+                mail.milestone,
+                mail.purpose,
+                mail.recipient,
+                mail.subject,
+                mail.message,
+                ts(mail.not_before),
+                ts(now)
+            ],
+        )?;
+        Ok(if n == 0 {
+            Enqueued::AlreadyQueued
+        } else {
+            Enqueued::Queued(self.conn.last_insert_rowid())
+        })
+    }
+
+    /// Mails waiting to be sent (queued or mid-send).
+    pub fn outbox_depth(&self) -> Result<u64, StoreError> {
+        let n: i64 = self.conn.query_row(
+            "SELECT count(*) FROM outbox WHERE status IN ('queued', 'sending')",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// Queued mails whose time has come, oldest first.
+    pub fn due_outbox(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<OutboxMail>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, idempotency_key, engagement_id, milestone_id, purpose, recipient, subject, message,
+                    attempts, next_attempt_at
+             FROM outbox WHERE status = 'queued' AND next_attempt_at <= ?1
+             ORDER BY next_attempt_at, id LIMIT ?2",
+        )?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(params![ts(now), limit], |r| {
+            Ok((
+                OutboxMail {
+                    id: r.get(0)?,
+                    idempotency_key: r.get(1)?,
+                    engagement: r.get(2)?,
+                    milestone: r.get(3)?,
+                    purpose: r.get(4)?,
+                    recipient: r.get(5)?,
+                    subject: r.get(6)?,
+                    message: r.get(7)?,
+                    attempts: r.get(8)?,
+                    next_attempt_at: DateTime::<Utc>::MIN_UTC,
+                },
+                r.get::<_, String>(9)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (mut mail, next) = row?;
+            mail.next_attempt_at = parse_ts(&next, "outbox next attempt")?;
+            out.push(mail);
+        }
+        Ok(out)
+    }
+
+    /// Marks a mail sent under `message_id`, records it for reply matching and
+    /// journals it, all at once.
+    pub fn mark_sent(
+        &self,
+        id: i64,
+        message_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let (engagement, milestone, purpose, recipient, subject): (
+            Option<String>,
+            Option<String>,
+            String,
+            String,
+            String,
+        ) = self
+            .conn
+            .query_row(
+                "SELECT engagement_id, milestone_id, purpose, recipient, subject FROM outbox WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .map_err(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound {
+                    what: format!("outbox mail {id}"),
+                },
+                e => e.into(),
+            })?;
+        self.conn.execute(
+            "UPDATE outbox SET status = 'sent', sent_at = ?2, message_id = ?3, attempts = attempts + 1,
+                               last_error = NULL
+             WHERE id = ?1",
+            params![id, ts(now), message_id],
+        )?;
+        self.conn.execute(
+            "INSERT INTO sent_message (message_id, outbox_id, engagement_id, milestone_id, purpose, recipient, sent_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![message_id, id, engagement, milestone, purpose, recipient, ts(now)],
+        )?;
+        self.record_event(
+            &NewEvent {
+                kind: format!("sent_{purpose}"),
+                direction: Some(Direction::Out),
+                engagement,
+                milestone,
+                message_id: Some(message_id.to_string()),
+                subject: Some(subject),
+                detail: Some(format!("to {recipient}")),
+            },
+            now,
+        )
+    }
+
+    /// Records a failed attempt: with `retry_at` the mail is tried again then;
+    /// without, it is given up (and journaled as such).
+    pub fn mark_failed(
+        &self,
+        id: i64,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        match retry_at {
+            Some(at) => self.conn.execute(
+                "UPDATE outbox SET status = 'queued', attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3
+                 WHERE id = ?1",
+                params![id, error, ts(at)],
+            )?,
+            None => {
+                let n = self.conn.execute(
+                    "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
+                    params![id, error],
+                )?;
+                let (engagement, milestone, subject): (Option<String>, Option<String>, String) =
+                    self.conn.query_row(
+                        "SELECT engagement_id, milestone_id, subject FROM outbox WHERE id = ?1",
+                        [id],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    )?;
+                self.record_event(
+                    &NewEvent {
+                        kind: "send_failed".to_string(),
+                        direction: Some(Direction::Internal),
+                        engagement,
+                        milestone,
+                        message_id: None,
+                        subject: Some(subject),
+                        detail: Some(error.to_string()),
+                    },
+                    now,
+                )?;
+                n
+            }
+        };
+        Ok(())
+    }
+}
+
+impl super::Store {
+    pub fn enqueue(
+        &mut self,
+        mail: &NewOutboxMail,
+        now: DateTime<Utc>,
+    ) -> Result<Enqueued, StoreError> {
+        self.transaction(|tx| tx.enqueue(mail, now))
+    }
+
+    pub fn outbox_depth(&self) -> Result<u64, StoreError> {
+        self.read().outbox_depth()
+    }
+
+    pub fn due_outbox(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<OutboxMail>, StoreError> {
+        self.read().due_outbox(now, limit)
+    }
+
+    pub fn mark_sent(
+        &mut self,
+        id: i64,
+        message_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.transaction(|tx| tx.mark_sent(id, message_id, now))
+    }
+
+    pub fn mark_failed(
+        &mut self,
+        id: i64,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.transaction(|tx| tx.mark_failed(id, error, retry_at, now))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{EventFilter, Store, test_support::t};
+    use super::*;
+
+    fn mail(key: &str) -> NewOutboxMail {
+        NewOutboxMail {
+            idempotency_key: key.into(),
+            engagement: Some("website".into()),
+            milestone: None,
+            purpose: "instructions".into(),
+            recipient: "dana@example.test".into(),
+            subject: "Instructions".into(),
+            message: b"Subject: Instructions\r\n\r\nHi".to_vec(),
+            not_before: t("2026-11-24T09:00:00Z"),
+        }
+    }
+
+    #[test]
+    fn the_same_key_is_queued_once() {
+        let mut s = Store::open_in_memory().unwrap();
+        let now = t("2026-11-24T08:00:00Z");
+        assert!(matches!(
+            s.enqueue(&mail("k"), now).unwrap(),
+            Enqueued::Queued(_)
+        ));
+        assert_eq!(s.enqueue(&mail("k"), now).unwrap(), Enqueued::AlreadyQueued);
+        assert_eq!(s.outbox_depth().unwrap(), 1);
+    }
+
+    #[test]
+    fn mails_wait_for_their_time_and_sent_ones_are_recorded() {
+        let mut s = Store::open_in_memory().unwrap();
+        let Enqueued::Queued(id) = s.enqueue(&mail("k"), t("2026-11-24T08:00:00Z")).unwrap() else {
+            panic!("not queued")
+        };
+        assert!(
+            s.due_outbox(t("2026-11-24T08:59:59Z"), 10)
+                .unwrap()
+                .is_empty()
+        );
+        let due = s.due_outbox(t("2026-11-24T09:00:00Z"), 10).unwrap();
+        assert_eq!(due.len(), 1);
+        s.mark_sent(id, "<m1@example.test>", t("2026-11-24T09:00:01Z"))
+            .unwrap();
+        assert_eq!(s.outbox_depth().unwrap(), 0);
+        assert!(
+            s.due_outbox(t("2026-11-25T00:00:00Z"), 10)
+                .unwrap()
+                .is_empty()
+        );
+        let e = s.events(&EventFilter::default()).unwrap().pop().unwrap();
+        assert_eq!(e.kind, "sent_instructions");
+        assert_eq!(e.direction, Direction::Out);
+        assert_eq!(e.message_id.as_deref(), Some("<m1@example.test>"));
+        // Sent once means the key is spent: deciding again queues nothing.
+        assert_eq!(
+            s.enqueue(&mail("k"), t("2026-11-24T10:00:00Z")).unwrap(),
+            Enqueued::AlreadyQueued
+        );
+    }
+
+    #[test]
+    fn failures_retry_later_or_give_up_loudly() {
+        let mut s = Store::open_in_memory().unwrap();
+        let Enqueued::Queued(id) = s.enqueue(&mail("k"), t("2026-11-24T08:00:00Z")).unwrap() else {
+            panic!("not queued")
+        };
+        s.mark_failed(
+            id,
+            "451 try later",
+            Some(t("2026-11-24T09:10:00Z")),
+            t("2026-11-24T09:00:00Z"),
+        )
+        .unwrap();
+        assert!(
+            s.due_outbox(t("2026-11-24T09:05:00Z"), 10)
+                .unwrap()
+                .is_empty()
+        );
+        let again = s.due_outbox(t("2026-11-24T09:10:00Z"), 10).unwrap();
+        assert_eq!(again[0].attempts, 1);
+        s.mark_failed(id, "550 no such user", None, t("2026-11-24T09:10:00Z"))
+            .unwrap();
+        assert_eq!(s.outbox_depth().unwrap(), 0);
+        let e = s.events(&EventFilter::default()).unwrap().pop().unwrap();
+        assert_eq!(
+            (e.kind.as_str(), e.detail.as_deref()),
+            ("send_failed", Some("550 no such user"))
+        );
+    }
+}

@@ -1,0 +1,117 @@
+//! Versioned schema migrations. Append a new `M::up` to change the schema;
+//! never edit one that has shipped (stores in the field already ran it).
+
+use rusqlite_migration::{M, Migrations};
+
+pub(super) fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(V1)])
+}
+
+const V1: &str = r#"
+CREATE TABLE engagement (
+    id          TEXT PRIMARY KEY,
+    title       TEXT NOT NULL,
+    contractor  TEXT NOT NULL,
+    state       TEXT NOT NULL,
+    removed_from_config INTEGER NOT NULL DEFAULT 0,
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL
+);
+
+CREATE TABLE milestone (
+    engagement_id TEXT NOT NULL REFERENCES engagement(id),
+    id            TEXT NOT NULL,
+    title         TEXT NOT NULL,
+    due           TEXT NOT NULL,
+    state         TEXT NOT NULL,
+    -- Stable per milestone for its whole life: calendar updates and
+    -- cancellations must carry the UID of the first invite.
+    calendar_uid  TEXT NOT NULL UNIQUE,
+    sequence      INTEGER NOT NULL DEFAULT 0,
+    removed_from_config INTEGER NOT NULL DEFAULT 0,
+    created_at    TEXT NOT NULL,
+    updated_at    TEXT NOT NULL,
+    PRIMARY KEY (engagement_id, id)
+);
+
+CREATE TABLE outbox (
+    id              INTEGER PRIMARY KEY,
+    -- What makes a mail the same mail across restarts and replays.
+    idempotency_key TEXT NOT NULL UNIQUE,
+    engagement_id   TEXT,
+    milestone_id    TEXT,
+    purpose         TEXT NOT NULL,
+    recipient       TEXT NOT NULL,
+    subject         TEXT NOT NULL,
+    message         BLOB NOT NULL,
+    status          TEXT NOT NULL DEFAULT 'queued'
+                    CHECK (status IN ('queued', 'sending', 'sent', 'failed')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL,
+    last_error      TEXT,
+    created_at      TEXT NOT NULL,
+    sent_at         TEXT,
+    message_id      TEXT
+);
+CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
+
+CREATE TABLE sent_message (
+    message_id    TEXT PRIMARY KEY,
+    outbox_id     INTEGER REFERENCES outbox(id),
+    engagement_id TEXT,
+    milestone_id  TEXT,
+    purpose       TEXT NOT NULL,
+    recipient     TEXT NOT NULL,
+    sent_at       TEXT NOT NULL
+);
+
+CREATE TABLE inbound_message (
+    id           INTEGER PRIMARY KEY,
+    account      TEXT NOT NULL,
+    uid_validity INTEGER NOT NULL,
+    uid          INTEGER NOT NULL,
+    message_id   TEXT,
+    sender       TEXT,
+    subject      TEXT,
+    outcome      TEXT NOT NULL,
+    detail       TEXT,
+    received_at  TEXT NOT NULL,
+    UNIQUE (account, uid_validity, uid)
+);
+CREATE INDEX inbound_message_id ON inbound_message (message_id);
+
+CREATE TABLE event (
+    id            INTEGER PRIMARY KEY,
+    time          TEXT NOT NULL,
+    kind          TEXT NOT NULL,
+    direction     TEXT NOT NULL CHECK (direction IN ('in', 'out', 'internal')),
+    engagement_id TEXT,
+    milestone_id  TEXT,
+    message_id    TEXT,
+    subject       TEXT,
+    detail        TEXT
+);
+CREATE INDEX event_engagement ON event (engagement_id, time);
+
+CREATE TABLE scheduler_state (
+    key        TEXT PRIMARY KEY,
+    value      TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+
+CREATE TABLE watcher_state (
+    account         TEXT PRIMARY KEY,
+    uid_validity    INTEGER,
+    last_uid        INTEGER,
+    last_contact_at TEXT,
+    last_error      TEXT
+);
+"#;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn migrations_are_valid() {
+        assert!(super::migrations().validate().is_ok());
+    }
+}

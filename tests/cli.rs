@@ -1,0 +1,221 @@
+//! The `handoff` command as an owner runs it: check, init, status, log.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const EXAMPLE: &str = include_str!("../config/handoff.toml");
+
+/// A scratch directory holding a copy of the example config.
+fn owner_dir() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("handoff.toml");
+    std::fs::write(&config, EXAMPLE).expect("write config");
+    (dir, config)
+}
+
+fn handoff(config: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_handoff"))
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .env("HANDOFF_NOW", "2026-11-24T09:00:00Z")
+        .env_remove("HANDOFF_CONFIG")
+        .env_remove("CREDENTIALS_DIRECTORY")
+        .output()
+        .expect("run handoff")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn check_accepts_the_shipped_config() {
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/handoff.toml");
+    let out = handoff(&shipped, &["check"]);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("ok (1 contractor, 1 engagement, 2 milestones)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("website/wireframes  Wireframes (Dana Díaz)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("2026-12-05 23:59 CET"), "{stdout}");
+    assert_eq!(text(&out.stderr), "", "the example has no warnings");
+}
+
+#[test]
+fn check_rejects_a_bad_config_with_file_line_and_column() {
+    let (_dir, config) = owner_dir();
+    let bad = EXAMPLE
+        .replacen(
+            "email = \"dana@example.test\"",
+            "emial = \"dana@example.test\"",
+            1,
+        )
+        .replacen("\"America/New_York\"", "\"America/Nowhere\"", 1);
+    std::fs::write(&config, &bad).unwrap();
+    let out = handoff(&config, &["check"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    let line_of = |needle: &str| bad[..bad.find(needle).unwrap()].matches('\n').count() + 1;
+    let file = config.display().to_string();
+    assert!(
+        stderr.contains(&format!(
+            "{file}:{}:1: unknown key `emial`",
+            line_of("emial")
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "{file}:{}:12: `timezone` in contractor \"dana\"",
+            line_of("America/Nowhere")
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("has 3 error(s)"), "{stderr}");
+    assert_eq!(text(&out.stdout), "");
+}
+
+#[test]
+fn a_missing_config_is_a_usage_error() {
+    let out = handoff(Path::new("/nonexistent/handoff.toml"), &["check"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("cannot read config /nonexistent/handoff.toml"));
+}
+
+#[test]
+fn init_writes_a_starter_config_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("handoff.toml");
+    let out = handoff(&config, &["init"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), EXAMPLE);
+    let out = handoff(&config, &["check"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "the starter config passes check"
+    );
+
+    std::fs::write(&config, "# mine\n").unwrap();
+    let out = handoff(&config, &["init"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("already exists"));
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), "# mine\n");
+}
+
+#[test]
+fn status_json_works_on_a_fresh_store() {
+    let (dir, config) = owner_dir();
+    let out = handoff(&config, &["status", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status --json is JSON");
+    assert_eq!(v["outbox_depth"], 0);
+    let e = &v["engagements"][0];
+    assert_eq!(e["id"], "website");
+    assert_eq!(e["state"], "active");
+    assert_eq!(e["contractor"], "dana");
+    assert_eq!(e["milestones"][0]["id"], "wireframes");
+    assert_eq!(e["milestones"][0]["state"], "planned");
+    assert_eq!(e["milestones"][0]["due"], "2026-12-05T22:59:59+00:00");
+    // HANDOFF_NOW is 2026-11-24 09:00 UTC: the kickoff call is next.
+    assert_eq!(e["next"]["kind"], "kickoff");
+    assert_eq!(e["next"]["at"], "2026-11-25T14:00:00+00:00");
+    // The store was created where the config says, relative to the config.
+    assert!(dir.path().join("var/handoff.db").is_file());
+}
+
+#[test]
+fn status_shows_a_table_for_people() {
+    let (_dir, config) = owner_dir();
+    let out = handoff(&config, &["status"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("website  Company website redesign  [active]"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("next: kickoff call at 2026-11-25 15:00 CET"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("wireframes"), "{stdout}");
+}
+
+#[test]
+fn log_json_prints_one_object_per_event() {
+    let (_dir, config) = owner_dir();
+    // A fresh store has no events.
+    let out = handoff(&config, &["log", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "");
+
+    // Reconciling the config (what the daemon does at start) journals events.
+    let loaded = handoff::config::load(&config).unwrap();
+    let mut store = handoff::store::Store::open(&loaded.model.mail.state).unwrap();
+    let now = chrono::DateTime::parse_from_rfc3339("2026-11-24T09:00:00Z")
+        .unwrap()
+        .to_utc();
+    store
+        .reconcile(&handoff::reconcile::plan(&loaded.model), now)
+        .unwrap();
+    drop(store);
+
+    let out = handoff(&config, &["log", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let lines: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is one JSON object"))
+        .collect();
+    assert!(!lines.is_empty());
+    for l in &lines {
+        for key in [
+            "time",
+            "kind",
+            "direction",
+            "engagement",
+            "milestone",
+            "message_id",
+            "subject",
+        ] {
+            assert!(l.get(key).is_some(), "{key} missing in {l}");
+        }
+        assert_eq!(l["direction"], "internal");
+    }
+    assert!(lines.iter().any(|l| l["milestone"] == "wireframes"));
+}
+
+#[test]
+fn commands_still_to_come_say_so_and_exit_1() {
+    let (_dir, config) = owner_dir();
+    for cmd in ["run", "plan", "preview", "ics"] {
+        let out = handoff(&config, &[cmd]);
+        assert_eq!(out.status.code(), Some(1), "{cmd}");
+        assert!(text(&out.stderr).contains("not available yet"), "{cmd}");
+    }
+}
+
+#[test]
+fn a_bad_handoff_now_is_a_usage_error() {
+    let (_dir, config) = owner_dir();
+    let out = Command::new(env!("CARGO_BIN_EXE_handoff"))
+        .args(["status", "--config"])
+        .arg(&config)
+        .env("HANDOFF_NOW", "next tuesday")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("HANDOFF_NOW=\"next tuesday\" is not an RFC 3339 time"));
+}
+
+#[test]
+fn unknown_subcommands_are_usage_errors() {
+    let (_dir, config) = owner_dir();
+    let out = handoff(&config, &["frobnicate"]);
+    assert_eq!(out.status.code(), Some(2));
+}
