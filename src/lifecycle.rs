@@ -18,12 +18,17 @@ use std::fmt;
 use std::str::FromStr;
 
 /// A transition that the state machine does not allow.
+///
+/// It carries names rather than the enums so one type serves both machines;
+/// the store adds which engagement or milestone it was.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("cannot apply `{event}` to {subject} in state `{state}`")]
 pub struct IllegalTransition {
     /// "an engagement" or "a milestone".
     pub subject: &'static str,
+    /// The state it was in (its `as_str` name).
     pub state: &'static str,
+    /// The event that was refused (its `as_str` name).
     pub event: &'static str,
 }
 
@@ -170,13 +175,20 @@ impl MilestoneState {
     }
 }
 
-/// One applied transition, as the store journals it.
+/// One applied transition, as the store journals it (and returns it, so the
+/// caller can react to where the state went, e.g. queue the mail it causes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Transition<S, E> {
     pub from: S,
     pub event: E,
     pub to: S,
 }
+
+/// An applied engagement transition.
+pub type EngagementTransition = Transition<EngagementState, EngagementEvent>;
+
+/// An applied milestone transition.
+pub type MilestoneTransition = Transition<MilestoneState, MilestoneEvent>;
 
 #[cfg(test)]
 mod tests {
@@ -264,6 +276,64 @@ mod tests {
     fn every_non_terminal_milestone_can_be_cancelled() {
         for s in MS::ALL.iter().filter(|s| !s.is_terminal()) {
             assert_eq!(s.apply(ME::Cancelled), Ok(MS::Cancelled), "{s}");
+        }
+    }
+
+    /// The whole table: exactly these (state, event) pairs are legal, with
+    /// these results; every other pair of the 12 engagement and 42 milestone
+    /// pairs is refused and names its state and event.
+    #[test]
+    fn the_transition_tables_are_exactly_these() {
+        let engagement = [
+            (ES::AwaitingAgreement, EE::AgreementSigned, ES::Active),
+            (ES::Active, EE::AllMilestonesAccepted, ES::Finished),
+            (ES::AwaitingAgreement, EE::Ended, ES::Ended),
+            (ES::Active, EE::Ended, ES::Ended),
+        ];
+        for s in ES::ALL {
+            for e in EE::ALL {
+                let legal = engagement
+                    .iter()
+                    .find(|(from, ev, _)| from == s && ev == e)
+                    .map(|(_, _, to)| *to);
+                match (s.apply(*e), legal) {
+                    (Ok(got), Some(want)) => assert_eq!(got, want, "{s} -{e}->"),
+                    (Err(err), None) => {
+                        assert_eq!((err.state, err.event), (s.as_str(), e.as_str()))
+                    }
+                    (got, want) => panic!("{s} -{e}-> {got:?}, expected {want:?}"),
+                }
+            }
+        }
+
+        let milestone = [
+            (MS::Planned, ME::InstructionsSent, MS::Instructed),
+            (MS::Instructed, ME::Acknowledged, MS::Acknowledged),
+            (MS::Instructed, ME::Delivered, MS::Delivered),
+            (MS::Acknowledged, ME::Delivered, MS::Delivered),
+            (MS::Redo, ME::Delivered, MS::Delivered),
+            (MS::Delivered, ME::Accepted, MS::Accepted),
+            (MS::Delivered, ME::RedoRequested, MS::Redo),
+            (MS::Planned, ME::Cancelled, MS::Cancelled),
+            (MS::Instructed, ME::Cancelled, MS::Cancelled),
+            (MS::Acknowledged, ME::Cancelled, MS::Cancelled),
+            (MS::Delivered, ME::Cancelled, MS::Cancelled),
+            (MS::Redo, ME::Cancelled, MS::Cancelled),
+        ];
+        for s in MS::ALL {
+            for e in ME::ALL {
+                let legal = milestone
+                    .iter()
+                    .find(|(from, ev, _)| from == s && ev == e)
+                    .map(|(_, _, to)| *to);
+                match (s.apply(*e), legal) {
+                    (Ok(got), Some(want)) => assert_eq!(got, want, "{s} -{e}->"),
+                    (Err(err), None) => {
+                        assert_eq!((err.state, err.event), (s.as_str(), e.as_str()))
+                    }
+                    (got, want) => panic!("{s} -{e}-> {got:?}, expected {want:?}"),
+                }
+            }
         }
     }
 

@@ -171,14 +171,14 @@ impl Tx<'_> {
 }
 
 impl super::Store {
-    /// Journals one event.
-    pub fn record_event(&mut self, e: &NewEvent, now: DateTime<Utc>) -> Result<(), StoreError> {
-        self.transaction(|tx| tx.record_event(e, now))
+    /// Journals one event (one statement, so no transaction of its own).
+    pub fn record_event(&self, e: &NewEvent, now: DateTime<Utc>) -> Result<(), StoreError> {
+        self.autocommit().record_event(e, now)
     }
 
     /// Reads the journal, oldest first.
     pub fn events(&self, filter: &EventFilter) -> Result<Vec<EventRecord>, StoreError> {
-        self.read().events(filter)
+        self.autocommit().events(filter)
     }
 }
 
@@ -189,7 +189,7 @@ mod tests {
 
     #[test]
     fn events_filter_and_limit_keep_time_order() {
-        let mut s = Store::open_in_memory().unwrap();
+        let s = Store::open_in_memory().unwrap();
         for (i, eng) in ["a", "b", "a", "a"].iter().enumerate() {
             let e = NewEvent::internal(&format!("k{i}")).engagement(eng);
             s.record_event(&e, t(&format!("2026-11-24T09:0{i}:00Z")))
@@ -212,5 +212,29 @@ mod tests {
         );
         assert_eq!(a_last2[0].time, "2026-11-24T09:02:00+00:00");
         assert_eq!(a_last2[0].direction, Direction::Internal);
+    }
+
+    #[test]
+    fn log_json_has_every_field_with_nulls_for_absent_ones() {
+        let s = Store::open_in_memory().unwrap();
+        s.record_event(
+            &NewEvent::internal("note").engagement("website"),
+            t("2026-11-24T09:00:00Z"),
+        )
+        .unwrap();
+        let json = serde_json::to_value(&s.events(&EventFilter::default()).unwrap()[0]).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "time": "2026-11-24T09:00:00+00:00",
+                "kind": "note",
+                "direction": "internal",
+                "engagement": "website",
+                "milestone": null,
+                "message_id": null,
+                "subject": null,
+                "detail": null,
+            })
+        );
     }
 }

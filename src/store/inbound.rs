@@ -126,23 +126,26 @@ impl super::Store {
         uid_validity: u32,
         uid: u32,
     ) -> Result<bool, StoreError> {
-        self.read().inbound_seen(account, uid_validity, uid)
+        self.autocommit().inbound_seen(account, uid_validity, uid)
     }
 
-    pub fn record_inbound(
-        &mut self,
-        m: &NewInbound,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        self.transaction(|tx| tx.record_inbound(m, now))
+    /// [`Tx::record_inbound`] on its own (one statement).
+    pub fn record_inbound(&self, m: &NewInbound, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        self.autocommit().record_inbound(m, now)
+    }
+
+    /// Whether a message with this Message-ID was recorded under any UID.
+    pub fn message_id_seen(&self, message_id: &str) -> Result<bool, StoreError> {
+        self.autocommit().message_id_seen(message_id)
     }
 
     pub fn watcher_state(&self, account: &str) -> Result<WatcherState, StoreError> {
-        self.read().watcher_state(account)
+        self.autocommit().watcher_state(account)
     }
 
-    pub fn set_watcher_state(&mut self, account: &str, w: &WatcherState) -> Result<(), StoreError> {
-        self.transaction(|tx| tx.set_watcher_state(account, w))
+    /// [`Tx::set_watcher_state`] on its own (one statement).
+    pub fn set_watcher_state(&self, account: &str, w: &WatcherState) -> Result<(), StoreError> {
+        self.autocommit().set_watcher_state(account, w)
     }
 }
 
@@ -153,7 +156,7 @@ mod tests {
 
     #[test]
     fn a_uid_is_recorded_once() {
-        let mut s = Store::open_in_memory().unwrap();
+        let s = Store::open_in_memory().unwrap();
         let m = NewInbound {
             account: "owner".into(),
             uid_validity: 7,
@@ -175,12 +178,12 @@ mod tests {
             !s.inbound_seen("owner", 8, 42).unwrap(),
             "a new UIDVALIDITY is a new UID space"
         );
-        assert!(s.read().message_id_seen("<r1@example.test>").unwrap());
+        assert!(s.message_id_seen("<r1@example.test>").unwrap());
     }
 
     #[test]
     fn watcher_state_round_trips() {
-        let mut s = Store::open_in_memory().unwrap();
+        let s = Store::open_in_memory().unwrap();
         assert_eq!(s.watcher_state("owner").unwrap(), WatcherState::default());
         let w = WatcherState {
             uid_validity: Some(7),

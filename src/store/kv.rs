@@ -34,16 +34,17 @@ impl Tx<'_> {
 
 impl super::Store {
     pub fn scheduler_get(&self, key: &str) -> Result<Option<String>, StoreError> {
-        self.read().scheduler_get(key)
+        self.autocommit().scheduler_get(key)
     }
 
+    /// [`Tx::scheduler_set`] on its own (one statement).
     pub fn scheduler_set(
-        &mut self,
+        &self,
         key: &str,
         value: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.transaction(|tx| tx.scheduler_set(key, value, now))
+        self.autocommit().scheduler_set(key, value, now)
     }
 }
 
@@ -55,7 +56,7 @@ mod tests {
     fn scheduler_values_overwrite_and_survive_reopen() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.db");
-        let mut s = Store::open(&path).unwrap();
+        let s = Store::open(&path).unwrap();
         assert_eq!(s.scheduler_get("k").unwrap(), None);
         s.scheduler_set("k", "1", t("2026-11-24T09:00:00Z"))
             .unwrap();

@@ -6,68 +6,101 @@
 //! idempotency keys make replays harmless.
 //!
 //! # Shape
-//! [`Store`] owns one connection. Reads are plain methods. Every write runs in a
-//! transaction through [`Store::transaction`], which hands the closure a [`Tx`]:
-//! the same typed operations (apply a transition, enqueue a mail, record an
-//! inbound message) can then be combined so that, for example, a state change
-//! and the mail it causes commit together or not at all. The single-purpose
-//! `Store` methods are one-operation transactions over the same `Tx` methods.
+//! [`Store`] owns one connection; every typed operation is a method on [`Tx`],
+//! a borrowed view of that connection. [`Store::transaction`] runs a closure
+//! over a `Tx` inside one write transaction, so operations compose: a state
+//! change and the mail it causes commit together or not at all.
 //!
-//! Submodules each own a slice of the schema: [`engagements`] (lifecycle state
-//! and reconciliation with the config), [`events`] (the journal), [`outbox`],
-//! [`inbound`] (messages seen and watcher state) and [`kv`] (scheduler state).
-//! Instants are stored as RFC 3339 UTC text with millisecond precision, which
-//! sorts in time order.
+//! ```ignore
+//! store.transaction(|tx| {
+//!     tx.apply_milestone("website", "wireframes", MilestoneEvent::InstructionsSent, now)?;
+//!     tx.enqueue(&instructions_mail, now)?;
+//!     Ok(())
+//! })?;
+//! ```
+//!
+//! For the common one-operation case `Store` has the same methods as
+//! shorthands. Their receivers follow one rule: a write that is several
+//! statements takes `&mut self` and opens its own transaction; a write that
+//! is a single statement (journal one event, enqueue one mail, record one
+//! inbound message, set one state value) takes `&self`, because SQLite makes
+//! each statement atomic on its own; reads take `&self`.
+//!
+//! Submodules each own a slice of the schema: `schema` (versioned
+//! migrations), [`engagements`] (lifecycle state and transitions),
+//! [`reconcile`] (bringing that state in line with the config), [`events`]
+//! (the journal), [`outbox`] (queued and sent mail), [`inbound`] (messages
+//! seen and watcher state) and [`kv`] (scheduler state). Instants are stored
+//! as RFC 3339 UTC text with millisecond precision, which sorts in time order;
+//! the store never reads the clock, every write is stamped with the `now` its
+//! caller was given.
 
 pub mod engagements;
 pub mod events;
 pub mod inbound;
 pub mod kv;
 pub mod outbox;
+pub mod reconcile;
 mod schema;
 
-pub use engagements::{
-    EngagementRecord, MilestoneChange, MilestoneRecord, MilestoneRef, PlannedEngagement,
-    PlannedMilestone, ReconcileReport,
-};
+pub use engagements::{EngagementRecord, MilestoneRecord};
 pub use events::{Direction, EventFilter, EventRecord, NewEvent};
 pub use inbound::{NewInbound, WatcherState};
 pub use outbox::{Enqueued, NewOutboxMail, OutboxMail};
+pub use reconcile::{
+    MilestoneChange, MilestoneRef, PlannedEngagement, PlannedMilestone, ReconcileReport,
+};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, TransactionBehavior};
 use std::path::{Path, PathBuf};
 
+/// Why a store operation failed. Each variant names the thing concerned, so
+/// the CLI can print one clear line without adding guesswork.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// SQLite refused a statement (locked past the busy timeout, disk full,
+    /// a constraint the typed API should have prevented).
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// Bringing the schema to the latest version failed (including a store
+    /// written by a newer Handoff than this one).
     #[error("schema migration failed: {0}")]
     Migration(#[from] rusqlite_migration::Error),
+    /// Creating the store's directory or file failed.
     #[error("{}: {source}", path.display())]
     Io {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
+    /// No such engagement, milestone or outbox mail ("milestone website/wf").
     #[error("{what} not found")]
     NotFound { what: String },
+    /// The lifecycle refused the transition; `what` names the engagement or
+    /// milestone, the source names its state and the event. Nothing was
+    /// written.
     #[error("{what}: {source}")]
     IllegalTransition {
         what: String,
         #[source]
         source: crate::lifecycle::IllegalTransition,
     },
+    /// A stored value does not parse (an unknown state name, a bad
+    /// timestamp): the file was edited by hand or by a newer Handoff.
     #[error("the store holds an unreadable value: {what}")]
     Corrupt { what: String },
 }
 
-/// The store: one SQLite connection.
+/// The store: one SQLite connection, opened with the settings below and
+/// migrated to the latest schema.
 pub struct Store {
     conn: Connection,
 }
 
-/// A write transaction in progress; see the module doc.
+/// The typed operations on the store's connection. Inside
+/// [`Store::transaction`] they all belong to one transaction; see the module
+/// doc.
 pub struct Tx<'c> {
     pub(crate) conn: &'c Connection,
 }
@@ -96,22 +129,31 @@ impl Store {
         Self::init(conn)
     }
 
-    /// A store that lives in memory only (unit tests).
+    /// A store that lives in memory only (unit tests): same schema and
+    /// settings, except that WAL does not apply to memory.
     pub fn open_in_memory() -> Result<Store, StoreError> {
         Self::init(Connection::open_in_memory()?)
     }
 
     fn init(mut conn: Connection) -> Result<Store, StoreError> {
-        // WAL lets `handoff status` read while the daemon writes.
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        // FULL, not NORMAL: in WAL mode NORMAL may lose the last commits on power
-        // loss, and a lost "sent" mark means a mail sent twice, a lost "UID
-        // seen" a reply recorded twice. Handoff commits a few times per mail, so
-        // an fsync per commit costs nothing that matters.
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        // A second process (the CLI beside the daemon) waits rather than fails.
+        // First, so that even switching to WAL below waits for a second
+        // process (the CLI beside the daemon) instead of failing on its lock.
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        // WAL lets `handoff status` read while the daemon writes. SQLite
+        // creates the -wal and -shm files with the database file's
+        // permissions, so they are 0600 too.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // FULL, not NORMAL: in WAL mode NORMAL may lose the last commits on
+        // power loss, and a lost "sent" mark means a mail sent twice, a lost
+        // queued row a mail never sent, a lost "UID seen" a reply recorded
+        // twice. Handoff promises none of these happen. The price is an fsync
+        // per commit, and it commits a few times per mail: nothing that
+        // matters at mail volume.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        // Off by default in SQLite, per connection: a milestone must not
+        // outlive the engagement it belongs to.
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        // A no-op when the schema is current, so every open may run it.
         schema::migrations().to_latest(&mut conn)?;
         Ok(Store { conn })
     }
@@ -132,8 +174,10 @@ impl Store {
         Ok(out)
     }
 
-    /// Read access through the same typed queries a transaction has.
-    pub(crate) fn read(&self) -> Tx<'_> {
+    /// The typed operations outside any transaction: each statement commits
+    /// on its own. Only reads and single-statement writes go through here;
+    /// anything longer uses [`Store::transaction`].
+    pub(crate) fn autocommit(&self) -> Tx<'_> {
         Tx { conn: &self.conn }
     }
 
@@ -193,27 +237,84 @@ pub(crate) fn parse_ts(text: &str, what: &str) -> Result<DateTime<Utc>, StoreErr
 
 #[cfg(test)]
 pub(crate) mod test_support {
+    use super::{EventFilter, PlannedEngagement, PlannedMilestone, Store};
     use chrono::{DateTime, Utc};
 
     pub fn t(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
     }
+
+    /// One engagement, "website" with contractor "dana", and these
+    /// (id, title, due) milestones.
+    pub fn plan(milestones: &[(&str, &str, &str)], signed: bool) -> Vec<PlannedEngagement> {
+        vec![PlannedEngagement {
+            id: "website".into(),
+            title: "Website".into(),
+            contractor: "dana".into(),
+            agreement_signed: signed,
+            milestones: milestones
+                .iter()
+                .map(|(id, title, due)| PlannedMilestone {
+                    id: id.to_string(),
+                    title: title.to_string(),
+                    due: t(due),
+                })
+                .collect(),
+        }]
+    }
+
+    /// The kinds of all journaled events, oldest first.
+    pub fn kinds(s: &Store) -> Vec<String> {
+        s.events(&EventFilter::default())
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect()
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::test_support::{kinds, plan, t};
     use super::*;
 
     #[test]
     fn migrates_from_empty_and_reopens_without_change() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state/handoff.db");
-        let store = Store::open(&path).unwrap();
+        let mut store = Store::open(&path).unwrap();
         let v = store.schema_version().unwrap();
         assert_eq!(v, 1);
+        store
+            .reconcile(&plan(&[], true), t("2026-11-24T09:00:00Z"))
+            .unwrap();
+        let events = kinds(&store);
         drop(store);
+
         let store = Store::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), v);
+        assert_eq!(
+            store.schema_version().unwrap(),
+            v,
+            "re-open migrates nothing"
+        );
+        assert_eq!(kinds(&store), events, "and keeps what was there");
+        assert_eq!(store.engagements().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn open_sets_wal_full_sync_and_foreign_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("handoff.db")).unwrap();
+        let pragma = |name: &str| -> String {
+            store
+                .conn
+                .pragma_query_value(None, name, |r| r.get::<_, rusqlite::types::Value>(0))
+                .map(|v| format!("{v:?}"))
+                .unwrap()
+        };
+        assert_eq!(pragma("journal_mode"), r#"Text("wal")"#);
+        assert_eq!(pragma("synchronous"), "Integer(2)", "2 is FULL");
+        assert_eq!(pragma("foreign_keys"), "Integer(1)");
     }
 
     #[cfg(unix)]
@@ -222,21 +323,70 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state/handoff.db");
-        Store::open(&path).unwrap();
+        let store = Store::open(&path).unwrap();
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&path), 0o600);
         assert_eq!(mode(path.parent().unwrap()), 0o700);
+        // The WAL holds recent writes (mail bodies included) until checkpoint.
+        assert_eq!(mode(&dir.path().join("state/handoff.db-wal")), 0o600);
+        drop(store);
     }
 
     #[test]
     fn a_failed_transaction_leaves_nothing_behind() {
         let mut store = Store::open_in_memory().unwrap();
-        let now = test_support::t("2026-11-24T09:00:00Z");
+        let now = t("2026-11-24T09:00:00Z");
         let r: Result<(), StoreError> = store.transaction(|tx| {
             tx.record_event(&NewEvent::internal("test_event"), now)?;
             Err(StoreError::NotFound { what: "x".into() })
         });
         assert!(r.is_err());
         assert!(store.events(&EventFilter::default()).unwrap().is_empty());
+    }
+
+    /// The reason `Tx` exists: a transition and the mail it causes commit
+    /// together, and if the mail cannot be queued the transition is undone.
+    #[test]
+    fn a_transition_and_its_mail_commit_together_or_not_at_all() {
+        use crate::lifecycle::{MilestoneEvent, MilestoneState};
+        let mut store = Store::open_in_memory().unwrap();
+        let now = t("2026-11-24T09:00:00Z");
+        store
+            .reconcile(
+                &plan(&[("wf", "Wireframes", "2026-12-05T22:59:59Z")], true),
+                now,
+            )
+            .unwrap();
+        let mail = NewOutboxMail {
+            idempotency_key: "instructions:website/wf".into(),
+            engagement: Some("website".into()),
+            milestone: Some("wf".into()),
+            purpose: "instructions".into(),
+            recipient: "dana@example.test".into(),
+            subject: "Wireframes".into(),
+            message: b"Subject: Wireframes\r\n\r\nPlease".to_vec(),
+            not_before: now,
+        };
+        let state = |s: &Store| s.engagements().unwrap()[0].milestones[0].state;
+
+        let failed: Result<(), StoreError> = store.transaction(|tx| {
+            tx.apply_milestone("website", "wf", MilestoneEvent::InstructionsSent, now)?;
+            tx.enqueue(&mail, now)?;
+            Err(StoreError::Corrupt {
+                what: "a later step failed".into(),
+            })
+        });
+        assert!(failed.is_err());
+        assert_eq!(state(&store), MilestoneState::Planned);
+        assert_eq!(store.outbox_depth().unwrap(), 0);
+
+        store
+            .transaction(|tx| {
+                tx.apply_milestone("website", "wf", MilestoneEvent::InstructionsSent, now)?;
+                tx.enqueue(&mail, now)
+            })
+            .unwrap();
+        assert_eq!(state(&store), MilestoneState::Instructed);
+        assert_eq!(store.outbox_depth().unwrap(), 1);
     }
 }

@@ -9,7 +9,7 @@
 
 use super::{Direction, NewEvent, StoreError, Tx, parse_ts, ts};
 use chrono::{DateTime, Utc};
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 
 /// A mail to queue.
 #[derive(Debug, Clone)]
@@ -129,39 +129,34 @@ impl Tx<'_> {
         Ok(out)
     }
 
-    /// Marks a mail sent under `message_id`, records it for reply matching and
-    /// journals it, all at once.
+    /// Marks a mail sent under `message_id`, records it in `sent_message` for
+    /// reply matching (replies cite it in In-Reply-To/References, RFC 5322
+    /// §3.6.4) and journals an "out" event. These are three statements: the
+    /// `Store` shorthand wraps them in a transaction of their own, and inside
+    /// [`super::Store::transaction`] they join the caller's.
+    ///
+    /// Only a mail still waiting (queued or sending) can be marked: marking
+    /// one twice is a bug upstream, reported as [`StoreError::NotFound`].
     pub fn mark_sent(
         &self,
         id: i64,
         message_id: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let (engagement, milestone, purpose, recipient, subject): (
-            Option<String>,
-            Option<String>,
-            String,
-            String,
-            String,
-        ) = self
+        type Row = (Option<String>, Option<String>, String, String, String);
+        let row: Option<Row> = self
             .conn
             .query_row(
-                "SELECT engagement_id, milestone_id, purpose, recipient, subject FROM outbox WHERE id = ?1",
-                [id],
+                "UPDATE outbox SET status = 'sent', sent_at = ?2, message_id = ?3,
+                                   attempts = attempts + 1, last_error = NULL
+                 WHERE id = ?1 AND status IN ('queued', 'sending')
+                 RETURNING engagement_id, milestone_id, purpose, recipient, subject",
+                params![id, ts(now), message_id],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
             )
-            .map_err(|e| match e {
-                rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound {
-                    what: format!("outbox mail {id}"),
-                },
-                e => e.into(),
-            })?;
-        self.conn.execute(
-            "UPDATE outbox SET status = 'sent', sent_at = ?2, message_id = ?3, attempts = attempts + 1,
-                               last_error = NULL
-             WHERE id = ?1",
-            params![id, ts(now), message_id],
-        )?;
+            .optional()?;
+        let (engagement, milestone, purpose, recipient, subject) =
+            row.ok_or_else(|| unsent_not_found(id))?;
         self.conn.execute(
             "INSERT INTO sent_message (message_id, outbox_id, engagement_id, milestone_id, purpose, recipient, sent_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -181,8 +176,9 @@ impl Tx<'_> {
         )
     }
 
-    /// Records a failed attempt: with `retry_at` the mail is tried again then;
-    /// without, it is given up (and journaled as such).
+    /// Records a failed attempt: with `retry_at` the mail is queued again for
+    /// then (a temporary failure, e.g. SMTP 4xx); without, it is given up (a
+    /// permanent one, e.g. 5xx) and journaled, so the owner sees it in the log.
     pub fn mark_failed(
         &self,
         id: i64,
@@ -190,53 +186,60 @@ impl Tx<'_> {
         retry_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        match retry_at {
-            Some(at) => self.conn.execute(
-                "UPDATE outbox SET status = 'queued', attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3
-                 WHERE id = ?1",
-                params![id, error, ts(at)],
-            )?,
-            None => {
-                let n = self.conn.execute(
-                    "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
-                    params![id, error],
-                )?;
-                let (engagement, milestone, subject): (Option<String>, Option<String>, String) =
-                    self.conn.query_row(
-                        "SELECT engagement_id, milestone_id, subject FROM outbox WHERE id = ?1",
-                        [id],
-                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                    )?;
-                self.record_event(
-                    &NewEvent {
-                        kind: "send_failed".to_string(),
-                        direction: Some(Direction::Internal),
-                        engagement,
-                        milestone,
-                        message_id: None,
-                        subject: Some(subject),
-                        detail: Some(error.to_string()),
-                    },
-                    now,
-                )?;
-                n
-            }
+        let (status, next) = match retry_at {
+            Some(at) => ("queued", Some(ts(at))),
+            None => ("failed", None),
         };
+        type Row = (Option<String>, Option<String>, String);
+        let row: Option<Row> = self
+            .conn
+            .query_row(
+                "UPDATE outbox SET status = ?2, attempts = attempts + 1, last_error = ?3,
+                                   next_attempt_at = coalesce(?4, next_attempt_at)
+                 WHERE id = ?1 AND status IN ('queued', 'sending')
+                 RETURNING engagement_id, milestone_id, subject",
+                params![id, status, error, next],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let (engagement, milestone, subject) = row.ok_or_else(|| unsent_not_found(id))?;
+        if retry_at.is_none() {
+            self.record_event(
+                &NewEvent {
+                    kind: "send_failed".to_string(),
+                    direction: Some(Direction::Internal),
+                    engagement,
+                    milestone,
+                    message_id: None,
+                    subject: Some(subject),
+                    detail: Some(error.to_string()),
+                },
+                now,
+            )?;
+        }
         Ok(())
     }
 }
 
+fn unsent_not_found(id: i64) -> StoreError {
+    StoreError::NotFound {
+        what: format!("unsent outbox mail {id}"),
+    }
+}
+
 impl super::Store {
+    /// [`Tx::enqueue`] on its own (one statement). To queue a mail together
+    /// with the state change that causes it, use [`super::Store::transaction`].
     pub fn enqueue(
-        &mut self,
+        &self,
         mail: &NewOutboxMail,
         now: DateTime<Utc>,
     ) -> Result<Enqueued, StoreError> {
-        self.transaction(|tx| tx.enqueue(mail, now))
+        self.autocommit().enqueue(mail, now)
     }
 
     pub fn outbox_depth(&self) -> Result<u64, StoreError> {
-        self.read().outbox_depth()
+        self.autocommit().outbox_depth()
     }
 
     pub fn due_outbox(
@@ -244,7 +247,7 @@ impl super::Store {
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<OutboxMail>, StoreError> {
-        self.read().due_outbox(now, limit)
+        self.autocommit().due_outbox(now, limit)
     }
 
     pub fn mark_sent(
@@ -287,7 +290,7 @@ mod tests {
 
     #[test]
     fn the_same_key_is_queued_once() {
-        let mut s = Store::open_in_memory().unwrap();
+        let s = Store::open_in_memory().unwrap();
         let now = t("2026-11-24T08:00:00Z");
         assert!(matches!(
             s.enqueue(&mail("k"), now).unwrap(),
@@ -322,6 +325,28 @@ mod tests {
         assert_eq!(e.kind, "sent_instructions");
         assert_eq!(e.direction, Direction::Out);
         assert_eq!(e.message_id.as_deref(), Some("<m1@example.test>"));
+        let sent: (String, String, String) = s
+            .conn
+            .query_row(
+                "SELECT purpose, recipient, sent_at FROM sent_message WHERE message_id = ?1",
+                ["<m1@example.test>"],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            sent,
+            (
+                "instructions".to_string(),
+                "dana@example.test".to_string(),
+                "2026-11-24T09:00:01.000Z".to_string()
+            )
+        );
+        // Marking it again is a bug upstream, and changes nothing.
+        let again = s.mark_sent(id, "<m2@example.test>", t("2026-11-24T09:00:02Z"));
+        assert!(
+            matches!(again, Err(StoreError::NotFound { .. })),
+            "{again:?}"
+        );
         // Sent once means the key is spent: deciding again queues nothing.
         assert_eq!(
             s.enqueue(&mail("k"), t("2026-11-24T10:00:00Z")).unwrap(),
@@ -352,10 +377,19 @@ mod tests {
         s.mark_failed(id, "550 no such user", None, t("2026-11-24T09:10:00Z"))
             .unwrap();
         assert_eq!(s.outbox_depth().unwrap(), 0);
-        let e = s.events(&EventFilter::default()).unwrap().pop().unwrap();
+        let events = s.events(&EventFilter::default()).unwrap();
         assert_eq!(
-            (e.kind.as_str(), e.detail.as_deref()),
+            events.len(),
+            1,
+            "only the give-up is journaled, not the retry"
+        );
+        assert_eq!(
+            (events[0].kind.as_str(), events[0].detail.as_deref()),
             ("send_failed", Some("550 no such user"))
         );
+        assert!(matches!(
+            s.mark_failed(999, "x", None, t("2026-11-24T09:10:00Z")),
+            Err(StoreError::NotFound { .. })
+        ));
     }
 }
