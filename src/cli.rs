@@ -8,8 +8,11 @@
 use crate::clock::{self, Clock};
 use crate::config::{self, ConfigError, Loaded, Severity};
 use crate::model::{Incoming, Model, Outgoing};
+use crate::outbox::compose::sample_extra;
+use crate::outbox::{Composer, MailRequest, Transport};
 use crate::status;
 use crate::store::{EventFilter, Store};
+use crate::templates::{Purpose, Templates};
 use clap::{Parser, Subcommand};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -57,12 +60,27 @@ pub enum Command {
         #[arg(long)]
         limit: Option<usize>,
     },
-    /// Run the daemon (not yet available).
-    Run,
+    /// Run Handoff: `--once` does one pass (queue what is due, deliver the
+    /// outbox) and exits; the long-running daemon is not available yet.
+    Run {
+        #[arg(long)]
+        once: bool,
+    },
     /// Show what is scheduled when (not yet available).
     Plan,
-    /// Render the mails Handoff would send (not yet available).
-    Preview,
+    /// Show the exact mail Handoff would send, without sending or changing anything.
+    Preview {
+        /// The engagement id.
+        engagement: String,
+        /// What kind of mail (default: instructions); see templates/.
+        purpose: Option<String>,
+        /// Which milestone, for mails about one (default: the first).
+        #[arg(long)]
+        milestone: Option<String>,
+        /// Print the raw message (.eml) instead of a readable view.
+        #[arg(long)]
+        eml: bool,
+    },
     /// Write the owner's calendar feed (not yet available).
     Ics,
     /// Feed .eml files through the inbound pipeline (not yet available).
@@ -91,9 +109,26 @@ pub fn run(cli: Cli) -> u8 {
         } => with_config(&cli.config, |loaded| {
             log_cmd(loaded, EventFilter { engagement, limit }, json)
         }),
-        Command::Run => not_yet("run", "the daemon"),
+        Command::Run { once: false } => {
+            not_yet("run", "the daemon (use `run --once` for one pass)")
+        }
+        Command::Run { once: true } => {
+            with_config(&cli.config, |loaded| run_once(loaded, clock.as_ref()))
+        }
         Command::Plan => not_yet("plan", "the schedule"),
-        Command::Preview => not_yet("preview", "sending"),
+        Command::Preview {
+            engagement,
+            purpose,
+            milestone,
+            eml,
+        } => preview(
+            &cli.config,
+            clock.as_ref(),
+            &engagement,
+            purpose.as_deref(),
+            milestone,
+            eml,
+        ),
         Command::Ics => not_yet("ics", "the calendar"),
         Command::Ingest { .. } => not_yet("ingest", "the inbox"),
     }
@@ -150,6 +185,14 @@ enum CliError {
     Output(#[from] std::io::Error),
     #[error("encoding JSON: {0}")]
     Json(#[from] serde_json::Error),
+    #[error(transparent)]
+    Templates(#[from] crate::templates::TemplateError),
+    #[error(transparent)]
+    Transport(#[from] crate::outbox::TransportError),
+    #[error(transparent)]
+    Pass(#[from] crate::pass::PassError),
+    #[error("starting the async runtime: {0}")]
+    Runtime(std::io::Error),
 }
 
 fn open_store(model: &Model) -> Result<Store, CliError> {
@@ -209,8 +252,200 @@ fn check(path: &Path, clock: &dyn Clock) -> u8 {
         debug_assert_eq!(w.severity, Severity::Warning);
         eprintln!("{w}");
     }
+    // Every template is rendered against the real config once, so a missing
+    // variable shows here and never as a blank in someone's inbox.
+    let problems = check_templates(&loaded.model, clock.now());
+    if !problems.is_empty() {
+        for p in &problems {
+            eprintln!("{p}");
+        }
+        eprintln!("handoff: {} template problem(s)", problems.len());
+        return EXIT_USAGE;
+    }
     print!("{}", summary(&loaded, clock));
     EXIT_OK
+}
+
+/// Renders every purpose for every engagement; one line per failure.
+fn check_templates(model: &Model, now: chrono::DateTime<chrono::Utc>) -> Vec<String> {
+    let templates = match Templates::load(model.mail.templates_dir.as_deref()) {
+        Ok(t) => t,
+        Err(e) => return vec![template_problem(model, &e.to_string())],
+    };
+    let composer = Composer {
+        model,
+        templates: &templates,
+    };
+    let mut problems = Vec::new();
+    for e in &model.engagements {
+        for purpose in Purpose::ALL {
+            let milestone = e.milestones.first().map(|m| m.id.clone());
+            if purpose.needs_milestone() && milestone.is_none() {
+                continue;
+            }
+            let req = MailRequest {
+                purpose: *purpose,
+                engagement: e.id.clone(),
+                milestone,
+                extra: sample_extra(*purpose),
+            };
+            if let Err(err) = composer.compose(&req, None, now) {
+                let line = template_problem(model, &format!("{err} (engagement {})", e.id));
+                if !problems.contains(&line) {
+                    problems.push(line);
+                }
+            }
+        }
+    }
+    problems
+}
+
+fn template_problem(model: &Model, detail: &str) -> String {
+    match &model.mail.templates_dir {
+        Some(dir) => format!("{}: {detail}", dir.display()),
+        None => format!("templates (built in): {detail}"),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(CliError::Runtime)
+}
+
+fn run_once(loaded: &Loaded, clock: &dyn Clock) -> Result<(), CliError> {
+    let model = &loaded.model;
+    let templates = Templates::load(model.mail.templates_dir.as_deref())?;
+    let mut store = open_store(model)?;
+    // The SMTP pool spawns its housekeeping task when built, so the transport
+    // is made (and dropped) inside the runtime.
+    let report = runtime()?.block_on(async {
+        let transport = Transport::from_model(model)?;
+        Ok::<_, CliError>(
+            crate::pass::run_once(model, &templates, &mut store, &transport, clock.now()).await?,
+        )
+    })?;
+    let d = &report.delivery;
+    println!(
+        "queued {}{}; sent {}, retrying {}, failed {}; outbox now {}",
+        report.queued.len(),
+        if report.queued.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", report.queued.join(", "))
+        },
+        d.sent + d.recovered_sent,
+        d.retrying,
+        d.failed,
+        store.outbox_depth()?
+    );
+    Ok(())
+}
+
+fn preview(
+    config_path: &Path,
+    clock: &dyn Clock,
+    engagement: &str,
+    purpose: Option<&str>,
+    milestone: Option<String>,
+    eml: bool,
+) -> u8 {
+    let purpose = match purpose.map(|p| (p, Purpose::parse(p))) {
+        None => Purpose::Instructions,
+        Some((_, Some(p))) => p,
+        Some((name, None)) => {
+            let all: Vec<&str> = Purpose::ALL.iter().map(|p| p.as_str()).collect();
+            eprintln!(
+                "handoff preview: unknown purpose `{name}`; expected one of: {}",
+                all.join(", ")
+            );
+            return EXIT_USAGE;
+        }
+    };
+    let loaded = match config::load(config_path) {
+        Ok(l) => l,
+        Err(e) => return report_config_error(&e),
+    };
+    let model = &loaded.model;
+    let Some(e) = model.engagement(engagement) else {
+        let ids: Vec<&str> = model.engagements.iter().map(|e| e.id.as_str()).collect();
+        eprintln!(
+            "handoff preview: no engagement `{engagement}`; expected one of: {}",
+            ids.join(", ")
+        );
+        return EXIT_USAGE;
+    };
+    let milestone = milestone.or_else(|| {
+        purpose
+            .needs_milestone()
+            .then(|| e.milestones.first().map(|m| m.id.clone()))
+            .flatten()
+    });
+    let templates = match Templates::load(model.mail.templates_dir.as_deref()) {
+        Ok(t) => t,
+        Err(err) => {
+            eprintln!("handoff preview: {err}");
+            return EXIT_USAGE;
+        }
+    };
+    // Threading as it would be, read from the store if there is one; preview
+    // never creates or changes a store.
+    let recipient = if purpose.is_owner_notice() {
+        model.owner.email.to_string()
+    } else {
+        model.contractor_of(e).email.to_string()
+    };
+    let root = if model.mail.state.is_file() {
+        Store::open(&model.mail.state)
+            .and_then(|s| s.thread_root(&e.id, &recipient))
+            .ok()
+            .flatten()
+    } else {
+        None
+    };
+    let composer = Composer {
+        model,
+        templates: &templates,
+    };
+    let req = MailRequest {
+        purpose,
+        engagement: e.id.clone(),
+        milestone,
+        extra: sample_extra(purpose),
+    };
+    let composed = match composer.compose(&req, root.as_deref(), clock.now()) {
+        Ok(c) => c,
+        Err(err) => {
+            eprintln!("handoff preview: {err}");
+            return EXIT_USAGE;
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    let written = if eml {
+        out.write_all(&composed.bytes)
+    } else {
+        let headers = header_block(&composed.bytes);
+        write!(
+            out,
+            "{headers}\n--- text/plain ---\n{}\n--- text/html ---\n{}\n",
+            composed.rendered.text, composed.rendered.html
+        )
+    };
+    match written {
+        Ok(()) => EXIT_OK,
+        Err(err) => {
+            eprintln!("handoff preview: {err}");
+            EXIT_RUNTIME
+        }
+    }
+}
+
+/// The header section of a message, as text.
+fn header_block(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let end = text.find("\r\n\r\n").unwrap_or(text.len());
+    text[..end].replace("\r\n", "\n")
 }
 
 /// The short report of a good config: who, what, where, and what is next.

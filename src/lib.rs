@@ -29,8 +29,13 @@
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod failpoint;
+pub mod imap_conn;
 pub mod lifecycle;
 pub mod model;
+pub mod outbox;
+pub mod pass;
 pub mod reconcile;
 pub mod status;
 pub mod store;
+pub mod templates;

@@ -71,6 +71,8 @@ pub struct MailSettings {
     pub maildir: PathBuf,
     /// The SQLite store (absolute).
     pub state: PathBuf,
+    /// The owner's template overrides, if any (absolute).
+    pub templates_dir: Option<PathBuf>,
 }
 
 /// How a connection to a mail server is protected.

@@ -14,11 +14,15 @@ fn owner_dir() -> (tempfile::TempDir, PathBuf) {
 }
 
 fn handoff(config: &Path, args: &[&str]) -> Output {
+    handoff_at(config, args, "2026-11-24T09:00:00Z")
+}
+
+fn handoff_at(config: &Path, args: &[&str], now: &str) -> Output {
     Command::new(env!("CARGO_BIN_EXE_handoff"))
         .args(args)
         .arg("--config")
         .arg(config)
-        .env("HANDOFF_NOW", "2026-11-24T09:00:00Z")
+        .env("HANDOFF_NOW", now)
         .env_remove("HANDOFF_CONFIG")
         .env_remove("CREDENTIALS_DIRECTORY")
         .output()
@@ -193,7 +197,7 @@ fn log_json_prints_one_object_per_event() {
 #[test]
 fn commands_still_to_come_say_so_and_exit_1() {
     let (_dir, config) = owner_dir();
-    for cmd in ["run", "plan", "preview", "ics"] {
+    for cmd in ["run", "plan", "ics"] {
         let out = handoff(&config, &[cmd]);
         assert_eq!(out.status.code(), Some(1), "{cmd}");
         assert!(text(&out.stderr).contains("not available yet"), "{cmd}");
@@ -218,4 +222,96 @@ fn unknown_subcommands_are_usage_errors() {
     let (_dir, config) = owner_dir();
     let out = handoff(&config, &["frobnicate"]);
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn check_reports_a_template_that_uses_an_unknown_variable() {
+    let (dir, config) = owner_dir();
+    let templates = dir.path().join("my-templates");
+    std::fs::create_dir(&templates).unwrap();
+    std::fs::write(
+        templates.join("kickoff.txt"),
+        "Subject: Kickoff\n\nSee you at {{ engagement.kickof }}\n",
+    )
+    .unwrap();
+    let with_dir = EXAMPLE.replacen(
+        "state = \"var/handoff.db\"",
+        "state = \"var/handoff.db\"\ntemplates_dir = \"my-templates\"",
+        1,
+    );
+    std::fs::write(&config, with_dir).unwrap();
+    let out = handoff(&config, &["check"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("kickoff.txt: line 3"), "{stderr}");
+    assert!(stderr.contains("undefined"), "{stderr}");
+}
+
+#[test]
+fn preview_shows_the_mail_without_changing_anything() {
+    let (dir, config) = owner_dir();
+    let out = handoff(&config, &["preview", "website"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("Subject: Company website redesign [website]"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("--- text/plain ---"));
+    assert!(stdout.contains("--- text/html ---"));
+    assert!(
+        !dir.path().join("var").exists(),
+        "preview created no store and no mail"
+    );
+
+    let out = handoff(
+        &config,
+        &["preview", "website", "deadline_reminder", "--eml"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let eml = text(&out.stdout);
+    assert!(eml.contains("\r\nMessage-ID: <"), "{eml}");
+    assert!(eml.contains("Content-Type: multipart/alternative"), "{eml}");
+
+    let out = handoff(&config, &["preview", "website", "nonsense"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("unknown purpose `nonsense`"));
+}
+
+#[test]
+fn run_once_sends_the_instructions_once_after_the_contractors_quiet_hours() {
+    let (dir, config) = owner_dir();
+    // 09:00 UTC is 04:00 in New York: inside Dana's quiet hours (20:00-08:00).
+    let out = handoff(&config, &["run", "--once"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "queued 1 (instructions/website); sent 0, retrying 0, failed 0; outbox now 1\n"
+    );
+    let new = dir.path().join("var/mail/outgoing/new");
+    assert_eq!(
+        std::fs::read_dir(&new).unwrap().count(),
+        0,
+        "nothing sent at night"
+    );
+    // 13:00 UTC is 08:00 in New York: the quiet hours are over.
+    let out = handoff_at(&config, &["run", "--once"], "2026-11-24T13:00:00Z");
+    assert_eq!(
+        text(&out.stdout),
+        "queued 0; sent 1, retrying 0, failed 0; outbox now 0\n"
+    );
+    let out = handoff_at(&config, &["run", "--once"], "2026-11-24T14:00:00Z");
+    assert!(
+        text(&out.stdout).starts_with("queued 0; sent 0"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(
+        std::fs::read_dir(&new).unwrap().count(),
+        1,
+        "one mail in all"
+    );
+    let out = handoff(&config, &["status", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["engagements"][0]["milestones"][0]["state"], "instructed");
 }

@@ -24,7 +24,7 @@ const ROOT_KEYS: &[&str] = &[
     "engagement",
 ];
 const OWNER_KEYS: &[&str] = &["name", "email", "timezone"];
-const MAIL_KEYS: &[&str] = &["outgoing", "incoming", "maildir", "state"];
+const MAIL_KEYS: &[&str] = &["outgoing", "incoming", "maildir", "state", "templates_dir"];
 const SMTP_KEYS: &[&str] = &[
     "host",
     "port",
@@ -224,6 +224,7 @@ fn read_mail(d: &mut Diagnostics<'_>, s: Option<Section<'_, '_>>, base: &Path) -
                 incoming: Incoming::Maildir,
                 maildir: default("var/mail"),
                 state: default("var/handoff.db"),
+                templates_dir: None,
             },
             outgoing_span: 0..0,
             incoming_span: 0..0,
@@ -268,6 +269,13 @@ fn read_mail(d: &mut Diagnostics<'_>, s: Option<Section<'_, '_>>, base: &Path) -
     let state = s
         .str(d, "state")
         .map_or_else(|| default("var/handoff.db"), |v| resolve(base, v.get_ref()));
+    let templates_dir = s.str(d, "templates_dir").map(|v| {
+        let p = resolve(base, v.get_ref());
+        if !p.is_dir() {
+            d.error(v.span(), format!("the templates directory {} does not exist; expected a directory holding your versions of files from templates/", p.display()));
+        }
+        p
+    });
     let spans = (
         outgoing_v.map_or(s.span.clone(), |v| v.span()),
         incoming_v.map_or(s.span.clone(), |v| v.span()),
@@ -279,6 +287,7 @@ fn read_mail(d: &mut Diagnostics<'_>, s: Option<Section<'_, '_>>, base: &Path) -
             incoming,
             maildir,
             state,
+            templates_dir,
         },
         outgoing_span: spans.0,
         incoming_span: spans.1,

@@ -364,6 +364,7 @@ mod tests {
             purpose: "instructions".into(),
             recipient: "dana@example.test".into(),
             subject: "Wireframes".into(),
+            message_id: "<w1@example.test>".to_string(),
             message: b"Subject: Wireframes\r\n\r\nPlease".to_vec(),
             not_before: now,
         };

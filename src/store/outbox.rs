@@ -20,6 +20,10 @@ pub struct NewOutboxMail {
     pub purpose: String,
     pub recipient: String,
     pub subject: String,
+    /// The Message-ID inside `message`, fixed when the mail is queued: every
+    /// attempt sends the same bytes, so a copy found after a crash is known to
+    /// be this mail (see [`crate::outbox`]).
+    pub message_id: String,
     /// The complete RFC 5322 message.
     pub message: Vec<u8>,
     /// Not to be sent before this instant (quiet hours, scheduling).
@@ -45,6 +49,7 @@ pub struct OutboxMail {
     pub purpose: String,
     pub recipient: String,
     pub subject: String,
+    pub message_id: String,
     pub message: Vec<u8>,
     pub attempts: i64,
     pub next_attempt_at: DateTime<Utc>,
@@ -58,8 +63,8 @@ impl Tx<'_> {
     ) -> Result<Enqueued, StoreError> {
         let n = self.conn.execute(
             "INSERT INTO outbox (idempotency_key, engagement_id, milestone_id, purpose, recipient, subject,
-                                 message, next_attempt_at, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                                 message, next_attempt_at, created_at, message_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
              ON CONFLICT (idempotency_key) DO NOTHING",
             params![
                 mail.idempotency_key,
@@ -70,7 +75,8 @@ impl Tx<'_> {
                 mail.subject,
                 mail.message,
                 ts(mail.not_before),
-                ts(now)
+                ts(now),
+                mail.message_id
             ],
         )?;
         Ok(if n == 0 {
@@ -78,6 +84,20 @@ impl Tx<'_> {
         } else {
             Enqueued::Queued(self.conn.last_insert_rowid())
         })
+    }
+
+    /// Whether a mail under this idempotency key was ever queued (whatever
+    /// became of it): lets callers skip composing a mail that would be a no-op.
+    pub fn outbox_has(&self, idempotency_key: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT 1 FROM outbox WHERE idempotency_key = ?1",
+                [idempotency_key],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
     }
 
     /// Mails waiting to be sent (queued or mid-send).
@@ -96,14 +116,29 @@ impl Tx<'_> {
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<OutboxMail>, StoreError> {
-        let mut stmt = self.conn.prepare(
-            "SELECT id, idempotency_key, engagement_id, milestone_id, purpose, recipient, subject, message,
-                    attempts, next_attempt_at
-             FROM outbox WHERE status = 'queued' AND next_attempt_at <= ?1
-             ORDER BY next_attempt_at, id LIMIT ?2",
-        )?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = stmt.query_map(params![ts(now), limit], |r| {
+        self.select_outbox(
+            "status = 'queued' AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2",
+            params![ts(now), limit],
+        )
+    }
+
+    /// Mails claimed for sending but never marked: what a crash left behind.
+    pub fn sending_outbox(&self) -> Result<Vec<OutboxMail>, StoreError> {
+        self.select_outbox("status = 'sending' ORDER BY id", params![])
+    }
+
+    fn select_outbox(
+        &self,
+        condition: &str,
+        args: impl rusqlite::Params,
+    ) -> Result<Vec<OutboxMail>, StoreError> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT id, idempotency_key, engagement_id, milestone_id, purpose, recipient, subject,
+                    coalesce(message_id, ''), message, attempts, next_attempt_at
+             FROM outbox WHERE {condition}"
+        ))?;
+        let rows = stmt.query_map(args, |r| {
             Ok((
                 OutboxMail {
                     id: r.get(0)?,
@@ -113,11 +148,12 @@ impl Tx<'_> {
                     purpose: r.get(4)?,
                     recipient: r.get(5)?,
                     subject: r.get(6)?,
-                    message: r.get(7)?,
-                    attempts: r.get(8)?,
+                    message_id: r.get(7)?,
+                    message: r.get(8)?,
+                    attempts: r.get(9)?,
                     next_attempt_at: DateTime::<Utc>::MIN_UTC,
                 },
-                r.get::<_, String>(9)?,
+                r.get::<_, String>(10)?,
             ))
         })?;
         let mut out = Vec::new();
@@ -129,6 +165,47 @@ impl Tx<'_> {
         Ok(out)
     }
 
+    /// Claims a queued mail for sending (committed before the first byte goes
+    /// out, so a crash mid-send leaves a `sending` row to resolve). `false`
+    /// if it was not queued.
+    pub fn claim(&self, id: i64) -> Result<bool, StoreError> {
+        let n = self.conn.execute(
+            "UPDATE outbox SET status = 'sending' WHERE id = ?1 AND status = 'queued'",
+            [id],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Puts a claimed mail back in the queue, untouched (no attempt counted).
+    pub fn requeue(&self, id: i64) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE outbox SET status = 'queued' WHERE id = ?1 AND status = 'sending'",
+            [id],
+        )?;
+        Ok(())
+    }
+
+    /// The Message-ID that starts the thread of an engagement's mail to one
+    /// recipient: the first mail queued to them (failed ones excepted). Later
+    /// mails cite it in In-Reply-To and References so clients keep one thread.
+    pub fn thread_root(
+        &self,
+        engagement: &str,
+        recipient: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT message_id FROM outbox
+                 WHERE engagement_id = ?1 AND recipient = ?2 AND message_id IS NOT NULL
+                       AND status != 'failed'
+                 ORDER BY id LIMIT 1",
+                params![engagement, recipient],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
     /// Marks a mail sent under `message_id`, records it in `sent_message` for
     /// reply matching (replies cite it in In-Reply-To/References, RFC 5322
     /// §3.6.4) and journals an "out" event. These are three statements: the
@@ -137,25 +214,37 @@ impl Tx<'_> {
     ///
     /// Only a mail still waiting (queued or sending) can be marked: marking
     /// one twice is a bug upstream, reported as [`StoreError::NotFound`].
-    pub fn mark_sent(
-        &self,
-        id: i64,
-        message_id: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        type Row = (Option<String>, Option<String>, String, String, String);
+    pub fn mark_sent(&self, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
+        type Row = (
+            Option<String>,
+            Option<String>,
+            String,
+            String,
+            String,
+            String,
+        );
         let row: Option<Row> = self
             .conn
             .query_row(
-                "UPDATE outbox SET status = 'sent', sent_at = ?2, message_id = ?3,
+                "UPDATE outbox SET status = 'sent', sent_at = ?2,
                                    attempts = attempts + 1, last_error = NULL
                  WHERE id = ?1 AND status IN ('queued', 'sending')
-                 RETURNING engagement_id, milestone_id, purpose, recipient, subject",
-                params![id, ts(now), message_id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                 RETURNING engagement_id, milestone_id, purpose, recipient, subject,
+                           coalesce(message_id, '')",
+                params![id, ts(now)],
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
+                },
             )
             .optional()?;
-        let (engagement, milestone, purpose, recipient, subject) =
+        let (engagement, milestone, purpose, recipient, subject, message_id) =
             row.ok_or_else(|| unsent_not_found(id))?;
         self.conn.execute(
             "INSERT INTO sent_message (message_id, outbox_id, engagement_id, milestone_id, purpose, recipient, sent_at)
@@ -168,7 +257,7 @@ impl Tx<'_> {
                 direction: Some(Direction::Out),
                 engagement,
                 milestone,
-                message_id: Some(message_id.to_string()),
+                message_id: Some(message_id),
                 subject: Some(subject),
                 detail: Some(format!("to {recipient}")),
             },
@@ -242,6 +331,14 @@ impl super::Store {
         self.autocommit().outbox_depth()
     }
 
+    pub fn thread_root(
+        &self,
+        engagement: &str,
+        recipient: &str,
+    ) -> Result<Option<String>, StoreError> {
+        self.autocommit().thread_root(engagement, recipient)
+    }
+
     pub fn due_outbox(
         &self,
         now: DateTime<Utc>,
@@ -250,13 +347,8 @@ impl super::Store {
         self.autocommit().due_outbox(now, limit)
     }
 
-    pub fn mark_sent(
-        &mut self,
-        id: i64,
-        message_id: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        self.transaction(|tx| tx.mark_sent(id, message_id, now))
+    pub fn mark_sent(&mut self, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
+        self.transaction(|tx| tx.mark_sent(id, now))
     }
 
     pub fn mark_failed(
@@ -283,6 +375,7 @@ mod tests {
             purpose: "instructions".into(),
             recipient: "dana@example.test".into(),
             subject: "Instructions".into(),
+            message_id: format!("<{key}@example.test>"),
             message: b"Subject: Instructions\r\n\r\nHi".to_vec(),
             not_before: t("2026-11-24T09:00:00Z"),
         }
@@ -313,8 +406,7 @@ mod tests {
         );
         let due = s.due_outbox(t("2026-11-24T09:00:00Z"), 10).unwrap();
         assert_eq!(due.len(), 1);
-        s.mark_sent(id, "<m1@example.test>", t("2026-11-24T09:00:01Z"))
-            .unwrap();
+        s.mark_sent(id, t("2026-11-24T09:00:01Z")).unwrap();
         assert_eq!(s.outbox_depth().unwrap(), 0);
         assert!(
             s.due_outbox(t("2026-11-25T00:00:00Z"), 10)
@@ -324,12 +416,12 @@ mod tests {
         let e = s.events(&EventFilter::default()).unwrap().pop().unwrap();
         assert_eq!(e.kind, "sent_instructions");
         assert_eq!(e.direction, Direction::Out);
-        assert_eq!(e.message_id.as_deref(), Some("<m1@example.test>"));
+        assert_eq!(e.message_id.as_deref(), Some("<k@example.test>"));
         let sent: (String, String, String) = s
             .conn
             .query_row(
                 "SELECT purpose, recipient, sent_at FROM sent_message WHERE message_id = ?1",
-                ["<m1@example.test>"],
+                ["<k@example.test>"],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .unwrap();
@@ -342,7 +434,7 @@ mod tests {
             )
         );
         // Marking it again is a bug upstream, and changes nothing.
-        let again = s.mark_sent(id, "<m2@example.test>", t("2026-11-24T09:00:02Z"));
+        let again = s.mark_sent(id, t("2026-11-24T09:00:02Z"));
         assert!(
             matches!(again, Err(StoreError::NotFound { .. })),
             "{again:?}"
@@ -391,5 +483,39 @@ mod tests {
             s.mark_failed(999, "x", None, t("2026-11-24T09:10:00Z")),
             Err(StoreError::NotFound { .. })
         ));
+    }
+
+    #[test]
+    fn a_claimed_mail_is_left_alone_until_resolved() {
+        let mut s = Store::open_in_memory().unwrap();
+        let now = t("2026-11-24T09:00:00Z");
+        let Enqueued::Queued(id) = s.enqueue(&mail("k"), now).unwrap() else {
+            panic!("not queued")
+        };
+        assert!(s.transaction(|tx| tx.claim(id)).unwrap());
+        assert!(!s.transaction(|tx| tx.claim(id)).unwrap(), "claimed once");
+        assert!(s.due_outbox(now, 10).unwrap().is_empty());
+        let left = s.transaction(|tx| tx.sending_outbox()).unwrap();
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].message_id, "<k@example.test>");
+        s.transaction(|tx| tx.requeue(id)).unwrap();
+        assert_eq!(s.due_outbox(now, 10).unwrap().len(), 1);
+        assert_eq!(s.outbox_depth().unwrap(), 1);
+    }
+
+    #[test]
+    fn the_thread_root_is_the_first_mail_to_that_recipient() {
+        let s = Store::open_in_memory().unwrap();
+        let now = t("2026-11-24T09:00:00Z");
+        assert_eq!(s.thread_root("website", "dana@example.test").unwrap(), None);
+        s.enqueue(&mail("a"), now).unwrap();
+        s.enqueue(&mail("b"), now).unwrap();
+        assert_eq!(
+            s.thread_root("website", "dana@example.test")
+                .unwrap()
+                .as_deref(),
+            Some("<a@example.test>")
+        );
+        assert_eq!(s.thread_root("website", "ada@example.test").unwrap(), None);
     }
 }

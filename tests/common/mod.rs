@@ -159,6 +159,10 @@ impl MailStack {
     pub fn restart_smtp(&self) {
         self.run("restart-smtp");
     }
+    /// Waits until every mail Postfix accepted has been delivered (or bounced).
+    pub fn settle(&self) {
+        self.run("settle");
+    }
     /// From the next SMTP connection on, tempfail@ is accepted.
     pub fn tempfail_off(&self) {
         self.run("tempfail-off");

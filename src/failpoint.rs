@@ -1,0 +1,14 @@
+//! Failpoints: named places where a test can make the process die, to prove
+//! that a crash there loses nothing and duplicates nothing.
+//!
+//! Set `HANDOFF_FAILPOINT=<name>` and the process aborts (no unwinding, no
+//! destructors: as close to `kill -9` as a process can do to itself) the first
+//! time it reaches that point. Unset, a failpoint costs one environment lookup.
+
+/// Aborts the process if `HANDOFF_FAILPOINT` names this point.
+pub fn hit(name: &str) {
+    if std::env::var("HANDOFF_FAILPOINT").is_ok_and(|v| v == name) {
+        eprintln!("handoff: failpoint {name} reached: aborting");
+        std::process::abort();
+    }
+}

@@ -1,0 +1,166 @@
+//! Connecting and logging in to the owner's IMAP server, as the config says:
+//! implicit TLS, STARTTLS, or (loopback or explicitly allowed) plain text.
+//! Certificates are always verified, against the public roots plus the
+//! config's `ca_file` if any. The outbox uses this to file copies in the Sent
+//! folder; the inbox watcher will use it to watch for replies.
+
+use crate::model::{ServerSettings, TlsMode};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, ServerName};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::rustls;
+
+/// Anything an IMAP session can run over.
+pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug> Stream for T {}
+
+pub type Session = async_imap::Session<Box<dyn Stream>>;
+
+/// How long to wait for the server at each step before giving up.
+pub const TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImapError {
+    #[error("cannot reach {host}:{port}: {source}")]
+    Connect {
+        host: String,
+        port: u16,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("TLS with {host}: {detail}")]
+    Tls { host: String, detail: String },
+    #[error("reading the CA file {path}: {detail}")]
+    Ca { path: String, detail: String },
+    #[error("cannot read the IMAP password file: {0}")]
+    Password(#[source] std::io::Error),
+    #[error("IMAP login as {user} refused: {detail}")]
+    Login { user: String, detail: String },
+    #[error("IMAP: {0}")]
+    Protocol(#[from] async_imap::error::Error),
+    #[error("IMAP server {host} did not answer within {secs} s")]
+    Timeout { host: String, secs: u64 },
+}
+
+/// A rustls client config trusting the public roots and `ca_file`.
+pub fn tls_config(
+    ca_file: Option<&std::path::Path>,
+) -> Result<Arc<rustls::ClientConfig>, ImapError> {
+    let mut roots =
+        rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(path) = ca_file {
+        let ca_err = |detail: String| ImapError::Ca {
+            path: path.display().to_string(),
+            detail,
+        };
+        for cert in CertificateDer::pem_file_iter(path).map_err(|e| ca_err(e.to_string()))? {
+            let cert = cert.map_err(|e| ca_err(e.to_string()))?;
+            roots.add(cert).map_err(|e| ca_err(e.to_string()))?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ImapError::Tls {
+            host: String::new(),
+            detail: e.to_string(),
+        })?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+async fn timed<T>(
+    host: &str,
+    f: impl Future<Output = Result<T, ImapError>>,
+) -> Result<T, ImapError> {
+    tokio::time::timeout(TIMEOUT, f).await.unwrap_or_else(|_| {
+        Err(ImapError::Timeout {
+            host: host.to_string(),
+            secs: TIMEOUT.as_secs(),
+        })
+    })
+}
+
+/// Connects, secures the connection as configured, and logs in.
+pub async fn login(settings: &ServerSettings) -> Result<Session, ImapError> {
+    let password = settings.read_password().map_err(ImapError::Password)?;
+    let host = settings.host.clone();
+    timed(&host, async {
+        let tcp = TcpStream::connect((settings.host.as_str(), settings.port))
+            .await
+            .map_err(|source| ImapError::Connect {
+                host: settings.host.clone(),
+                port: settings.port,
+                source,
+            })?;
+        let stream: Box<dyn Stream> = match settings.tls {
+            TlsMode::Tls => Box::new(tls(settings, tcp).await?),
+            TlsMode::Starttls => {
+                let mut client = async_imap::Client::new(tcp);
+                client
+                    .read_response()
+                    .await
+                    .map_err(async_imap::error::Error::from)?;
+                client.run_command_and_check_ok("STARTTLS", None).await?;
+                Box::new(tls(settings, client.into_inner()).await?)
+            }
+            TlsMode::None => Box::new(tcp),
+        };
+        let mut client = async_imap::Client::new(stream);
+        if settings.tls == TlsMode::Tls || settings.tls == TlsMode::None {
+            // The greeting; after STARTTLS there is none (RFC 3501 §6.2.1).
+            client
+                .read_response()
+                .await
+                .map_err(async_imap::error::Error::from)?;
+        }
+        client
+            .login(&settings.username, password.expose())
+            .await
+            .map_err(|(e, _)| ImapError::Login {
+                user: settings.username.clone(),
+                detail: e.to_string(),
+            })
+    })
+    .await
+}
+
+async fn tls(
+    settings: &ServerSettings,
+    tcp: TcpStream,
+) -> Result<tokio_rustls::client::TlsStream<TcpStream>, ImapError> {
+    let tls_err = |detail: String| ImapError::Tls {
+        host: settings.host.clone(),
+        detail,
+    };
+    let config = tls_config(settings.ca_file.as_deref())?;
+    let name = ServerName::try_from(settings.host.clone()).map_err(|e| tls_err(e.to_string()))?;
+    TlsConnector::from(config)
+        .connect(name, tcp)
+        .await
+        .map_err(|e| tls_err(e.to_string()))
+}
+
+/// Whether `mailbox` holds a message with this Message-ID header.
+pub async fn has_message_id(
+    session: &mut Session,
+    mailbox: &str,
+    message_id: &str,
+) -> Result<bool, ImapError> {
+    session.select(mailbox).await?;
+    // Message-IDs we make are hex, '.', '_' and a domain: nothing that needs
+    // quoting beyond the surrounding quotes.
+    let safe: String = message_id
+        .chars()
+        .filter(|c| !matches!(c, '"' | '\\' | '\r' | '\n'))
+        .collect();
+    let found = session
+        .uid_search(format!("HEADER Message-ID \"{safe}\""))
+        .await?;
+    Ok(!found.is_empty())
+}

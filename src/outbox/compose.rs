@@ -1,0 +1,406 @@
+//! From the model to a finished RFC 5322 message: the template context, the
+//! rendered parts, and the headers that make threading and replies work.
+//!
+//! - Message-ID: `<128 random bits in hex.purpose@owner's domain>`, fixed when
+//!   the mail is queued. It is unguessable, so a reply citing it proves the
+//!   writer saw our mail, and replies are matched by it later.
+//! - Threading: every mail of one engagement to one person cites the first one
+//!   in In-Reply-To and References (RFC 5322 §3.6.4), and contractor mail keeps
+//!   one subject per engagement (Gmail threads by subject too).
+//! - Reply-To is the owner; owner notices carry `Auto-Submitted:
+//!   auto-generated` (RFC 3834) so auto-responders stay quiet.
+//! - Times are written in the recipient's zone, with the zone named.
+
+use crate::model::{Engagement, Milestone, Model};
+use crate::templates::{Purpose, Rendered, TemplateError, Templates};
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
+use lettre::message::{Attachment, Mailbox, MultiPart};
+use lettre::{Address, Message};
+use minijinja::Value;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// What to send: a purpose, about an engagement (and maybe a milestone), with
+/// the values particular to this one mail.
+#[derive(Debug, Clone)]
+pub struct MailRequest {
+    pub purpose: Purpose,
+    pub engagement: String,
+    pub milestone: Option<String>,
+    pub extra: BTreeMap<String, String>,
+}
+
+/// A finished mail.
+#[derive(Debug, Clone)]
+pub struct Composed {
+    pub recipient: Address,
+    pub subject: String,
+    pub message_id: String,
+    pub rendered: Rendered,
+    /// The whole message, CRLF line ends, ready for SMTP or a .eml file.
+    pub bytes: Vec<u8>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ComposeError {
+    #[error("no engagement `{0}` in the config")]
+    UnknownEngagement(String),
+    #[error("engagement `{engagement}` has no milestone `{milestone}`")]
+    UnknownMilestone {
+        engagement: String,
+        milestone: String,
+    },
+    #[error("{purpose} mail for `{engagement}` needs a milestone")]
+    NeedsMilestone {
+        purpose: Purpose,
+        engagement: String,
+    },
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    #[error("cannot read attachment {}: {source}", path.display())]
+    Attachment {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("building the message: {0}")]
+    Build(#[from] lettre::error::Error),
+}
+
+/// `Auto-Submitted: auto-generated` (RFC 3834 §5).
+#[derive(Debug, Clone)]
+struct AutoSubmitted;
+
+impl Header for AutoSubmitted {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("Auto-Submitted")
+    }
+
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(AutoSubmitted)
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), "auto-generated".to_string())
+    }
+}
+
+/// Composes mails for one model with one set of templates.
+pub struct Composer<'a> {
+    pub model: &'a Model,
+    pub templates: &'a Templates,
+}
+
+impl Composer<'_> {
+    /// Renders and builds the mail. `thread_root` is the Message-ID of the
+    /// first mail of this thread, if there was one.
+    pub fn compose(
+        &self,
+        req: &MailRequest,
+        thread_root: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Composed, ComposeError> {
+        let (engagement, milestone) = self.find(req)?;
+        let contractor = self.model.contractor_of(engagement);
+        let owner = &self.model.owner;
+        let to_owner = req.purpose.is_owner_notice();
+        let (recipient, recipient_tz) = if to_owner {
+            (
+                Mailbox::new(Some(owner.name.clone()), owner.email.clone()),
+                owner.timezone,
+            )
+        } else {
+            (
+                Mailbox::new(Some(contractor.name.clone()), contractor.email.clone()),
+                contractor.timezone,
+            )
+        };
+        let ctx = self.context(engagement, milestone, &req.extra, recipient_tz, now);
+        let rendered = self.templates.render(req.purpose, &ctx)?;
+        let message_id = new_message_id(req.purpose, &owner.email);
+        let owner_box = Mailbox::new(Some(owner.name.clone()), owner.email.clone());
+        let mut builder = Message::builder()
+            .from(owner_box.clone())
+            .reply_to(owner_box)
+            .to(recipient.clone())
+            .subject(rendered.subject.clone())
+            .date(now.into())
+            .message_id(Some(message_id.clone()));
+        if let Some(root) = thread_root {
+            builder = builder
+                .in_reply_to(root.to_string())
+                .references(root.to_string());
+        }
+        if to_owner {
+            builder = builder.header(AutoSubmitted);
+        }
+        let alternative =
+            MultiPart::alternative_plain_html(rendered.text.clone(), rendered.html.clone());
+        let files = attachments(req.purpose, engagement, milestone);
+        let message = if files.is_empty() {
+            builder.multipart(alternative)?
+        } else {
+            let mut mixed = MultiPart::mixed().multipart(alternative);
+            for path in files {
+                let body = std::fs::read(path).map_err(|source| ComposeError::Attachment {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+                let name = file_name(path);
+                mixed = mixed.singlepart(Attachment::new(name).body(body, content_type(path)));
+            }
+            builder.multipart(mixed)?
+        };
+        Ok(Composed {
+            recipient: recipient.email,
+            subject: rendered.subject.clone(),
+            message_id,
+            rendered,
+            bytes: message.formatted(),
+        })
+    }
+
+    fn find(&self, req: &MailRequest) -> Result<(&Engagement, Option<&Milestone>), ComposeError> {
+        let engagement = self
+            .model
+            .engagement(&req.engagement)
+            .ok_or_else(|| ComposeError::UnknownEngagement(req.engagement.clone()))?;
+        let milestone = match &req.milestone {
+            Some(id) => Some(
+                engagement
+                    .milestones
+                    .iter()
+                    .find(|m| &m.id == id)
+                    .ok_or_else(|| ComposeError::UnknownMilestone {
+                        engagement: engagement.id.clone(),
+                        milestone: id.clone(),
+                    })?,
+            ),
+            None => None,
+        };
+        if req.purpose.needs_milestone() && milestone.is_none() {
+            return Err(ComposeError::NeedsMilestone {
+                purpose: req.purpose,
+                engagement: engagement.id.clone(),
+            });
+        }
+        Ok((engagement, milestone))
+    }
+
+    /// The template context (see templates/README.md for the variables).
+    pub fn context(
+        &self,
+        e: &Engagement,
+        milestone: Option<&Milestone>,
+        extra: &BTreeMap<String, String>,
+        tz: Tz,
+        now: DateTime<Utc>,
+    ) -> Value {
+        let c = self.model.contractor_of(e);
+        let owner = &self.model.owner;
+        let ms = |m: &Milestone| MilestoneCtx {
+            id: m.id.clone(),
+            title: m.title.clone(),
+            due: local_time(m.due, tz),
+        };
+        let ctx = Ctx {
+            owner: PersonCtx {
+                name: owner.name.clone(),
+                first_name: first_name(&owner.name),
+                email: owner.email.to_string(),
+                timezone: owner.timezone.name().to_string(),
+            },
+            contractor: PersonCtx {
+                name: c.name.clone(),
+                first_name: first_name(&c.name),
+                email: c.email.to_string(),
+                timezone: c.timezone.name().to_string(),
+            },
+            engagement: EngagementCtx {
+                id: e.id.clone(),
+                tag: subject_tag(&e.id),
+                title: e.title.clone(),
+                deliverables: e.deliverables.clone(),
+                quality_standard: e.quality_standard.clone(),
+                performance_standard: e.performance_standard.clone(),
+                payment_terms: e.payment_terms.clone(),
+                starts: local_date(e.starts),
+                kickoff: e.kickoff.map(|k| local_time(k, tz)),
+                status_reports: e.status_reports.as_ref().map(|s| {
+                    let next = s
+                        .next_after(now)
+                        .map(|n| format!(", the next on {}", local_time(n, s.timezone)))
+                        .unwrap_or_default();
+                    format!(
+                        "on the schedule \"{}\" ({} time){next}",
+                        s.crontab,
+                        s.timezone.name()
+                    )
+                }),
+                milestones: e.milestones.iter().map(ms).collect(),
+                attachments: e.attachments.iter().map(|p| file_name(p)).collect(),
+            },
+            milestone: milestone.map(ms),
+            extra: extra.clone(),
+        };
+        Value::from(minijinja::value::Serde(ctx))
+    }
+}
+
+#[derive(Serialize)]
+struct Ctx {
+    owner: PersonCtx,
+    contractor: PersonCtx,
+    engagement: EngagementCtx,
+    milestone: Option<MilestoneCtx>,
+    extra: BTreeMap<String, String>,
+}
+
+#[derive(Serialize)]
+struct PersonCtx {
+    name: String,
+    first_name: String,
+    email: String,
+    timezone: String,
+}
+
+#[derive(Serialize)]
+struct EngagementCtx {
+    id: String,
+    tag: String,
+    title: String,
+    deliverables: String,
+    quality_standard: String,
+    performance_standard: String,
+    payment_terms: Option<String>,
+    starts: String,
+    kickoff: Option<String>,
+    status_reports: Option<String>,
+    milestones: Vec<MilestoneCtx>,
+    attachments: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct MilestoneCtx {
+    id: String,
+    title: String,
+    due: String,
+}
+
+/// The files a mail carries: the agreement with its request, the engagement's
+/// attachments with the instructions, a milestone's with its reminders.
+fn attachments<'m>(
+    purpose: Purpose,
+    e: &'m Engagement,
+    milestone: Option<&'m Milestone>,
+) -> Vec<&'m Path> {
+    match purpose {
+        Purpose::AgreementRequest => e
+            .agreement_file
+            .iter()
+            .filter(|p| p.is_file())
+            .map(PathBuf::as_path)
+            .collect(),
+        Purpose::Instructions => e.attachments.iter().map(PathBuf::as_path).collect(),
+        Purpose::DeadlineReminder => milestone
+            .map(|m| m.attachments.iter().map(PathBuf::as_path).collect())
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
+/// The tag that keeps an engagement's subject stable and recognisable, also
+/// for clients that drop In-Reply-To.
+pub fn subject_tag(engagement: &str) -> String {
+    format!("[{engagement}]")
+}
+
+fn first_name(name: &str) -> String {
+    name.split_whitespace().next().unwrap_or(name).to_string()
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "attachment".to_string())
+}
+
+fn content_type(p: &Path) -> ContentType {
+    let ext = p
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    let mime = match ext.as_str() {
+        "pdf" => "application/pdf",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "txt" | "md" => "text/plain; charset=utf-8",
+        "csv" => "text/csv; charset=utf-8",
+        "zip" => "application/zip",
+        _ => "application/octet-stream",
+    };
+    // Every literal above is a valid MIME type; the fallback keeps this total.
+    ContentType::parse(mime).unwrap_or(ContentType::TEXT_PLAIN)
+}
+
+/// "Sat 5 Dec 2026, 17:59 EST (America/New_York)".
+pub fn local_time(t: DateTime<Utc>, tz: Tz) -> String {
+    format!(
+        "{} ({})",
+        t.with_timezone(&tz).format("%a %-d %b %Y, %H:%M %Z"),
+        tz.name()
+    )
+}
+
+fn local_date(d: NaiveDate) -> String {
+    d.format("%a %-d %b %Y").to_string()
+}
+
+/// A fresh Message-ID: 128 bits from the OS's random source, so nobody can
+/// guess the ID a reply must cite.
+pub fn new_message_id(purpose: Purpose, owner: &Address) -> String {
+    let mut bytes = [0u8; 16];
+    if getrandom::getrandom(&mut bytes).is_err() {
+        // The OS source failing is extraordinary; fall back to a per-process
+        // random hasher over the time so IDs stay unique, if less secret.
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_i64(Utc::now().timestamp_nanos_opt().unwrap_or_default());
+        bytes[..8].copy_from_slice(&h.finish().to_le_bytes());
+    }
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("<{hex}.{purpose}@{}>", owner.domain())
+}
+
+/// Plausible values for each purpose's `extra`, for `check` (every template
+/// renders against the real config) and `preview`.
+pub fn sample_extra(purpose: Purpose) -> BTreeMap<String, String> {
+    let pairs: &[(&str, &str)] = match purpose {
+        Purpose::DeadlineReminder => &[("due_in", "3 days")],
+        Purpose::EvaluationFeedback => &[("feedback", "(your evaluation, as you record it)")],
+        Purpose::NoticeDelivery => &[
+            ("received", "today"),
+            ("excerpt", "(the start of the contractor's mail)"),
+        ],
+        Purpose::NoticeQuestion => &[("excerpt", "(the contractor's question)")],
+        Purpose::NoticeBounce => &[
+            ("recipient", "(the address)"),
+            ("error", "(what the server said)"),
+        ],
+        Purpose::NoticeSilence => &[("quiet_for", "5 days"), ("last_heard", "(a date)")],
+        Purpose::NoticeEvaluationDue => &[("record", "(the record so far)")],
+        Purpose::NoticeSendFailed => &[
+            ("recipient", "(the address)"),
+            ("subject", "(the subject)"),
+            ("error", "(what the server said)"),
+        ],
+        _ => &[],
+    };
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}

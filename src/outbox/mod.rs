@@ -1,0 +1,45 @@
+//! Mail out: every mail Handoff sends takes one path.
+//!
+//! ```text
+//! a decision ──▶ compose (template → RFC 5322 bytes, Message-ID fixed)
+//!            ──▶ store: outbox row, in the same transaction as the state change
+//!            ──▶ sender: claim (queued → sending, committed) ──▶ transport
+//!            ──▶ copy into the IMAP Sent folder (if an IMAP account is set)
+//!            ──▶ store: sent (+ sent_message, + journal), or failed / retry later
+//! ```
+//!
+//! # Never lost, never twice
+//! A mail is a committed outbox row before anything is sent, under an
+//! idempotency key that names the decision (`instructions/website`), so a
+//! decision made twice queues one mail, and a crash before sending loses
+//! nothing: the row is still queued at restart.
+//!
+//! The hard window is a crash after the server accepted a mail but before the
+//! row was marked sent. The row is then `sending` at restart, and the sender
+//! resolves it before sending anything else:
+//! - local mode: the `.eml` name comes from the row's Message-ID and the
+//!   rename into `new/` is the send, so the file either is there (mark sent)
+//!   or is not (queue it again);
+//! - SMTP with an IMAP account: the copy is filed in the Sent folder right
+//!   after the server accepts and before the row is marked, and the bytes
+//!   (hence the Message-ID) are fixed per row, so the sender searches Sent for
+//!   the Message-ID: found means sent; not found means it is sent again. What
+//!   remains is the few milliseconds between the SMTP server's "250" and the
+//!   end of the APPEND: a crash exactly there yields a second copy carrying
+//!   the same Message-ID, which most clients (Gmail among them) show once;
+//! - SMTP without IMAP: nothing can tell, so the mail is sent again (at least
+//!   once rather than at most once: a lost instruction is worse than a double).
+//!
+//! # Failures
+//! 4xx replies and connection errors are retried with exponential backoff and
+//! jitter ([`RetryPolicy`]); a 5xx, or too many temporary failures, marks the
+//! mail failed, journals it, and (unless the failed mail was itself an owner
+//! notice) queues an owner notice in the same transaction.
+
+pub mod compose;
+pub mod sender;
+pub mod transport;
+
+pub use compose::{ComposeError, Composed, Composer, MailRequest};
+pub use sender::{DeliveryReport, OutboxError, RetryPolicy, deliver_due};
+pub use transport::{SendFailure, Transport, TransportError};

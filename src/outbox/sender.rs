@@ -1,0 +1,289 @@
+//! The sender: takes due outbox rows, delivers them, records the outcome.
+//! See the module doc of [`crate::outbox`] for the crash-safety design.
+
+use super::compose::{Composer, MailRequest};
+use super::transport::{SendFailure, Transport};
+use crate::imap_conn;
+use crate::model::ImapSettings;
+use crate::store::{NewEvent, NewOutboxMail, OutboxMail, Store, StoreError};
+use crate::templates::Purpose;
+use chrono::{DateTime, TimeDelta, Utc};
+
+/// When to try a temporarily failed mail again.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// The wait after the first failure; each further failure doubles it.
+    pub base: TimeDelta,
+    /// The longest wait between two attempts.
+    pub cap: TimeDelta,
+    /// Attempts in all before a mail is given up.
+    pub max_attempts: i64,
+}
+
+impl Default for RetryPolicy {
+    /// 1 min, 2, 4, … capped at 1 h, 10 attempts: about 5 hours of trying,
+    /// enough to ride out a mail server's maintenance window.
+    fn default() -> Self {
+        RetryPolicy {
+            base: TimeDelta::minutes(1),
+            cap: TimeDelta::hours(1),
+            max_attempts: 10,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The next attempt after `attempts` failures, with ±25 % jitter so many
+    /// mails failing together do not retry in lockstep.
+    pub fn next_attempt(&self, attempts: i64, now: DateTime<Utc>) -> DateTime<Utc> {
+        let shift = u32::try_from(attempts.clamp(0, 20)).unwrap_or(20);
+        let wait = self
+            .base
+            .checked_mul(1 << shift)
+            .unwrap_or(self.cap)
+            .min(self.cap);
+        let mut r = [0u8; 2];
+        let jitter = if getrandom::getrandom(&mut r).is_ok() {
+            // A factor in [0.75, 1.25).
+            0.75 + f64::from(u16::from_le_bytes(r)) / f64::from(u16::MAX) / 2.0
+        } else {
+            1.0
+        };
+        let ms = (wait.num_milliseconds() as f64 * jitter) as i64;
+        now + TimeDelta::milliseconds(ms)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OutboxError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("composing the owner notice about a failed mail: {0}")]
+    Compose(#[from] super::ComposeError),
+}
+
+/// What one delivery pass did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct DeliveryReport {
+    pub sent: usize,
+    pub retrying: usize,
+    pub failed: usize,
+    /// `sending` rows left by a crash and found delivered.
+    pub recovered_sent: usize,
+    /// `sending` rows left by a crash and queued again.
+    pub recovered_requeued: usize,
+}
+
+/// Delivers every due mail once (retries wait for their time), after
+/// resolving any mail a crash left mid-send.
+pub async fn deliver_due(
+    store: &mut Store,
+    transport: &Transport,
+    sent_copy: Option<&ImapSettings>,
+    composer: &Composer<'_>,
+    policy: RetryPolicy,
+    now: DateTime<Utc>,
+) -> Result<DeliveryReport, OutboxError> {
+    let mut report = DeliveryReport::default();
+    recover(store, transport, sent_copy, now, &mut report).await?;
+    // Fetch in batches: a long queue is not held in memory at once.
+    loop {
+        let due = store.due_outbox(now, 64)?;
+        if due.is_empty() {
+            break;
+        }
+        for mail in due {
+            if !store.transaction(|tx| tx.claim(mail.id))? {
+                continue;
+            }
+            match transport.send(&mail).await {
+                Ok(()) => {
+                    if let Some(imap) = sent_copy {
+                        file_sent_copy(store, imap, &mail, now).await?;
+                    }
+                    crate::failpoint::hit("outbox.after_send");
+                    store.mark_sent(mail.id, now)?;
+                    report.sent += 1;
+                }
+                Err(SendFailure::Temporary(e)) if mail.attempts + 1 < policy.max_attempts => {
+                    let at = policy.next_attempt(mail.attempts, now);
+                    store.mark_failed(mail.id, &e, Some(at), now)?;
+                    tracing::warn!(mail = mail.id, to = %mail.recipient, error = %e, retry_at = %at, "send failed, will retry");
+                    report.retrying += 1;
+                }
+                Err(failure) => {
+                    give_up(store, composer, &mail, &failure.to_string(), now)?;
+                    report.failed += 1;
+                }
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// Marks a mail failed and, unless it was an owner notice itself, queues a
+/// notice telling the owner, in one transaction.
+fn give_up(
+    store: &mut Store,
+    composer: &Composer<'_>,
+    mail: &OutboxMail,
+    error: &str,
+    now: DateTime<Utc>,
+) -> Result<(), OutboxError> {
+    tracing::error!(mail = mail.id, to = %mail.recipient, error, "send failed for good");
+    let notice = match (&mail.engagement, Purpose::parse(&mail.purpose)) {
+        (Some(engagement), Some(p)) if !p.is_owner_notice() => {
+            let req = MailRequest {
+                purpose: Purpose::NoticeSendFailed,
+                engagement: engagement.clone(),
+                milestone: None,
+                extra: [
+                    ("recipient", mail.recipient.as_str()),
+                    ("subject", mail.subject.as_str()),
+                    ("error", error),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            };
+            // An engagement removed from the config since cannot be composed
+            // for; the failure is still journaled.
+            match composer.compose(&req, None, now) {
+                Ok(c) => Some(NewOutboxMail {
+                    idempotency_key: format!("notice_send_failed/{}", mail.id),
+                    engagement: Some(engagement.clone()),
+                    milestone: mail.milestone.clone(),
+                    purpose: Purpose::NoticeSendFailed.to_string(),
+                    recipient: c.recipient.to_string(),
+                    subject: c.subject,
+                    message_id: c.message_id,
+                    message: c.bytes,
+                    not_before: now,
+                }),
+                Err(super::ComposeError::UnknownEngagement(_)) => None,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        _ => None,
+    };
+    store.transaction(|tx| {
+        tx.mark_failed(mail.id, error, None, now)?;
+        if let Some(n) = &notice {
+            tx.enqueue(n, now)?;
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
+
+/// Files a copy of a sent mail in the owner's Sent folder. A failure here is
+/// journaled, not fatal: the mail itself went out.
+async fn file_sent_copy(
+    store: &mut Store,
+    imap: &ImapSettings,
+    mail: &OutboxMail,
+    now: DateTime<Utc>,
+) -> Result<(), OutboxError> {
+    let result = async {
+        let mut session = imap_conn::login(&imap.server).await?;
+        session
+            .append(&imap.sent_mailbox, Some("(\\Seen)"), None, &mail.message)
+            .await?;
+        let _ = session.logout().await;
+        Ok::<_, imap_conn::ImapError>(())
+    }
+    .await;
+    if let Err(e) = result {
+        tracing::warn!(mail = mail.id, error = %e, "could not file a copy in the Sent folder");
+        store.record_event(
+            &NewEvent {
+                kind: "sent_copy_failed".to_string(),
+                engagement: mail.engagement.clone(),
+                milestone: mail.milestone.clone(),
+                message_id: Some(mail.message_id.clone()),
+                subject: Some(mail.subject.clone()),
+                detail: Some(e.to_string()),
+                ..NewEvent::internal("sent_copy_failed")
+            },
+            now,
+        )?;
+    }
+    Ok(())
+}
+
+/// Resolves rows a crash left in `sending` (see the module doc).
+async fn recover(
+    store: &mut Store,
+    transport: &Transport,
+    sent_copy: Option<&ImapSettings>,
+    now: DateTime<Utc>,
+    report: &mut DeliveryReport,
+) -> Result<(), OutboxError> {
+    let stuck = store.transaction(|tx| tx.sending_outbox())?;
+    if stuck.is_empty() {
+        return Ok(());
+    }
+    let mut session = match (transport, sent_copy) {
+        (Transport::Smtp { .. }, Some(imap)) => match imap_conn::login(&imap.server).await {
+            Ok(s) => Some(s),
+            Err(e) => {
+                // Without a look in Sent we cannot tell; leave the rows as they
+                // are and try again on the next pass rather than guess.
+                tracing::warn!(error = %e, "cannot check the Sent folder; leaving interrupted mails for later");
+                return Ok(());
+            }
+        },
+        _ => None,
+    };
+    for mail in stuck {
+        let delivered = match (
+            transport.already_delivered(&mail),
+            session.as_mut(),
+            sent_copy,
+        ) {
+            (Some(known), _, _) => known,
+            (None, Some(s), Some(imap)) => {
+                match imap_conn::has_message_id(s, &imap.sent_mailbox, &mail.message_id).await {
+                    Ok(found) => found,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot search the Sent folder; leaving interrupted mails for later");
+                        return Ok(());
+                    }
+                }
+            }
+            _ => false,
+        };
+        if delivered {
+            store.mark_sent(mail.id, now)?;
+            report.recovered_sent += 1;
+        } else {
+            store.transaction(|tx| tx.requeue(mail.id))?;
+            report.recovered_requeued += 1;
+        }
+    }
+    if let Some(mut s) = session {
+        let _ = s.logout().await;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_stops_at_the_cap() {
+        let p = RetryPolicy::default();
+        let now = DateTime::parse_from_rfc3339("2026-11-24T09:00:00Z")
+            .unwrap()
+            .to_utc();
+        for (attempts, minutes) in [(0, 1), (1, 2), (3, 8), (10, 60), (40, 60)] {
+            let wait = p.next_attempt(attempts, now) - now;
+            let want = TimeDelta::minutes(minutes);
+            assert!(
+                wait >= want * 3 / 4 && wait <= want * 5 / 4,
+                "{attempts}: {wait}"
+            );
+        }
+    }
+}
