@@ -86,20 +86,28 @@ pub async fn deliver_due(
 ) -> Result<DeliveryReport, OutboxError> {
     let mut report = DeliveryReport::default();
     recover(store, transport, sent_copy, now, &mut report).await?;
+    // One IMAP session for every Sent copy of this pass, opened on first use.
+    let mut sent_session: Option<imap_conn::Session> = None;
     // Fetch in batches: a long queue is not held in memory at once.
     loop {
         let due = store.due_outbox(now, 64)?;
         if due.is_empty() {
             break;
         }
-        for mail in due {
-            if !store.transaction(|tx| tx.claim(mail.id))? {
+        // Claim the whole batch in one transaction (one fsync, not one per
+        // mail). This widens no crash window: a claimed mail that was never
+        // attempted is simply not found in new/ or Sent at recovery, and is
+        // queued again.
+        let claimed: Vec<bool> =
+            store.transaction(|tx| due.iter().map(|m| tx.claim(m.id)).collect())?;
+        for (mail, ok) in due.into_iter().zip(claimed) {
+            if !ok {
                 continue;
             }
             match transport.send(&mail).await {
                 Ok(()) => {
                     if let Some(imap) = sent_copy {
-                        file_sent_copy(store, imap, &mail, now).await?;
+                        file_sent_copy(store, imap, &mut sent_session, &mail, now).await?;
                     }
                     crate::failpoint::hit("outbox.after_send");
                     store.mark_sent(mail.id, now)?;
@@ -117,6 +125,9 @@ pub async fn deliver_due(
                 }
             }
         }
+    }
+    if let Some(mut session) = sent_session {
+        let _ = session.logout().await;
     }
     Ok(report)
 }
@@ -181,19 +192,29 @@ fn give_up(
 async fn file_sent_copy(
     store: &mut Store,
     imap: &ImapSettings,
+    session: &mut Option<imap_conn::Session>,
     mail: &OutboxMail,
     now: DateTime<Utc>,
 ) -> Result<(), OutboxError> {
     let result = async {
-        let mut session = imap_conn::login(&imap.server).await?;
-        session
-            .append(&imap.sent_mailbox, Some("(\\Seen)"), None, &mail.message)
-            .await?;
-        let _ = session.logout().await;
+        if session.is_none() {
+            *session = Some(imap_conn::login(&imap.server).await?);
+        }
+        if let Some(s) = session.as_mut() {
+            let append = s.append(&imap.sent_mailbox, Some("(\\Seen)"), None, &mail.message);
+            tokio::time::timeout(imap_conn::TIMEOUT, append)
+                .await
+                .map_err(|_| imap_conn::ImapError::Timeout {
+                    host: imap.server.host.clone(),
+                    secs: imap_conn::TIMEOUT.as_secs(),
+                })??;
+        }
         Ok::<_, imap_conn::ImapError>(())
     }
     .await;
     if let Err(e) = result {
+        // The session may be broken: start afresh for the next copy.
+        *session = None;
         tracing::warn!(mail = mail.id, error = %e, "could not file a copy in the Sent folder");
         store.record_event(
             &NewEvent {

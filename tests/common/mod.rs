@@ -59,9 +59,15 @@ fn script() -> PathBuf {
 impl MailStack {
     /// A stack for this test alone; stopped when dropped.
     pub fn start() -> MailStack {
+        Self::start_with_env(&[])
+    }
+
+    /// [`MailStack::start`] with variables for the script (e.g.
+    /// `MAILSTACK_SMTPD_MAX_USE`).
+    pub fn start_with_env(env: &[(&str, &str)]) -> MailStack {
         let tmp = tempfile::tempdir().expect("tempdir for the mail stack");
         let dir = tmp.path().to_path_buf();
-        let mut stack = Self::launch(&dir);
+        let mut stack = Self::launch(&dir, env);
         stack._tmp = Some(tmp);
         stack.owned = true;
         stack
@@ -75,13 +81,14 @@ impl MailStack {
             // stops the stack when this process exits also removes the dir.
             let dir =
                 std::env::temp_dir().join(format!("handoff-mailstack-{}", std::process::id()));
-            Self::launch(&dir)
+            Self::launch(&dir, &[])
         })
     }
 
-    fn launch(dir: &Path) -> MailStack {
+    fn launch(dir: &Path, env: &[(&str, &str)]) -> MailStack {
         let started = std::time::Instant::now();
         let out = Command::new(script())
+            .envs(env.iter().copied())
             .arg("start")
             .arg(dir)
             .arg("--watch-pid")
