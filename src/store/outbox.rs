@@ -266,8 +266,9 @@ impl Tx<'_> {
     }
 
     /// Records a failed attempt: with `retry_at` the mail is queued again for
-    /// then (a temporary failure, e.g. SMTP 4xx); without, it is given up (a
-    /// permanent one, e.g. 5xx) and journaled, so the owner sees it in the log.
+    /// then (a temporary failure, e.g. SMTP 4xx; journaled `send_deferred`);
+    /// without, it is given up (a permanent one, e.g. 5xx; journaled
+    /// `send_failed`), so the owner sees every failure in the log.
     pub fn mark_failed(
         &self,
         id: i64,
@@ -292,21 +293,23 @@ impl Tx<'_> {
             )
             .optional()?;
         let (engagement, milestone, subject) = row.ok_or_else(|| unsent_not_found(id))?;
-        if retry_at.is_none() {
-            self.record_event(
-                &NewEvent {
-                    kind: "send_failed".to_string(),
-                    direction: Some(Direction::Internal),
-                    engagement,
-                    milestone,
-                    message_id: None,
-                    subject: Some(subject),
-                    detail: Some(error.to_string()),
-                },
-                now,
-            )?;
-        }
-        Ok(())
+        // Every failed attempt is journaled; only giving up is `send_failed`.
+        let (kind, detail) = match retry_at {
+            Some(at) => ("send_deferred", format!("{error}; next attempt {}", ts(at))),
+            None => ("send_failed", error.to_string()),
+        };
+        self.record_event(
+            &NewEvent {
+                kind: kind.to_string(),
+                direction: Some(Direction::Internal),
+                engagement,
+                milestone,
+                message_id: None,
+                subject: Some(subject),
+                detail: Some(detail),
+            },
+            now,
+        )
     }
 }
 
@@ -470,13 +473,16 @@ mod tests {
             .unwrap();
         assert_eq!(s.outbox_depth().unwrap(), 0);
         let events = s.events(&EventFilter::default()).unwrap();
-        assert_eq!(
-            events.len(),
-            1,
-            "only the give-up is journaled, not the retry"
-        );
+        assert_eq!(events.len(), 2, "each failed attempt is journaled");
         assert_eq!(
             (events[0].kind.as_str(), events[0].detail.as_deref()),
+            (
+                "send_deferred",
+                Some("451 try later; next attempt 2026-11-24T09:10:00.000Z")
+            )
+        );
+        assert_eq!(
+            (events[1].kind.as_str(), events[1].detail.as_deref()),
             ("send_failed", Some("550 no such user"))
         );
         assert!(matches!(
