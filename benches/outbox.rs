@@ -126,6 +126,7 @@ fn enqueue(s: &mut Setup, run: &str, i: usize) {
         engagement: "bench".into(),
         milestone: None,
         extra: Default::default(),
+        calendar: None,
     };
     let c = composer.compose(&req, None, now()).unwrap();
     s.store

@@ -288,6 +288,7 @@ fn check_templates(model: &Model, now: chrono::DateTime<chrono::Utc>) -> Vec<Str
                 engagement: e.id.clone(),
                 milestone,
                 extra: sample_extra(*purpose),
+                calendar: None,
             };
             if let Err(err) = composer.compose(&req, None, now) {
                 let line = template_problem(model, &format!("{err} (engagement {})", e.id));
@@ -413,6 +414,7 @@ fn preview(
         engagement: e.id.clone(),
         milestone,
         extra: sample_extra(purpose),
+        calendar: None,
     };
     let composed = match composer.compose(&req, root.as_deref(), clock.now()) {
         Ok(c) => c,

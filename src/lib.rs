@@ -26,6 +26,7 @@
 //! - [`cli`] is the edge: subcommands, messages for people, exit codes.
 #![deny(unsafe_code)]
 
+pub mod calendar;
 pub mod cli;
 pub mod clock;
 pub mod config;

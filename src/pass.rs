@@ -7,8 +7,11 @@
 //! evaluations, payments, silence) adds its rules there, so the pass stays in
 //! one place and only grows.
 
+use crate::calendar::{self, CalEvent, Method, Party, Span};
 use crate::lifecycle::{EngagementState, MilestoneEvent, MilestoneState};
 use crate::model::{Engagement, Model};
+use crate::outbox::CalendarPart;
+use crate::outbox::compose::{local_time, new_token, subject_tag};
 use crate::outbox::{self, Composer, DeliveryReport, MailRequest, RetryPolicy, Transport};
 use crate::store::{NewOutboxMail, ReconcileReport, Store, StoreError};
 use crate::templates::{Purpose, Templates};
@@ -88,7 +91,7 @@ pub fn decide(
                     store,
                     &key,
                     e,
-                    Purpose::AgreementRequest,
+                    request(e, Purpose::AgreementRequest),
                     now,
                     |_| Ok(()),
                 )? {
@@ -111,7 +114,7 @@ pub fn decide(
                     store,
                     &key,
                     e,
-                    Purpose::Instructions,
+                    request(e, Purpose::Instructions),
                     now,
                     |tx| {
                         for m in &planned {
@@ -123,11 +126,152 @@ pub fn decide(
                 if sent {
                     queued.push(key);
                 }
+                invitations(model, composer, store, e, now, &mut queued)?;
             }
             _ => {}
         }
     }
     Ok(queued)
+}
+
+fn request(e: &Engagement, purpose: Purpose) -> MailRequest {
+    MailRequest {
+        purpose,
+        engagement: e.id.clone(),
+        milestone: None,
+        extra: Default::default(),
+        calendar: None,
+    }
+}
+
+/// Calendar invitations once work has started: one REQUEST per milestone (a
+/// new one, same UID, whenever reconciliation raised its SEQUENCE), a CANCEL
+/// for an invited milestone that left the config, and the kickoff meeting.
+fn invitations(
+    model: &Model,
+    composer: &Composer<'_>,
+    store: &mut Store,
+    e: &Engagement,
+    now: DateTime<Utc>,
+    queued: &mut Vec<String>,
+) -> Result<(), PassError> {
+    let Some(record) = store.engagements()?.into_iter().find(|r| r.id == e.id) else {
+        return Ok(());
+    };
+    let contractor = model.contractor_of(e);
+    let attendee = Party {
+        name: contractor.name.clone(),
+        email: contractor.email.clone(),
+    };
+    let organizer = Party {
+        name: model.owner.name.clone(),
+        email: model.owner.email.clone(),
+    };
+    for m in &record.milestones {
+        let event = CalEvent {
+            uid: m.calendar_uid.clone(),
+            sequence: u32::try_from(m.sequence).unwrap_or(u32::MAX),
+            summary: format!("Due: {} {}", m.title, subject_tag(&e.id)),
+            description: format!("{} ({})", m.title, e.title),
+            span: milestone_span(m.due, model.owner.timezone),
+            attendee: Some(attendee.clone()),
+            alarm_before: Some(TimeDelta::days(1)),
+        };
+        let invited = format!("invite/{}/{}/", e.id, m.id);
+        if m.state == MilestoneState::Cancelled {
+            let key = format!("cancel/{}/{}/{}", e.id, m.id, m.sequence);
+            if m.removed_from_config && store.transaction(|tx| tx.outbox_has_prefix(&invited))? {
+                let mut req = request(e, Purpose::InviteCancel);
+                req.extra.insert("title".into(), m.title.clone());
+                req.extra
+                    .insert("due".into(), local_time(m.due, contractor.timezone));
+                req.calendar = Some(CalendarPart {
+                    method: Method::Cancel,
+                    ics: calendar::build(Method::Cancel, &organizer, &[event], now),
+                });
+                if queue(model, composer, store, &key, e, req, now, |_| Ok(()))? {
+                    queued.push(key);
+                }
+            }
+            continue;
+        }
+        if m.state.is_terminal() || m.removed_from_config {
+            continue;
+        }
+        let key = format!("{invited}{}", m.sequence);
+        let mut req = request(e, Purpose::MilestoneInvite);
+        req.milestone = Some(m.id.clone());
+        let update = if m.sequence > 0 { "yes" } else { "no" };
+        req.extra.insert("update".into(), update.into());
+        req.calendar = Some(CalendarPart {
+            method: Method::Request,
+            ics: calendar::build(Method::Request, &organizer, &[event], now),
+        });
+        if queue(model, composer, store, &key, e, req, now, |_| Ok(()))? {
+            queued.push(key);
+        }
+    }
+    if let Some(start) = e.kickoff {
+        // The kickoff's UID and SEQUENCE live in scheduler state: it has no
+        // row of its own. A changed time raises the SEQUENCE.
+        let state_key = format!("kickoff/{}", e.id);
+        let (uid, mut sequence, known_start) = match store.scheduler_get(&state_key)? {
+            Some(v) => {
+                let mut parts = v.splitn(3, ' ');
+                (
+                    parts.next().unwrap_or_default().to_string(),
+                    parts
+                        .next()
+                        .and_then(|s| s.parse::<u32>().ok())
+                        .unwrap_or(0),
+                    parts.next().unwrap_or_default().to_string(),
+                )
+            }
+            None => (
+                format!("{}.kickoff.{}@handoff", e.id, new_token()),
+                0,
+                start.to_rfc3339(),
+            ),
+        };
+        if known_start != start.to_rfc3339() {
+            sequence += 1;
+        }
+        store.scheduler_set(
+            &state_key,
+            &format!("{uid} {sequence} {}", start.to_rfc3339()),
+            now,
+        )?;
+        let key = format!("kickoff/{}/{sequence}", e.id);
+        let event = CalEvent {
+            uid,
+            sequence,
+            summary: format!("Kickoff: {} {}", e.title, subject_tag(&e.id)),
+            description: format!("Kickoff call for {} (30 minutes).", e.title),
+            span: Span::Between(start, start + TimeDelta::minutes(30)),
+            attendee: Some(attendee),
+            alarm_before: Some(TimeDelta::minutes(15)),
+        };
+        let mut req = request(e, Purpose::Kickoff);
+        req.calendar = Some(CalendarPart {
+            method: Method::Request,
+            ics: calendar::build(Method::Request, &organizer, &[event], now),
+        });
+        if queue(model, composer, store, &key, e, req, now, |_| Ok(()))? {
+            queued.push(key);
+        }
+    }
+    Ok(())
+}
+
+/// A milestone due at the end of a day (how a date is read) is an all-day
+/// event on that day; one due at a time is the half-hour ending then.
+fn milestone_span(due: DateTime<Utc>, tz: chrono_tz::Tz) -> Span {
+    let local = due.with_timezone(&tz);
+    if local.time() == NaiveTime::from_hms_opt(23, 59, 59).unwrap_or(NaiveTime::MIN) {
+        Span::Day(local.date_naive())
+    } else {
+        Span::Between(due - TimeDelta::minutes(30), due)
+    }
 }
 
 /// The moment work starts: midnight at the start of `starts`, owner's zone.
@@ -187,30 +331,25 @@ fn queue(
     store: &mut Store,
     key: &str,
     e: &Engagement,
-    purpose: Purpose,
+    req: MailRequest,
     now: DateTime<Utc>,
     also: impl FnOnce(&crate::store::Tx<'_>) -> Result<(), StoreError>,
 ) -> Result<bool, PassError> {
     if store.transaction(|tx| tx.outbox_has(key))? {
         return Ok(false);
     }
+    let purpose = req.purpose;
     let recipient = if purpose.is_owner_notice() {
         model.owner.email.to_string()
     } else {
         model.contractor_of(e).email.to_string()
     };
     let root = store.thread_root(&e.id, &recipient)?;
-    let req = MailRequest {
-        purpose,
-        engagement: e.id.clone(),
-        milestone: None,
-        extra: Default::default(),
-    };
     let c = composer.compose(&req, root.as_deref(), now)?;
     let mail = NewOutboxMail {
         idempotency_key: key.to_string(),
         engagement: Some(e.id.clone()),
-        milestone: None,
+        milestone: req.milestone.clone(),
         purpose: purpose.to_string(),
         recipient: c.recipient.to_string(),
         subject: c.subject,

@@ -18,6 +18,8 @@ pub enum Purpose {
     AgreementRequest,
     Instructions,
     Kickoff,
+    MilestoneInvite,
+    InviteCancel,
     DeadlineReminder,
     OverdueNotice,
     StatusRequest,
@@ -37,6 +39,8 @@ impl Purpose {
         Purpose::AgreementRequest,
         Purpose::Instructions,
         Purpose::Kickoff,
+        Purpose::MilestoneInvite,
+        Purpose::InviteCancel,
         Purpose::DeadlineReminder,
         Purpose::OverdueNotice,
         Purpose::StatusRequest,
@@ -56,6 +60,8 @@ impl Purpose {
             Purpose::AgreementRequest => "agreement_request",
             Purpose::Instructions => "instructions",
             Purpose::Kickoff => "kickoff",
+            Purpose::MilestoneInvite => "milestone_invite",
+            Purpose::InviteCancel => "invite_cancel",
             Purpose::DeadlineReminder => "deadline_reminder",
             Purpose::OverdueNotice => "overdue_notice",
             Purpose::StatusRequest => "status_request",
@@ -86,6 +92,7 @@ impl Purpose {
         matches!(
             self,
             Purpose::DeadlineReminder
+                | Purpose::MilestoneInvite
                 | Purpose::OverdueNotice
                 | Purpose::NoticeDelivery
                 | Purpose::NoticeRecheck
@@ -135,8 +142,24 @@ const DEFAULTS: &[(&str, &str)] = &[
         "instructions.txt",
         include_str!("../templates/instructions.txt"),
     ),
+    (
+        "invite_cancel.html",
+        include_str!("../templates/invite_cancel.html"),
+    ),
+    (
+        "invite_cancel.txt",
+        include_str!("../templates/invite_cancel.txt"),
+    ),
     ("kickoff.html", include_str!("../templates/kickoff.html")),
     ("kickoff.txt", include_str!("../templates/kickoff.txt")),
+    (
+        "milestone_invite.html",
+        include_str!("../templates/milestone_invite.html"),
+    ),
+    (
+        "milestone_invite.txt",
+        include_str!("../templates/milestone_invite.txt"),
+    ),
     (
         "notice_bounce.html",
         include_str!("../templates/notice_bounce.html"),
@@ -375,7 +398,7 @@ mod tests {
             milestone => context!{ id => "wf", title => "Wireframes", due => "Sat 5 Dec 2026, 17:59 EST (America/New_York)" },
             extra => context!{ due_in => "3 days", feedback => "Good", received => "today", excerpt => "Here it is",
                 recipient => "dana@example.test", error => "550 gone", quiet_for => "6 days", last_heard => "Mon",
-                record => "- 1 delivery on time", subject => "Instructions" },
+                record => "- 1 delivery on time", subject => "Instructions", update => "no", title => "Wireframes", due => "Sat 5 Dec" },
         }
     }
 
@@ -441,6 +464,26 @@ mod tests {
             t.render(Purpose::Kickoff, &ctx()).unwrap().subject,
             "Hi Dana"
         );
+    }
+
+    #[test]
+    fn every_file_in_templates_is_compiled_in() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+            if name.ends_with(".txt") || name.ends_with(".html") {
+                assert!(
+                    DEFAULTS.iter().any(|(n, _)| *n == name),
+                    "{name} is not in DEFAULTS"
+                );
+            }
+        }
+        for p in Purpose::ALL {
+            for ext in ["txt", "html"] {
+                let name = format!("{p}.{ext}");
+                assert!(DEFAULTS.iter().any(|(n, _)| *n == name), "{name} missing");
+            }
+        }
     }
 
     #[test]

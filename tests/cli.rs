@@ -279,14 +279,15 @@ fn preview_shows_the_mail_without_changing_anything() {
 }
 
 #[test]
-fn run_once_sends_the_instructions_once_after_the_contractors_quiet_hours() {
+fn run_once_sends_instructions_and_invitations_once_after_the_contractors_quiet_hours() {
     let (dir, config) = owner_dir();
     // 09:00 UTC is 04:00 in New York: inside Dana's quiet hours (20:00-08:00).
     let out = handoff(&config, &["run", "--once"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(
         text(&out.stdout),
-        "queued 1 (instructions/website); sent 0, retrying 0, failed 0; outbox now 1\n"
+        "queued 4 (instructions/website, invite/website/wireframes/0, invite/website/launch/0, \
+         kickoff/website/0); sent 0, retrying 0, failed 0; outbox now 4\n"
     );
     let new = dir.path().join("var/mail/outgoing/new");
     assert_eq!(
@@ -298,7 +299,7 @@ fn run_once_sends_the_instructions_once_after_the_contractors_quiet_hours() {
     let out = handoff_at(&config, &["run", "--once"], "2026-11-24T13:00:00Z");
     assert_eq!(
         text(&out.stdout),
-        "queued 0; sent 1, retrying 0, failed 0; outbox now 0\n"
+        "queued 0; sent 4, retrying 0, failed 0; outbox now 0\n"
     );
     let out = handoff_at(&config, &["run", "--once"], "2026-11-24T14:00:00Z");
     assert!(
@@ -308,8 +309,8 @@ fn run_once_sends_the_instructions_once_after_the_contractors_quiet_hours() {
     );
     assert_eq!(
         std::fs::read_dir(&new).unwrap().count(),
-        1,
-        "one mail in all"
+        4,
+        "instructions, two milestone invitations and the kickoff, once each"
     );
     let out = handoff(&config, &["status", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -174,6 +174,7 @@ impl Loaded {
             engagement: engagement.to_string(),
             milestone,
             extra: outbox::compose::sample_extra(purpose),
+            calendar: None,
         };
         let recipient = if purpose.is_owner_notice() {
             self.model.owner.email.to_string()
@@ -205,6 +206,25 @@ fn contains(m: &[u8], needle: &str) -> bool {
     m.windows(needle.len()).any(|w| w == needle.as_bytes())
 }
 
+/// The mails of one purpose (Handoff's Message-IDs name it: `<token.purpose@...>`).
+fn of_purpose(mails: &[Vec<u8>], purpose: Purpose) -> Vec<Vec<u8>> {
+    let marker = format!(".{purpose}@");
+    mails
+        .iter()
+        .filter(|m| {
+            MessageParser::default()
+                .parse(m)
+                .and_then(|p| p.message_id().map(|id| id.contains(&marker)))
+                .unwrap_or(false)
+        })
+        .cloned()
+        .collect()
+}
+
+/// What one engagement of [`owner`] sends once work starts: the instructions,
+/// the wireframes invitation and the kickoff invitation.
+const STARTING_MAILS: usize = 3;
+
 /// Every message in `account`'s `folder` whose subject carries `[id]`, once
 /// Postfix has nothing left in flight.
 async fn mails_for(stack: &MailStack, account: &Account, folder: &str, id: &str) -> Vec<Vec<u8>> {
@@ -223,10 +243,12 @@ async fn instructions_arrive_intact_and_later_mail_threads_under_them() {
     let o = owner(stack, &stack.contractor.user, "intact");
     let mut h = load(&o);
     let report = h.pass(NOW).await;
-    assert_eq!(report.queued, [format!("instructions/{}", o.id)]);
-    assert_eq!(report.delivery.sent, 1);
+    assert_eq!(report.queued[0], format!("instructions/{}", o.id));
+    assert_eq!(report.delivery.sent, STARTING_MAILS);
 
-    let got = mails_for(stack, &stack.contractor, "INBOX", &o.id).await;
+    let all = mails_for(stack, &stack.contractor, "INBOX", &o.id).await;
+    assert_eq!(all.len(), STARTING_MAILS);
+    let got = of_purpose(&all, Purpose::Instructions);
     assert_eq!(got.len(), 1, "exactly one instructions mail");
     let m = MessageParser::default().parse(&got[0]).expect("parses");
     assert_eq!(
@@ -278,20 +300,19 @@ async fn instructions_arrive_intact_and_later_mail_threads_under_them() {
         Some(format!("<{instructions_id}>").as_str())
     );
 
-    // A copy went to the owner's Sent folder.
-    assert_eq!(mails_for(stack, &stack.owner, "Sent", &o.id).await.len(), 1);
+    // Copies went to the owner's Sent folder.
+    let sent = mails_for(stack, &stack.owner, "Sent", &o.id).await;
+    assert_eq!(sent.len(), STARTING_MAILS);
 
     // The next mail to Dana cites the instructions: one thread.
     h.enqueue(&o.id, Purpose::DeadlineReminder, "reminder/1");
     assert_eq!(h.deliver(NOW).await.sent, 1);
-    let got = mails_for(stack, &stack.contractor, "INBOX", &o.id).await;
-    assert_eq!(got.len(), 2);
-    let reminder = got
-        .iter()
-        .map(|b| MessageParser::default().parse(b).unwrap())
-        .find(|m| m.message_id() != Some(instructions_id.as_str()))
+    let all = mails_for(stack, &stack.contractor, "INBOX", &o.id).await;
+    let got = of_purpose(&all, Purpose::DeadlineReminder);
+    assert_eq!(got.len(), 1);
+    let reminder = MessageParser::default()
+        .parse(&got[0])
         .unwrap()
-        .clone()
         .into_owned();
     assert_eq!(
         reminder.in_reply_to().as_text(),
@@ -376,19 +397,18 @@ async fn a_4xx_is_retried_later_and_then_delivered() {
     let o = owner(&stack, &stack.tempfail.user, "tempfail");
     let mut h = load(&o);
     let first = h.pass(NOW).await;
-    assert_eq!((first.delivery.sent, first.delivery.retrying), (0, 1));
+    assert_eq!(
+        (first.delivery.sent, first.delivery.retrying),
+        (0, STARTING_MAILS)
+    );
     stack.tempfail_off();
     // Not yet due: the backoff (about a minute) has not passed.
     let early = h.pass("2026-11-24T15:00:30Z").await;
     assert_eq!((early.delivery.sent, early.delivery.retrying), (0, 0));
     let later = h.pass("2026-11-24T15:05:00Z").await;
-    assert_eq!(later.delivery.sent, 1);
-    assert_eq!(
-        mails_for(&stack, &stack.tempfail, "INBOX", &o.id)
-            .await
-            .len(),
-        1
-    );
+    assert_eq!(later.delivery.sent, STARTING_MAILS);
+    let got = mails_for(&stack, &stack.tempfail, "INBOX", &o.id).await;
+    assert_eq!(got.len(), STARTING_MAILS);
     assert_eq!(h.store.outbox_depth().unwrap(), 0);
 }
 
@@ -398,10 +418,10 @@ async fn a_5xx_fails_once_and_the_owner_is_told() {
     let o = owner(stack, "gone@example.test", "gone");
     let mut h = load(&o);
     let report = h.pass(NOW).await;
-    assert_eq!(report.delivery.failed, 1);
+    assert_eq!(report.delivery.failed, STARTING_MAILS);
     assert_eq!(
         report.delivery.sent, 1,
-        "the owner's notice went out in the same pass"
+        "one owner notice for the address, sent in the same pass"
     );
     let notices = mails_for(stack, &stack.owner, "INBOX", &o.id).await;
     assert_eq!(notices.len(), 1);
@@ -419,7 +439,11 @@ async fn a_5xx_fails_once_and_the_owner_is_told() {
         .into_iter()
         .filter(|e| e.kind == "send_failed")
         .collect();
-    assert_eq!(failed.len(), 1);
+    assert_eq!(
+        failed.len(),
+        STARTING_MAILS,
+        "each failed mail is journaled"
+    );
     // Nothing more happens on later passes: no retries of a 5xx, no second notice.
     let again = h.pass("2026-11-25T15:00:00Z").await;
     assert_eq!(again.delivery, outbox::DeliveryReport::default());
@@ -432,21 +456,20 @@ async fn mail_waits_while_postfix_is_down_and_goes_when_it_is_back() {
     let mut h = load(&o);
     stack.stop_smtp();
     let down = h.pass(NOW).await;
-    assert_eq!((down.delivery.sent, down.delivery.retrying), (0, 1));
     assert_eq!(
-        h.store.outbox_depth().unwrap(),
-        1,
-        "the mail waits in the outbox"
+        (down.delivery.sent, down.delivery.retrying),
+        (0, STARTING_MAILS)
+    );
+    assert_eq!(
+        h.store.outbox_depth().unwrap() as usize,
+        STARTING_MAILS,
+        "the mails wait in the outbox"
     );
     stack.start_smtp();
     let back = h.pass("2026-11-24T15:05:00Z").await;
-    assert_eq!(back.delivery.sent, 1);
-    assert_eq!(
-        mails_for(&stack, &stack.contractor, "INBOX", &o.id)
-            .await
-            .len(),
-        1
-    );
+    assert_eq!(back.delivery.sent, STARTING_MAILS);
+    let got = mails_for(&stack, &stack.contractor, "INBOX", &o.id).await;
+    assert_eq!(got.len(), STARTING_MAILS);
 }
 
 #[tokio::test]
@@ -470,7 +493,8 @@ async fn a_crash_after_the_server_accepted_does_not_send_twice() {
     assert!(stderr.contains("failpoint outbox.after_send"), "{stderr}");
     // The server accepted it, the store never heard: the row is mid-send.
     let state = Path::new(o.config.parent().unwrap()).join("var/handoff.db");
-    assert_eq!(Store::open(&state).unwrap().outbox_depth().unwrap(), 1);
+    let depth = Store::open(&state).unwrap().outbox_depth().unwrap() as usize;
+    assert_eq!(depth, STARTING_MAILS);
 
     let again = run(None);
     assert!(
@@ -478,17 +502,14 @@ async fn a_crash_after_the_server_accepted_does_not_send_twice() {
         "{}",
         String::from_utf8_lossy(&again.stderr)
     );
+    let out = String::from_utf8_lossy(&again.stdout);
     assert!(
-        String::from_utf8_lossy(&again.stdout).contains("sent 1"),
-        "recovered as sent"
+        out.contains(&format!("sent {STARTING_MAILS},")),
+        "the interrupted one recovered as sent, the rest sent: {out}"
     );
-    assert_eq!(
-        mails_for(stack, &stack.contractor, "INBOX", &o.id)
-            .await
-            .len(),
-        1,
-        "exactly one mail"
-    );
+    let all = mails_for(stack, &stack.contractor, "INBOX", &o.id).await;
+    assert_eq!(all.len(), STARTING_MAILS, "no mail twice");
+    assert_eq!(of_purpose(&all, Purpose::Instructions).len(), 1);
     let store = Store::open(&state).unwrap();
     assert_eq!(store.outbox_depth().unwrap(), 0);
     let sent = store
@@ -521,7 +542,11 @@ async fn local_mode_writes_each_mail_once_as_an_eml_file() {
     assert!(run(None).status.success());
     let new = dir.path().join("var/mail/outgoing/new");
     let files: Vec<_> = std::fs::read_dir(&new).unwrap().collect();
-    assert_eq!(files.len(), 1, "one .eml, despite the crash and the rerun");
+    assert_eq!(
+        files.len(),
+        4,
+        "each .eml once, despite the crash and the rerun"
+    );
     assert!(
         std::fs::read_dir(dir.path().join("var/mail/outgoing/tmp"))
             .unwrap()

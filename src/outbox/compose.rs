@@ -31,6 +31,17 @@ pub struct MailRequest {
     pub engagement: String,
     pub milestone: Option<String>,
     pub extra: BTreeMap<String, String>,
+    /// An iMIP calendar to carry (invitations and cancellations).
+    pub calendar: Option<CalendarPart>,
+}
+
+/// A calendar to put in a mail: inline in the alternative (where Gmail and
+/// Outlook look for their buttons) and as `invite.ics` (for clients that only
+/// read attachments), per RFC 6047.
+#[derive(Debug, Clone)]
+pub struct CalendarPart {
+    pub method: crate::calendar::Method,
+    pub ics: String,
 }
 
 /// A finished mail.
@@ -137,13 +148,32 @@ impl Composer<'_> {
         if to_owner {
             builder = builder.header(AutoSubmitted);
         }
-        let alternative =
+        let mut alternative =
             MultiPart::alternative_plain_html(rendered.text.clone(), rendered.html.clone());
+        let calendar_type = req.calendar.as_ref().map(|c| {
+            // A fixed, valid MIME type with a method token from a closed set.
+            ContentType::parse(&format!(
+                "text/calendar; method={}; charset=UTF-8",
+                c.method.as_str()
+            ))
+            .unwrap_or(ContentType::TEXT_PLAIN)
+        });
+        if let (Some(c), Some(ct)) = (&req.calendar, &calendar_type) {
+            alternative = alternative.singlepart(
+                lettre::message::SinglePart::builder()
+                    .header(ct.clone())
+                    .body(c.ics.clone()),
+            );
+        }
         let files = attachments(req.purpose, engagement, milestone);
-        let message = if files.is_empty() {
+        let message = if files.is_empty() && req.calendar.is_none() {
             builder.multipart(alternative)?
         } else {
             let mut mixed = MultiPart::mixed().multipart(alternative);
+            if let (Some(c), Some(ct)) = (&req.calendar, calendar_type) {
+                mixed = mixed
+                    .singlepart(Attachment::new("invite.ics".to_string()).body(c.ics.clone(), ct));
+            }
             for path in files {
                 let body = std::fs::read(path).map_err(|source| ComposeError::Attachment {
                     path: path.to_path_buf(),
@@ -362,6 +392,11 @@ fn local_date(d: NaiveDate) -> String {
 /// A fresh Message-ID: 128 bits from the OS's random source, so nobody can
 /// guess the ID a reply must cite.
 pub fn new_message_id(purpose: Purpose, owner: &Address) -> String {
+    format!("<{}.{purpose}@{}>", new_token(), owner.domain())
+}
+
+/// 128 random bits in hex, for identifiers nobody should guess.
+pub fn new_token() -> String {
     let mut bytes = [0u8; 16];
     if getrandom::getrandom(&mut bytes).is_err() {
         // The OS source failing is extraordinary; fall back to a per-process
@@ -371,8 +406,7 @@ pub fn new_message_id(purpose: Purpose, owner: &Address) -> String {
         h.write_i64(Utc::now().timestamp_nanos_opt().unwrap_or_default());
         bytes[..8].copy_from_slice(&h.finish().to_le_bytes());
     }
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("<{hex}.{purpose}@{}>", owner.domain())
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Plausible values for each purpose's `extra`, for `check` (every template
@@ -380,6 +414,8 @@ pub fn new_message_id(purpose: Purpose, owner: &Address) -> String {
 pub fn sample_extra(purpose: Purpose) -> BTreeMap<String, String> {
     let pairs: &[(&str, &str)] = match purpose {
         Purpose::DeadlineReminder => &[("due_in", "3 days")],
+        Purpose::MilestoneInvite => &[("update", "no")],
+        Purpose::InviteCancel => &[("title", "(the milestone)"), ("due", "(its due date)")],
         Purpose::EvaluationFeedback => &[("feedback", "(your evaluation, as you record it)")],
         Purpose::NoticeDelivery => &[
             ("received", "today"),

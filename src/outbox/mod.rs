@@ -40,6 +40,6 @@ pub mod compose;
 pub mod sender;
 pub mod transport;
 
-pub use compose::{ComposeError, Composed, Composer, MailRequest};
+pub use compose::{CalendarPart, ComposeError, Composed, Composer, MailRequest};
 pub use sender::{DeliveryReport, OutboxError, RetryPolicy, deliver_due};
 pub use transport::{SendFailure, Transport, TransportError};

@@ -156,12 +156,19 @@ fn give_up(
                 .into_iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+                calendar: None,
             };
             // An engagement removed from the config since cannot be composed
             // for; the failure is still journaled.
             match composer.compose(&req, None, now) {
                 Ok(c) => Some(NewOutboxMail {
-                    idempotency_key: format!("notice_send_failed/{}", mail.id),
+                    // One notice per address and day, however many mails to
+                    // it fail: the journal has each one, the owner needs one.
+                    idempotency_key: format!(
+                        "notice_send_failed/{engagement}/{}/{}",
+                        mail.recipient,
+                        now.format("%Y-%m-%d")
+                    ),
                     engagement: Some(engagement.clone()),
                     milestone: mail.milestone.clone(),
                     purpose: Purpose::NoticeSendFailed.to_string(),

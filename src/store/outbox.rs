@@ -100,6 +100,20 @@ impl Tx<'_> {
             .is_some())
     }
 
+    /// Whether any key starting with `prefix` was ever queued ("was any
+    /// invitation for this milestone sent?").
+    pub fn outbox_has_prefix(&self, prefix: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT 1 FROM outbox WHERE substr(idempotency_key, 1, length(?1)) = ?1 LIMIT 1",
+                [prefix],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
     /// Mails waiting to be sent (queued or mid-send).
     pub fn outbox_depth(&self) -> Result<u64, StoreError> {
         let n: i64 = self.conn.query_row(

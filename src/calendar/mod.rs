@@ -1,0 +1,151 @@
+//! iCalendar out and in: invitations (iMIP, RFC 6047) for milestones and
+//! meetings, their updates and cancellations, the owner's feed, and the
+//! contractor's replies.
+//!
+//! Built with the `icalendar` crate. Times go out in UTC (`…Z`): every client
+//! shows them in the reader's zone, and since Handoff turns a local time into
+//! an instant with the zone's rules for that very date, a 15:00 meeting in
+//! New York stays 15:00 there on both sides of a DST change, without a
+//! VTIMEZONE (which the crate cannot build). A milestone due "on a date" (the
+//! end of that day in the owner's zone) is an all-day event on that date.
+//!
+//! What the crate emits is checked, not trusted: it adds a DTSTAMP and a random
+//! UID to every component lacking one, VALARM included, where RFC 5545 §3.6.6
+//! allows neither; [`build`] removes them from alarms.
+
+mod reply;
+
+pub use reply::{PartStat, Reply, ReplyError, parse_reply};
+
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use icalendar::{Alarm, Calendar, Component, Event, EventLike, EventStatus, Property, Trigger};
+use lettre::Address;
+
+/// The iTIP method (RFC 5546 §1.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// An invitation, or an update of one (same UID, higher SEQUENCE).
+    Request,
+    /// The event is withdrawn.
+    Cancel,
+    /// A plain feed, nobody invited (the owner's .ics).
+    Publish,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Request => "REQUEST",
+            Method::Cancel => "CANCEL",
+            Method::Publish => "PUBLISH",
+        }
+    }
+}
+
+/// When an event happens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Span {
+    /// A whole day (a milestone due on a date).
+    Day(NaiveDate),
+    /// From one instant to another (a meeting, a milestone due at a time).
+    Between(DateTime<Utc>, DateTime<Utc>),
+}
+
+/// A person in a calendar: name and address.
+#[derive(Debug, Clone)]
+pub struct Party {
+    pub name: String,
+    pub email: Address,
+}
+
+/// One event to emit.
+#[derive(Debug, Clone)]
+pub struct CalEvent {
+    /// Stable for the event's whole life (kept in the store).
+    pub uid: String,
+    /// Raised by every change (RFC 5545 §3.8.7.4).
+    pub sequence: u32,
+    pub summary: String,
+    pub description: String,
+    pub span: Span,
+    /// Invited (RSVP requested); `None` in the owner's feed.
+    pub attendee: Option<Party>,
+    /// A display alarm this long before the start.
+    pub alarm_before: Option<TimeDelta>,
+}
+
+/// The iCalendar text (CRLF line ends) for `events` under `method`.
+pub fn build(method: Method, organizer: &Party, events: &[CalEvent], now: DateTime<Utc>) -> String {
+    let mut cal = Calendar::new();
+    cal.append_property(Property::new("METHOD", method.as_str()));
+    cal.append_property(Property::new("PRODID", "-//Handoff//Handoff//EN"));
+    for e in events {
+        let mut ev = Event::new();
+        ev.uid(&e.uid)
+            .sequence(e.sequence)
+            .timestamp(now)
+            .summary(&e.summary)
+            .description(&e.description);
+        match e.span {
+            Span::Day(d) => {
+                ev.all_day(d);
+            }
+            Span::Between(a, b) => {
+                ev.starts(a).ends(b);
+            }
+        }
+        let mut organizer_prop = Property::new("ORGANIZER", format!("mailto:{}", organizer.email));
+        organizer_prop.add_parameter("CN", &param_text(&organizer.name));
+        ev.append_property(organizer_prop);
+        if let Some(a) = &e.attendee {
+            let mut p = Property::new("ATTENDEE", format!("mailto:{}", a.email));
+            p.add_parameter("CN", &param_text(&a.name));
+            p.add_parameter("ROLE", "REQ-PARTICIPANT");
+            p.add_parameter("PARTSTAT", "NEEDS-ACTION");
+            p.add_parameter("RSVP", "TRUE");
+            ev.append_multi_property(p);
+        }
+        match method {
+            Method::Cancel => {
+                ev.status(EventStatus::Cancelled);
+            }
+            _ => {
+                ev.status(EventStatus::Confirmed);
+                if let Some(before) = e.alarm_before {
+                    let trigger = Trigger::before_start(
+                        chrono::Duration::try_seconds(before.num_seconds()).unwrap_or_default(),
+                    );
+                    ev.alarm(Alarm::display(&e.summary, trigger));
+                }
+            }
+        }
+        cal.push(ev.done());
+    }
+    strip_alarm_extras(&cal.done().to_string())
+}
+
+/// Parameter values are quoted by the crate; a `"` cannot be quoted in
+/// iCalendar at all (RFC 5545 §3.2), so it is dropped.
+fn param_text(s: &str) -> String {
+    s.chars().filter(|c| *c != '"' && !c.is_control()).collect()
+}
+
+/// Removes the DTSTAMP and UID lines the crate adds inside VALARM.
+fn strip_alarm_extras(ics: &str) -> String {
+    let mut out = String::with_capacity(ics.len());
+    let mut in_alarm = false;
+    for line in ics.split_inclusive("\r\n") {
+        let bare = line.trim_end_matches("\r\n");
+        match bare {
+            "BEGIN:VALARM" => in_alarm = true,
+            "END:VALARM" => in_alarm = false,
+            _ if in_alarm && (bare.starts_with("DTSTAMP:") || bare.starts_with("UID:")) => continue,
+            _ => {}
+        }
+        out.push_str(line);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;
