@@ -81,8 +81,16 @@ pub enum Command {
         #[arg(long)]
         eml: bool,
     },
-    /// Write the owner's calendar feed (not yet available).
-    Ics,
+    /// Write the owner's calendar feed (.ics): milestones, kickoffs, the next
+    /// evaluation and payment dates.
+    Ics {
+        /// Only this engagement.
+        #[arg(long)]
+        engagement: Option<String>,
+        /// Write to this file (atomically) instead of standard output.
+        #[arg(short = 'o', long)]
+        output: Option<PathBuf>,
+    },
     /// Feed .eml files through the inbound pipeline (not yet available).
     Ingest { files: Vec<PathBuf> },
 }
@@ -129,7 +137,14 @@ pub fn run(cli: Cli) -> u8 {
             milestone,
             eml,
         ),
-        Command::Ics => not_yet("ics", "the calendar"),
+        Command::Ics { engagement, output } => with_config(&cli.config, |loaded| {
+            ics(
+                loaded,
+                clock.as_ref(),
+                engagement.as_deref(),
+                output.as_deref(),
+            )
+        }),
         Command::Ingest { .. } => not_yet("ingest", "the inbox"),
     }
 }
@@ -163,6 +178,10 @@ fn with_config(path: &Path, f: impl FnOnce(&Loaded) -> Result<(), CliError>) -> 
     };
     match f(&loaded) {
         Ok(()) => EXIT_OK,
+        Err(e @ CliError::UnknownEngagement(_)) => {
+            eprintln!("handoff: {e}");
+            EXIT_USAGE
+        }
         Err(e) => {
             eprintln!("handoff: {e}");
             EXIT_RUNTIME
@@ -193,6 +212,8 @@ enum CliError {
     Pass(#[from] crate::pass::PassError),
     #[error("starting the async runtime: {0}")]
     Runtime(std::io::Error),
+    #[error("no engagement `{0}` in the config")]
+    UnknownEngagement(String),
 }
 
 fn open_store(model: &Model) -> Result<Store, CliError> {
@@ -306,6 +327,39 @@ fn template_problem(model: &Model, detail: &str) -> String {
         Some(dir) => format!("{}: {detail}", dir.display()),
         None => format!("templates (built in): {detail}"),
     }
+}
+
+fn ics(
+    loaded: &Loaded,
+    clock: &dyn Clock,
+    engagement: Option<&str>,
+    output: Option<&Path>,
+) -> Result<(), CliError> {
+    let model = &loaded.model;
+    if let Some(id) = engagement.filter(|id| model.engagement(id).is_none()) {
+        return Err(CliError::UnknownEngagement(id.to_string()));
+    }
+    // The store only refines the feed (done milestones left out); without
+    // one, the config alone says what is planned.
+    let records = if model.mail.state.is_file() {
+        Store::open(&model.mail.state)
+            .and_then(|s| s.engagements())
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let text = crate::calendar::feed(model, engagement, &records, clock.now());
+    match output {
+        None => std::io::stdout().lock().write_all(text.as_bytes())?,
+        Some(path) => {
+            // Write beside it, then rename: a calendar app polling the file
+            // never reads half a feed.
+            let tmp = path.with_extension("ics.tmp");
+            std::fs::write(&tmp, &text)?;
+            std::fs::rename(&tmp, path)?;
+        }
+    }
+    Ok(())
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, CliError> {

@@ -209,3 +209,47 @@ async fn the_kickoff_invitation_is_a_30_minute_meeting_at_the_owners_time() {
         "{text}"
     );
 }
+
+#[test]
+fn the_owners_feed_parses_with_pythons_icalendar() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("handoff.toml");
+    std::fs::write(&config, handoff::config::EXAMPLE).unwrap();
+    let feed = dir.path().join("feed.ics");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_handoff"))
+        .args(["ics", "-o"])
+        .arg(&feed)
+        .arg("--config")
+        .arg(&config)
+        .env("HANDOFF_NOW", "2026-11-24T09:00:00Z")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let check = r#"
+import sys, icalendar
+cal = icalendar.Calendar.from_ical(open(sys.argv[1], "rb").read())
+assert str(cal["METHOD"]) == "PUBLISH", cal["METHOD"]
+events = list(cal.walk("VEVENT"))
+for ev in events:
+    for prop in ("UID", "DTSTAMP", "DTSTART", "SUMMARY"):
+        assert prop in ev, (prop, ev)
+print(len(events))
+"#;
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(check)
+        .arg(&feed)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Two milestones, the kickoff, the next evaluation and payment.
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "5");
+}

@@ -197,7 +197,7 @@ fn log_json_prints_one_object_per_event() {
 #[test]
 fn commands_still_to_come_say_so_and_exit_1() {
     let (_dir, config) = owner_dir();
-    for cmd in ["run", "plan", "ics"] {
+    for cmd in ["run", "plan"] {
         let out = handoff(&config, &[cmd]);
         assert_eq!(out.status.code(), Some(1), "{cmd}");
         assert!(text(&out.stderr).contains("not available yet"), "{cmd}");
@@ -315,4 +315,44 @@ fn run_once_sends_instructions_and_invitations_once_after_the_contractors_quiet_
     let out = handoff(&config, &["status", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["engagements"][0]["milestones"][0]["state"], "instructed");
+}
+
+#[test]
+fn ics_writes_the_owners_feed() {
+    let (dir, config) = owner_dir();
+    let out = handoff(&config, &["ics"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let feed = text(&out.stdout);
+    assert!(feed.starts_with("BEGIN:VCALENDAR\r\n"), "{feed}");
+    assert!(feed.contains("METHOD:PUBLISH"));
+    assert!(feed.contains("UID:feed.website.wireframes@handoff"));
+    assert!(
+        feed.contains("DTSTART;VALUE=DATE:20261205"),
+        "wireframes, all day: {feed}"
+    );
+    assert!(feed.contains("SUMMARY:Kickoff: Company website redesign with Dana Díaz"));
+    assert!(feed.contains("SUMMARY:Evaluate Dana Díaz (Company website redesign)"));
+    assert!(!feed.contains("ATTENDEE"), "a feed invites nobody");
+
+    let file = dir.path().join("owner.ics");
+    let out = handoff(
+        &config,
+        &[
+            "ics",
+            "--engagement",
+            "website",
+            "-o",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .contains("METHOD:PUBLISH")
+    );
+
+    let out = handoff(&config, &["ics", "--engagement", "nope"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("no engagement `nope`"));
 }

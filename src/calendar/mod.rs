@@ -13,8 +13,10 @@
 //! UID to every component lacking one, VALARM included, where RFC 5545 §3.6.6
 //! allows neither; [`build`] removes them from alarms.
 
+mod feed;
 mod reply;
 
+pub use feed::feed;
 pub use reply::{PartStat, Reply, ReplyError, parse_reply};
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
