@@ -32,6 +32,7 @@ pub enum Purpose {
     NoticeEvaluationDue,
     NoticePaymentDue,
     NoticeSendFailed,
+    NoticeDeclined,
 }
 
 impl Purpose {
@@ -53,6 +54,7 @@ impl Purpose {
         Purpose::NoticeEvaluationDue,
         Purpose::NoticePaymentDue,
         Purpose::NoticeSendFailed,
+        Purpose::NoticeDeclined,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -74,6 +76,7 @@ impl Purpose {
             Purpose::NoticeEvaluationDue => "notice_evaluation_due",
             Purpose::NoticePaymentDue => "notice_payment_due",
             Purpose::NoticeSendFailed => "notice_send_failed",
+            Purpose::NoticeDeclined => "notice_declined",
         }
     }
 
@@ -167,6 +170,14 @@ const DEFAULTS: &[(&str, &str)] = &[
     (
         "notice_bounce.txt",
         include_str!("../templates/notice_bounce.txt"),
+    ),
+    (
+        "notice_declined.html",
+        include_str!("../templates/notice_declined.html"),
+    ),
+    (
+        "notice_declined.txt",
+        include_str!("../templates/notice_declined.txt"),
     ),
     (
         "notice_delivery.html",
@@ -398,7 +409,7 @@ mod tests {
             milestone => context!{ id => "wf", title => "Wireframes", due => "Sat 5 Dec 2026, 17:59 EST (America/New_York)" },
             extra => context!{ due_in => "3 days", feedback => "Good", received => "today", excerpt => "Here it is",
                 recipient => "dana@example.test", error => "550 gone", quiet_for => "6 days", last_heard => "Mon",
-                record => "- 1 delivery on time", subject => "Instructions", update => "no", title => "Wireframes", due => "Sat 5 Dec" },
+                record => "- 1 delivery on time", subject => "Instructions", update => "no", title => "Wireframes", due => "Sat 5 Dec", what => "Wireframes", when => "Sat 5 Dec" },
         }
     }
 

@@ -14,9 +14,11 @@
 //! allows neither; [`build`] removes them from alarms.
 
 mod feed;
+mod record;
 mod reply;
 
 pub use feed::feed;
+pub use record::{RecordError, ReplyOutcome, record_reply};
 pub use reply::{PartStat, Reply, ReplyError, parse_reply};
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};

@@ -428,6 +428,10 @@ pub fn sample_extra(purpose: Purpose) -> BTreeMap<String, String> {
         ],
         Purpose::NoticeSilence => &[("quiet_for", "5 days"), ("last_heard", "(a date)")],
         Purpose::NoticeEvaluationDue => &[("record", "(the record so far)")],
+        Purpose::NoticeDeclined => &[
+            ("what", "(the milestone or meeting)"),
+            ("when", "(its time)"),
+        ],
         Purpose::NoticeSendFailed => &[
             ("recipient", "(the address)"),
             ("subject", "(the subject)"),

@@ -147,6 +147,18 @@ impl Tx<'_> {
         Ok(Transition { from, event, to })
     }
 
+    /// The (engagement, milestone) whose calendar UID this is.
+    pub fn milestone_by_uid(&self, uid: &str) -> Result<Option<(String, String)>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT engagement_id, id FROM milestone WHERE calendar_uid = ?1",
+                [uid],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
     /// Every engagement the store knows, with its milestones, in id order.
     pub fn engagements(&self) -> Result<Vec<EngagementRecord>, StoreError> {
         let mut stmt = self.conn.prepare(
@@ -216,6 +228,10 @@ impl Tx<'_> {
 }
 
 impl super::Store {
+    pub fn milestone_by_uid(&self, uid: &str) -> Result<Option<(String, String)>, StoreError> {
+        self.autocommit().milestone_by_uid(uid)
+    }
+
     pub fn engagements(&self) -> Result<Vec<EngagementRecord>, StoreError> {
         self.autocommit().engagements()
     }
