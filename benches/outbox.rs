@@ -18,7 +18,7 @@ mod common;
 use chrono::{DateTime, Utc};
 use common::MailStack;
 use handoff::outbox::{self, Composer, MailRequest, RetryPolicy, Transport};
-use handoff::store::{NewOutboxMail, Store};
+use handoff::store::Store;
 use handoff::templates::{Purpose, Templates};
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
@@ -128,23 +128,12 @@ fn enqueue(s: &mut Setup, run: &str, i: usize) {
         extra: Default::default(),
         calendar: None,
     };
-    let c = composer.compose(&req, None, now()).unwrap();
-    s.store
-        .enqueue(
-            &NewOutboxMail {
-                idempotency_key: format!("{run}/{i}"),
-                engagement: Some("bench".into()),
-                milestone: None,
-                purpose: Purpose::StatusRequest.to_string(),
-                recipient: c.recipient.to_string(),
-                subject: c.subject,
-                message_id: c.message_id,
-                message: c.bytes,
-                not_before: now(),
-            },
-            now(),
-        )
-        .unwrap();
+    let mail =
+        composer
+            .compose(&req, None, now())
+            .unwrap()
+            .into_outbox(format!("{run}/{i}"), &req, now());
+    s.store.enqueue(&mail, now()).unwrap();
 }
 
 async fn deliver(s: &mut Setup, transport: &Transport) -> outbox::DeliveryReport {

@@ -13,7 +13,7 @@ use crate::model::{Engagement, Model};
 use crate::outbox::CalendarPart;
 use crate::outbox::compose::{local_time, new_token, subject_tag};
 use crate::outbox::{self, Composer, DeliveryReport, MailRequest, RetryPolicy, Transport};
-use crate::store::{NewOutboxMail, ReconcileReport, Store, StoreError};
+use crate::store::{ReconcileReport, Store, StoreError};
 use crate::templates::{Purpose, Templates};
 use chrono::{DateTime, NaiveTime, TimeDelta, TimeZone, Utc};
 
@@ -345,18 +345,11 @@ fn queue(
         model.contractor_of(e).email.to_string()
     };
     let root = store.thread_root(&e.id, &recipient)?;
-    let c = composer.compose(&req, root.as_deref(), now)?;
-    let mail = NewOutboxMail {
-        idempotency_key: key.to_string(),
-        engagement: Some(e.id.clone()),
-        milestone: req.milestone.clone(),
-        purpose: purpose.to_string(),
-        recipient: c.recipient.to_string(),
-        subject: c.subject,
-        message_id: c.message_id,
-        message: c.bytes,
-        not_before: not_before(model, e, purpose, now),
-    };
+    let mail = composer.compose(&req, root.as_deref(), now)?.into_outbox(
+        key.to_string(),
+        &req,
+        not_before(model, e, purpose, now),
+    );
     store.transaction(|tx| {
         tx.enqueue(&mail, now)?;
         also(tx)

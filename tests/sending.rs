@@ -6,7 +6,7 @@ mod common;
 use chrono::{DateTime, Utc};
 use common::{Account, MailStack, imap};
 use handoff::outbox::{self, Composer, MailRequest, RetryPolicy, Transport};
-use handoff::store::{EventFilter, NewOutboxMail, Store};
+use handoff::store::{EventFilter, Store};
 use handoff::templates::{Purpose, Templates};
 use mail_parser::MessageParser;
 use std::path::{Path, PathBuf};
@@ -182,23 +182,11 @@ impl Loaded {
             self.model.contractor_of(e).email.to_string()
         };
         let root = self.store.thread_root(engagement, &recipient).unwrap();
-        let c = composer.compose(&req, root.as_deref(), t(NOW)).unwrap();
-        self.store
-            .enqueue(
-                &NewOutboxMail {
-                    idempotency_key: key.to_string(),
-                    engagement: Some(engagement.to_string()),
-                    milestone: req.milestone.clone(),
-                    purpose: purpose.to_string(),
-                    recipient: c.recipient.to_string(),
-                    subject: c.subject,
-                    message_id: c.message_id,
-                    message: c.bytes,
-                    not_before: t(NOW),
-                },
-                t(NOW),
-            )
-            .unwrap();
+        let mail = composer
+            .compose(&req, root.as_deref(), t(NOW))
+            .unwrap()
+            .into_outbox(key.to_string(), &req, t(NOW));
+        self.store.enqueue(&mail, t(NOW)).unwrap();
     }
 }
 

@@ -6,7 +6,7 @@
 use super::{PartStat, ReplyError, parse_reply};
 use crate::model::Model;
 use crate::outbox::{ComposeError, Composer, MailRequest};
-use crate::store::{Direction, NewEvent, NewOutboxMail, Store, StoreError};
+use crate::store::{Direction, NewEvent, Store, StoreError};
 use crate::templates::Purpose;
 use chrono::{DateTime, Utc};
 
@@ -109,28 +109,22 @@ pub fn record_reply(
             let req = MailRequest {
                 purpose: Purpose::NoticeDeclined,
                 engagement: engagement.clone(),
-                milestone: None,
+                milestone: milestone.clone(),
                 extra: [("what", title.clone()), ("when", when)]
                     .into_iter()
                     .map(|(k, v)| (k.to_string(), v))
                     .collect(),
                 calendar: None,
             };
-            let c = composer.compose(&req, None, now)?;
-            Some(NewOutboxMail {
-                idempotency_key: format!(
-                    "notice_declined/{engagement}/{item}/{}",
-                    now.format("%Y-%m-%d")
-                ),
-                engagement: Some(engagement.clone()),
-                milestone: milestone.clone(),
-                purpose: Purpose::NoticeDeclined.to_string(),
-                recipient: c.recipient.to_string(),
-                subject: c.subject,
-                message_id: c.message_id,
-                message: c.bytes,
-                not_before: now,
-            })
+            let key = format!(
+                "notice_declined/{engagement}/{item}/{}",
+                now.format("%Y-%m-%d")
+            );
+            Some(
+                composer
+                    .compose(&req, None, now)?
+                    .into_outbox(key, &req, now),
+            )
         } else {
             None
         };

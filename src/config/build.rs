@@ -171,6 +171,37 @@ pub(super) fn build(
     })
 }
 
+/// A key whose value is one of a few words (`default` when absent); any other
+/// word is reported with the list of the allowed ones.
+fn choice<T: Copy>(
+    d: &mut Diagnostics<'_>,
+    v: Option<&Sp<&str>>,
+    key: &str,
+    section: &str,
+    options: &[(&str, T)],
+    default: T,
+) -> Option<T> {
+    let Some(v) = v else {
+        return Some(default);
+    };
+    if let Some((_, t)) = options.iter().find(|(word, _)| word == v.get_ref()) {
+        return Some(*t);
+    }
+    let quoted: Vec<String> = options.iter().map(|(w, _)| format!("\"{w}\"")).collect();
+    let expected = match quoted.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => quoted.join(""),
+    };
+    d.error(
+        v.span(),
+        format!(
+            "`{key}` in {section} is \"{}\"; expected {expected}",
+            v.get_ref().escape_debug()
+        ),
+    );
+    None
+}
+
 /// Checks a string with `f`, reporting failure at the value's span.
 fn check<T>(
     d: &mut Diagnostics<'_>,
@@ -230,39 +261,24 @@ fn read_mail(d: &mut Diagnostics<'_>, s: Option<Section<'_, '_>>, base: &Path) -
             incoming_span: 0..0,
         });
     };
-    let mut ok = true;
     let outgoing_v = s.str(d, "outgoing");
-    let outgoing = match outgoing_v.as_ref().map(|v| *v.get_ref()) {
-        None | Some("maildir") => Outgoing::Maildir,
-        Some("smtp") => Outgoing::Smtp,
-        Some(other) => {
-            ok = false;
-            d.error(
-                outgoing_v.as_ref().map_or(0..0, |v| v.span()),
-                format!(
-                    "`outgoing` in [mail] is \"{}\"; expected \"smtp\" or \"maildir\"",
-                    other.escape_debug()
-                ),
-            );
-            Outgoing::Maildir
-        }
-    };
+    let outgoing = choice(
+        d,
+        outgoing_v.as_ref(),
+        "outgoing",
+        "[mail]",
+        &[("smtp", Outgoing::Smtp), ("maildir", Outgoing::Maildir)],
+        Outgoing::Maildir,
+    );
     let incoming_v = s.str(d, "incoming");
-    let incoming = match incoming_v.as_ref().map(|v| *v.get_ref()) {
-        None | Some("maildir") => Incoming::Maildir,
-        Some("imap") => Incoming::Imap,
-        Some(other) => {
-            ok = false;
-            d.error(
-                incoming_v.as_ref().map_or(0..0, |v| v.span()),
-                format!(
-                    "`incoming` in [mail] is \"{}\"; expected \"imap\" or \"maildir\"",
-                    other.escape_debug()
-                ),
-            );
-            Incoming::Maildir
-        }
-    };
+    let incoming = choice(
+        d,
+        incoming_v.as_ref(),
+        "incoming",
+        "[mail]",
+        &[("imap", Incoming::Imap), ("maildir", Incoming::Maildir)],
+        Incoming::Maildir,
+    );
     let maildir = s
         .str(d, "maildir")
         .map_or_else(|| default("var/mail"), |v| resolve(base, v.get_ref()));
@@ -281,10 +297,10 @@ fn read_mail(d: &mut Diagnostics<'_>, s: Option<Section<'_, '_>>, base: &Path) -
         incoming_v.map_or(s.span.clone(), |v| v.span()),
     );
     s.finish(d);
-    ok.then_some(Mail {
+    Some(Mail {
         settings: MailSettings {
-            outgoing,
-            incoming,
+            outgoing: outgoing?,
+            incoming: incoming?,
             maildir,
             state,
             templates_dir,
@@ -331,22 +347,18 @@ fn read_server(
     } else {
         TlsMode::Starttls
     };
-    let tls = match tls_v.as_ref().map(|v| *v.get_ref()) {
-        None => Some(default_tls),
-        Some("tls") => Some(TlsMode::Tls),
-        Some("starttls") => Some(TlsMode::Starttls),
-        Some("none") => Some(TlsMode::None),
-        Some(other) => {
-            d.error(
-                tls_v.as_ref().map_or(0..0, |v| v.span()),
-                format!(
-                    "`tls` in {name} is \"{}\"; expected \"tls\", \"starttls\" or \"none\"",
-                    other.escape_debug()
-                ),
-            );
-            None
-        }
-    };
+    let tls = choice(
+        d,
+        tls_v.as_ref(),
+        "tls",
+        &name,
+        &[
+            ("tls", TlsMode::Tls),
+            ("starttls", TlsMode::Starttls),
+            ("none", TlsMode::None),
+        ],
+        default_tls,
+    );
     let port = match s.integer(d, "port") {
         Some(v) => match u16::try_from(*v.get_ref()) {
             Ok(p) if p > 0 => Some(p),

@@ -345,3 +345,21 @@ fn all_problems_come_in_one_run() {
         .replacen("\"0 9 * * MON\"", "\"every monday\"", 1);
     assert_eq!(errors(&src).len(), 3);
 }
+
+#[test]
+fn a_word_outside_the_allowed_ones_lists_them() {
+    let src = example_with("outgoing = \"maildir\"", "outgoing = \"smpt\"");
+    assert_one_error(
+        &src,
+        "\"smpt\"",
+        "`outgoing` in [mail] is \"smpt\"; expected \"smtp\" or \"maildir\"",
+    );
+    let src = format!(
+        "{EXAMPLE}\n[smtp]\nhost = \"smtp.example.test\"\ntls = \"ssl\"\nusername = \"ada\"\n"
+    );
+    assert_one_error(
+        &src,
+        "\"ssl\"",
+        "`tls` in [smtp] is \"ssl\"; expected \"tls\", \"starttls\" or \"none\"",
+    );
+}

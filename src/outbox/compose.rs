@@ -55,6 +55,30 @@ pub struct Composed {
     pub bytes: Vec<u8>,
 }
 
+impl Composed {
+    /// The outbox row that sends this mail under `key`. The row's engagement,
+    /// milestone and purpose are the request's; `not_before` holds it back
+    /// (quiet hours).
+    pub fn into_outbox(
+        self,
+        key: String,
+        req: &MailRequest,
+        not_before: DateTime<Utc>,
+    ) -> crate::store::NewOutboxMail {
+        crate::store::NewOutboxMail {
+            idempotency_key: key,
+            engagement: Some(req.engagement.clone()),
+            milestone: req.milestone.clone(),
+            purpose: req.purpose.to_string(),
+            recipient: self.recipient.to_string(),
+            subject: self.subject,
+            message_id: self.message_id,
+            message: self.bytes,
+            not_before,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ComposeError {
     #[error("no engagement `{0}` in the config")]

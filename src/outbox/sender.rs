@@ -5,7 +5,7 @@ use super::compose::{Composer, MailRequest};
 use super::transport::{SendFailure, Transport};
 use crate::imap_conn;
 use crate::model::ImapSettings;
-use crate::store::{NewEvent, NewOutboxMail, OutboxMail, Store, StoreError};
+use crate::store::{NewEvent, OutboxMail, Store, StoreError};
 use crate::templates::Purpose;
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -161,23 +161,17 @@ fn give_up(
             // An engagement removed from the config since cannot be composed
             // for; the failure is still journaled.
             match composer.compose(&req, None, now) {
-                Ok(c) => Some(NewOutboxMail {
-                    // One notice per address and day, however many mails to
-                    // it fail: the journal has each one, the owner needs one.
-                    idempotency_key: format!(
+                // One notice per address and day, however many mails to it
+                // fail: the journal has each one, the owner needs one.
+                Ok(c) => Some(c.into_outbox(
+                    format!(
                         "notice_send_failed/{engagement}/{}/{}",
                         mail.recipient,
                         now.format("%Y-%m-%d")
                     ),
-                    engagement: Some(engagement.clone()),
-                    milestone: mail.milestone.clone(),
-                    purpose: Purpose::NoticeSendFailed.to_string(),
-                    recipient: c.recipient.to_string(),
-                    subject: c.subject,
-                    message_id: c.message_id,
-                    message: c.bytes,
-                    not_before: now,
-                }),
+                    &req,
+                    now,
+                )),
                 Err(super::ComposeError::UnknownEngagement(_)) => None,
                 Err(e) => return Err(e.into()),
             }
