@@ -91,8 +91,17 @@ pub enum Command {
         #[arg(short = 'o', long)]
         output: Option<PathBuf>,
     },
-    /// Feed .eml files through the inbound pipeline (not yet available).
-    Ingest { files: Vec<PathBuf> },
+    /// Run .eml files through the inbound pipeline, as if they had arrived.
+    Ingest {
+        /// Classify and explain, but record nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print which rule matched and why.
+        #[arg(long)]
+        explain: bool,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 /// Runs one command and returns its exit code.
@@ -145,7 +154,13 @@ pub fn run(cli: Cli) -> u8 {
                 output.as_deref(),
             )
         }),
-        Command::Ingest { .. } => not_yet("ingest", "the inbox"),
+        Command::Ingest {
+            dry_run,
+            explain,
+            files,
+        } => with_config(&cli.config, |loaded| {
+            ingest(loaded, clock.as_ref(), &files, dry_run, explain)
+        }),
     }
 }
 
@@ -210,6 +225,8 @@ enum CliError {
     Transport(#[from] crate::outbox::TransportError),
     #[error(transparent)]
     Pass(#[from] crate::pass::PassError),
+    #[error(transparent)]
+    Inbox(#[from] crate::inbox::InboxError),
     #[error("starting the async runtime: {0}")]
     Runtime(std::io::Error),
     #[error("no engagement `{0}` in the config")]
@@ -358,6 +375,55 @@ fn ics(
             std::fs::write(&tmp, &text)?;
             std::fs::rename(&tmp, path)?;
         }
+    }
+    Ok(())
+}
+
+fn ingest(
+    loaded: &Loaded,
+    clock: &dyn Clock,
+    files: &[PathBuf],
+    dry_run: bool,
+    explain: bool,
+) -> Result<(), CliError> {
+    let model = &loaded.model;
+    let templates = Templates::load(model.mail.templates_dir.as_deref())?;
+    let composer = Composer {
+        model,
+        templates: &templates,
+    };
+    let inbox = crate::inbox::Inbox {
+        model,
+        composer: &composer,
+    };
+    let mut store = open_store(model)?;
+    // The store must know the config's engagements before mail can match them.
+    if !dry_run {
+        store.reconcile(&crate::reconcile::plan(model), clock.now())?;
+    }
+    let mut out = std::io::stdout().lock();
+    for file in files {
+        let raw = std::fs::read(file)?;
+        let uid = store.transaction(|tx| tx.next_local_uid("ingest"))?;
+        let source = crate::inbox::Source {
+            account: "ingest".into(),
+            uid_validity: 0,
+            uid,
+        };
+        let o = inbox.ingest(&mut store, &raw, &source, clock.now(), dry_run)?;
+        write!(out, "{}: {}", file.display(), o.kind)?;
+        if let Some(e) = &o.engagement {
+            let m = o
+                .milestone
+                .as_deref()
+                .map(|m| format!("/{m}"))
+                .unwrap_or_default();
+            write!(out, " ({e}{m})")?;
+        }
+        if explain {
+            write!(out, ": {}", o.why)?;
+        }
+        writeln!(out)?;
     }
     Ok(())
 }

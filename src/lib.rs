@@ -6,9 +6,11 @@
 //! Data moves left to right, and no module reaches backwards around it:
 //!
 //! ```text
-//! config ──▶ model ──▶ reconcile ──▶ store ◀── (later: scheduler decides, outbox
-//!  (TOML,    (typed,    (config vs.   (SQLite:   sends, inbox observes and records,
-//!   spans)    checked)   history)      the truth) scheduler re-plans)
+//! config ──▶ model ──▶ reconcile ──▶ store ◀──────────────┐
+//!                          │                               │
+//!                 pass: decide what is due ──▶ outbox ──▶ SMTP / .eml
+//!                          ▲                               │
+//!                 inbox: parse, match, classify, record ◀─ replies
 //! ```
 //!
 //! - [`config`] reads the owner's one file into a checked [`model::Model`],
@@ -21,6 +23,13 @@
 //!   effect counts as done.
 //! - [`reconcile`] states what the config defines in the store's terms; the
 //!   store records new, changed and removed items (never deleting history).
+//! - [`pass`] is one pass of work: reconcile, decide which mails are due (each
+//!   queued with the state change that causes it), deliver the outbox.
+//! - [`templates`] renders mail from `templates/`; [`outbox`] composes,
+//!   queues and delivers it (crash-safe, retried, never twice); [`calendar`]
+//!   builds iMIP invitations and reads replies.
+//! - [`inbox`] turns incoming mail into recorded events; it never sends, it
+//!   queues owner notices for the outbox.
 //! - [`status`] joins config and store for `handoff status`.
 //! - [`clock`] is injectable time: tests and `HANDOFF_NOW` move it.
 //! - [`cli`] is the edge: subcommands, messages for people, exit codes.
@@ -32,6 +41,7 @@ pub mod clock;
 pub mod config;
 pub mod failpoint;
 pub mod imap_conn;
+pub mod inbox;
 pub mod lifecycle;
 pub mod model;
 pub mod outbox;

@@ -46,7 +46,7 @@ mod schema;
 pub use engagements::{EngagementRecord, MilestoneRecord};
 pub use events::{Direction, EventFilter, EventRecord, NewEvent};
 pub use inbound::{NewInbound, WatcherState};
-pub use outbox::{Enqueued, NewOutboxMail, OutboxMail};
+pub use outbox::{Enqueued, NewOutboxMail, OutboxMail, SentRef};
 pub use reconcile::{
     MilestoneChange, MilestoneRef, PlannedEngagement, PlannedMilestone, ReconcileReport,
 };

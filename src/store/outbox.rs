@@ -30,6 +30,14 @@ pub struct NewOutboxMail {
     pub not_before: DateTime<Utc>,
 }
 
+/// A mail Handoff sent, as a reply citing it is matched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentRef {
+    pub engagement: Option<String>,
+    pub milestone: Option<String>,
+    pub purpose: String,
+}
+
 /// What enqueueing did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Enqueued {
@@ -98,6 +106,36 @@ impl Tx<'_> {
             )
             .optional()?
             .is_some())
+    }
+
+    /// What we sent under this Message-ID (with angle brackets): engagement,
+    /// milestone and purpose, for matching replies.
+    pub fn sent_ref(&self, message_id: &str) -> Result<Option<SentRef>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT engagement_id, milestone_id, purpose FROM sent_message WHERE message_id = ?1",
+                [message_id],
+                |r| {
+                    Ok(SentRef {
+                        engagement: r.get(0)?,
+                        milestone: r.get(1)?,
+                        purpose: r.get(2)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// The next free UID for an account that has none of its own (files fed
+    /// to `handoff ingest`).
+    pub fn next_local_uid(&self, account: &str) -> Result<u32, StoreError> {
+        let n: i64 = self.conn.query_row(
+            "SELECT coalesce(max(uid), 0) + 1 FROM inbound_message WHERE account = ?1",
+            [account],
+            |r| r.get(0),
+        )?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 
     /// Whether any key starting with `prefix` was ever queued ("was any
@@ -354,6 +392,10 @@ impl super::Store {
         recipient: &str,
     ) -> Result<Option<String>, StoreError> {
         self.autocommit().thread_root(engagement, recipient)
+    }
+
+    pub fn sent_ref(&self, message_id: &str) -> Result<Option<SentRef>, StoreError> {
+        self.autocommit().sent_ref(message_id)
     }
 
     pub fn due_outbox(

@@ -1,0 +1,380 @@
+//! Mail in: one pipeline for every source (the IMAP and Maildir watchers to
+//! come, and `handoff ingest FILE.eml`): parse → dedupe → match → classify →
+//! record.
+//!
+//! - parse ([`parse`]): mail-parser, any charset or encoding; a mail that does
+//!   not parse, or is larger than [`parse::MAX_MAIL_BYTES`], is recorded as
+//!   `unparseable`/`too_large` and skipped, never a crash.
+//! - dedupe: by (account, UIDVALIDITY, UID) and by Message-ID, so nothing is
+//!   processed twice, also across a UIDVALIDITY change.
+//! - match: In-Reply-To/References against the Message-IDs Handoff sent; for
+//!   clients that drop them, the engagement tag `[id]` in the subject from
+//!   that engagement's contractor.
+//! - classify ([`classify::RULES`]): a table, first match wins.
+//! - record: the inbound row, the event, the state transition and any owner
+//!   notice commit in one transaction. The inbox never sends: it queues, and
+//!   the outbox sends.
+
+pub mod classify;
+pub mod parse;
+
+use crate::calendar;
+use crate::lifecycle::{MilestoneEvent, MilestoneState};
+use crate::model::Model;
+use crate::outbox::{ComposeError, Composer, MailRequest};
+use crate::store::{Direction, NewEvent, NewInbound, NewOutboxMail, Store, StoreError};
+use crate::templates::Purpose;
+use chrono::{DateTime, Utc};
+use classify::{Context, Kind};
+
+/// Where a mail came from: its place in a mailbox.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub account: String,
+    pub uid_validity: u32,
+    pub uid: u32,
+}
+
+/// What became of one mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// A [`Kind`] name, or `duplicate`, `unparseable`, `too_large`.
+    pub kind: String,
+    pub why: String,
+    pub engagement: Option<String>,
+    pub milestone: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InboxError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("composing an owner notice: {0}")]
+    Compose(#[from] ComposeError),
+    #[error(transparent)]
+    Calendar(#[from] calendar::RecordError),
+}
+
+/// The pipeline, for one model.
+pub struct Inbox<'a> {
+    pub model: &'a Model,
+    pub composer: &'a Composer<'a>,
+}
+
+impl Inbox<'_> {
+    /// Runs one mail through the pipeline. With `dry_run`, nothing is written.
+    pub fn ingest(
+        &self,
+        store: &mut Store,
+        raw: &[u8],
+        source: &Source,
+        now: DateTime<Utc>,
+        dry_run: bool,
+    ) -> Result<Outcome, InboxError> {
+        if store.inbound_seen(&source.account, source.uid_validity, source.uid)? {
+            return Ok(skip("duplicate", "this mailbox UID was processed before"));
+        }
+        if raw.len() > parse::MAX_MAIL_BYTES {
+            let o = skip(
+                "too_large",
+                "larger than the size limit; recorded and skipped",
+            );
+            if !dry_run {
+                record_skipped(store, source, None, &o, now)?;
+            }
+            return Ok(o);
+        }
+        let Some(facts) = parse::parse(raw) else {
+            let o = skip(
+                "unparseable",
+                "not a mail the parser could read; recorded and skipped",
+            );
+            if !dry_run {
+                record_skipped(store, source, None, &o, now)?;
+            }
+            return Ok(o);
+        };
+        if let Some(id) = &facts.message_id
+            && store.transaction(|tx| tx.message_id_seen(id))?
+        {
+            return Ok(skip("duplicate", "this Message-ID was processed before"));
+        }
+        let (ctx, milestone) = self.matching(store, &facts)?;
+        let rule = classify::classify(&facts, &ctx);
+        let mut outcome = Outcome {
+            kind: rule.kind.as_str().to_string(),
+            why: rule.why.to_string(),
+            engagement: ctx.engagement.clone(),
+            milestone: None,
+        };
+        if dry_run {
+            return Ok(outcome);
+        }
+        // The milestone a delivery is for: the one the cited mail was about,
+        // else the earliest one still open for delivery.
+        let delivered = match (rule.kind, &ctx.engagement) {
+            (Kind::Delivery, Some(e)) => self.delivery_target(store, e, milestone.as_deref())?,
+            _ => None,
+        };
+        outcome.milestone = delivered.clone();
+        let notice = self.notice(rule.kind, &ctx, delivered.as_deref(), &facts, now)?;
+        let acknowledged: Vec<String> = match (rule.kind, &ctx.engagement) {
+            (Kind::Acknowledgement, Some(e)) => store
+                .engagements()?
+                .into_iter()
+                .find(|r| &r.id == e)
+                .map(|r| {
+                    r.milestones
+                        .into_iter()
+                        .filter(|m| m.state == MilestoneState::Instructed)
+                        .map(|m| m.id)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        let excerpt: String = facts.new_text.chars().take(500).collect();
+        store.transaction(|tx| {
+            tx.record_inbound(
+                &NewInbound {
+                    account: source.account.clone(),
+                    uid_validity: source.uid_validity,
+                    uid: source.uid,
+                    message_id: facts.message_id.clone(),
+                    sender: facts.from.clone(),
+                    subject: Some(facts.subject.clone()),
+                    outcome: outcome.kind.clone(),
+                    detail: Some(outcome.why.clone()),
+                },
+                now,
+            )?;
+            tx.record_event(
+                &NewEvent {
+                    kind: outcome.kind.clone(),
+                    direction: Some(Direction::In),
+                    engagement: ctx.engagement.clone(),
+                    milestone: delivered.clone(),
+                    message_id: facts.message_id.as_ref().map(|id| format!("<{id}>")),
+                    subject: Some(facts.subject.clone()),
+                    detail: Some(if rule.kind == Kind::IgnoredSender {
+                        format!("from {}", facts.from.as_deref().unwrap_or("?"))
+                    } else {
+                        excerpt.clone()
+                    }),
+                },
+                now,
+            )?;
+            if let (Some(e), Some(m)) = (&ctx.engagement, &delivered) {
+                tx.apply_milestone(e, m, MilestoneEvent::Delivered, now)?;
+            }
+            if let Some(e) = &ctx.engagement {
+                for m in &acknowledged {
+                    tx.apply_milestone(e, m, MilestoneEvent::Acknowledged, now)?;
+                }
+            }
+            if let Some(n) = &notice {
+                tx.enqueue(n, now)?;
+            }
+            Ok(())
+        })?;
+        if rule.kind == Kind::CalendarReply
+            && let Some(from) = &facts.from
+        {
+            for ics in &facts.calendars {
+                calendar::record_reply(self.model, self.composer, store, ics, from, now)?;
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// Finds the engagement: by the mails it cites, else by tag and sender.
+    fn matching(
+        &self,
+        store: &Store,
+        f: &parse::Facts,
+    ) -> Result<(Context, Option<String>), StoreError> {
+        for id in &f.refs {
+            if let Some(crate::store::SentRef {
+                engagement: Some(engagement),
+                milestone,
+                purpose,
+            }) = store.sent_ref(&format!("<{id}>"))?
+            {
+                let from_contractor = self.is_contractor_of(&engagement, f.from.as_deref());
+                return Ok((
+                    Context {
+                        engagement: Some(engagement),
+                        answers: Some(purpose),
+                        from_contractor,
+                    },
+                    milestone,
+                ));
+            }
+        }
+        for e in &self.model.engagements {
+            let tag = crate::outbox::compose::subject_tag(&e.id);
+            if f.subject.contains(&tag) && self.is_contractor_of(&e.id, f.from.as_deref()) {
+                return Ok((
+                    Context {
+                        engagement: Some(e.id.clone()),
+                        answers: None,
+                        from_contractor: true,
+                    },
+                    None,
+                ));
+            }
+        }
+        Ok((Context::default(), None))
+    }
+
+    fn is_contractor_of(&self, engagement: &str, from: Option<&str>) -> bool {
+        let Some(e) = self.model.engagement(engagement) else {
+            return false;
+        };
+        let contractor = self
+            .model
+            .contractor_of(e)
+            .email
+            .to_string()
+            .to_ascii_lowercase();
+        from == Some(contractor.as_str())
+    }
+
+    fn delivery_target(
+        &self,
+        store: &Store,
+        engagement: &str,
+        cited: Option<&str>,
+    ) -> Result<Option<String>, StoreError> {
+        let Some(record) = store
+            .engagements()?
+            .into_iter()
+            .find(|r| r.id == engagement)
+        else {
+            return Ok(None);
+        };
+        let open = |s: MilestoneState| {
+            matches!(
+                s,
+                MilestoneState::Instructed | MilestoneState::Acknowledged | MilestoneState::Redo
+            )
+        };
+        if let Some(m) = cited.and_then(|c| {
+            record
+                .milestones
+                .iter()
+                .find(|m| m.id == c && open(m.state))
+        }) {
+            return Ok(Some(m.id.clone()));
+        }
+        // Milestones come ordered by due date.
+        Ok(record
+            .milestones
+            .iter()
+            .find(|m| open(m.state))
+            .map(|m| m.id.clone()))
+    }
+
+    /// The owner notice a kind of mail calls for.
+    fn notice(
+        &self,
+        kind: Kind,
+        ctx: &Context,
+        milestone: Option<&str>,
+        f: &parse::Facts,
+        now: DateTime<Utc>,
+    ) -> Result<Option<NewOutboxMail>, ComposeError> {
+        let Some(engagement) = &ctx.engagement else {
+            return Ok(None);
+        };
+        let excerpt: String = f.new_text.chars().take(1500).collect();
+        let (purpose, extra): (Purpose, Vec<(&str, String)>) = match kind {
+            Kind::Delivery if milestone.is_some() => (
+                Purpose::NoticeDelivery,
+                vec![
+                    (
+                        "received",
+                        crate::outbox::compose::local_time(now, self.model.owner.timezone),
+                    ),
+                    ("excerpt", excerpt),
+                ],
+            ),
+            Kind::Question => (Purpose::NoticeQuestion, vec![("excerpt", excerpt)]),
+            Kind::Bounce => (
+                Purpose::NoticeBounce,
+                vec![
+                    (
+                        "recipient",
+                        self.model
+                            .engagement(engagement)
+                            .map(|e| self.model.contractor_of(e).email.to_string())
+                            .unwrap_or_default(),
+                    ),
+                    ("error", excerpt),
+                ],
+            ),
+            _ => return Ok(None),
+        };
+        let req = MailRequest {
+            purpose,
+            engagement: engagement.clone(),
+            milestone: milestone.map(str::to_string),
+            extra: extra.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+            calendar: None,
+        };
+        let key = format!(
+            "{purpose}/{engagement}/{}",
+            f.message_id.as_deref().unwrap_or("no-message-id")
+        );
+        Ok(Some(
+            self.composer
+                .compose(&req, None, now)?
+                .into_outbox(key, &req, now),
+        ))
+    }
+}
+
+fn skip(kind: &str, why: &str) -> Outcome {
+    Outcome {
+        kind: kind.to_string(),
+        why: why.to_string(),
+        engagement: None,
+        milestone: None,
+    }
+}
+
+fn record_skipped(
+    store: &mut Store,
+    source: &Source,
+    message_id: Option<String>,
+    o: &Outcome,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    store.transaction(|tx| {
+        tx.record_inbound(
+            &NewInbound {
+                account: source.account.clone(),
+                uid_validity: source.uid_validity,
+                uid: source.uid,
+                message_id,
+                sender: None,
+                subject: None,
+                outcome: o.kind.clone(),
+                detail: Some(o.why.clone()),
+            },
+            now,
+        )?;
+        tx.record_event(
+            &NewEvent {
+                kind: o.kind.clone(),
+                direction: Some(Direction::In),
+                detail: Some(o.why.clone()),
+                ..Default::default()
+            },
+            now,
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests;
