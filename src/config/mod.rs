@@ -1,8 +1,8 @@
 //! The owner's one interface: `handoff.toml`, read into a checked [`Model`].
 //!
 //! Reading happens in two steps. toml's recoverable parser turns the text into a
-//! spanned document tree (all syntax errors at once); then [`build`] walks that
-//! tree section by section through a [`reader::Section`], which records every
+//! spanned document tree (all syntax errors at once); then `build` walks that
+//! tree section by section through a `reader::Section`, which records every
 //! problem (unknown and missing keys, wrong types, bad addresses, zones, crontab
 //! lines, periods, dates, duplicate or dangling ids, header-unsafe text) with its
 //! span instead of stopping at the first. Only a config with no errors becomes a
