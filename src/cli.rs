@@ -448,6 +448,10 @@ fn run_once(loaded: &Loaded, clock: &dyn Clock) -> Result<(), CliError> {
         )
     })?;
     let d = &report.delivery;
+    if !report.received.is_empty() {
+        let kinds: Vec<&str> = report.received.iter().map(|o| o.kind.as_str()).collect();
+        println!("received {} ({})", kinds.len(), kinds.join(", "));
+    }
     println!(
         "queued {}{}; sent {}, retrying {}, failed {}; outbox now {}",
         report.queued.len(),

@@ -25,12 +25,16 @@ pub enum PassError {
     Compose(#[from] outbox::ComposeError),
     #[error(transparent)]
     Outbox(#[from] outbox::OutboxError),
+    #[error(transparent)]
+    Inbox(#[from] crate::inbox::InboxError),
 }
 
 /// What one pass did.
 #[derive(Debug, Default)]
 pub struct PassReport {
     pub reconciled: ReconcileReport,
+    /// What became of each mail read from the local inbox.
+    pub received: Vec<crate::inbox::Outcome>,
     /// Idempotency keys of the mails queued in this pass.
     pub queued: Vec<String>,
     pub delivery: DeliveryReport,
@@ -46,6 +50,18 @@ pub async fn run_once(
 ) -> Result<PassReport, PassError> {
     let reconciled = store.reconcile(&crate::reconcile::plan(model), now)?;
     let composer = Composer { model, templates };
+    // Replies first: an acknowledgement or a delivery changes what is due.
+    let received = match model.mail.incoming {
+        crate::model::Incoming::Maildir => {
+            let inbox = crate::inbox::Inbox {
+                model,
+                composer: &composer,
+            };
+            crate::inbox::maildir::scan(&inbox, store, &model.mail.maildir.join("inbox"), now)?
+        }
+        // The IMAP watcher runs in the daemon, not in a single pass.
+        crate::model::Incoming::Imap => Vec::new(),
+    };
     let queued = decide(model, &composer, store, now)?;
     let sent_copy = match model.mail.outgoing {
         crate::model::Outgoing::Smtp => model.imap.as_ref(),
@@ -62,6 +78,7 @@ pub async fn run_once(
     .await?;
     Ok(PassReport {
         reconciled,
+        received,
         queued,
         delivery,
     })

@@ -200,3 +200,55 @@ fn dry_run_explains_and_records_nothing() {
     assert!(text(&out.stdout).contains("acknowledgement (website): answers the instructions"));
     assert_eq!(milestone_state(&config, "wireframes"), "instructed");
 }
+
+#[test]
+fn run_once_reads_replies_from_the_local_inbox_once() {
+    let (dir, config, instructions, uid) = started();
+    let new = dir.path().join("var/mail/inbox/new");
+    std::fs::create_dir_all(&new).unwrap();
+    let reply = fixture(dir.path(), "gmail_acknowledgement.eml", &instructions, &uid);
+    std::fs::copy(&reply, new.join("1764000000.M1P1.host")).unwrap();
+    std::fs::copy(
+        fixture(dir.path(), "garbled.eml", &instructions, &uid),
+        new.join("1764000001.M2P1.host"),
+    )
+    .unwrap();
+
+    let out = handoff(&config, &["run", "--once"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.starts_with("received 2 (acknowledgement, unparseable)\n"),
+        "{stdout}"
+    );
+    assert_eq!(milestone_state(&config, "wireframes"), "acknowledged");
+    assert_eq!(
+        std::fs::read_dir(&new).unwrap().count(),
+        0,
+        "both moved out of new/"
+    );
+    let cur: Vec<String> = std::fs::read_dir(dir.path().join("var/mail/inbox/cur"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        cur.contains(&"1764000000.M1P1.host:2,S".to_string()),
+        "{cur:?}"
+    );
+
+    // The same reply dropped in again is recognised, not processed twice.
+    std::fs::copy(&reply, new.join("1764000002.M3P1.host")).unwrap();
+    let out = handoff(&config, &["run", "--once"]);
+    assert!(
+        text(&out.stdout).starts_with("received 1 (duplicate)\n"),
+        "{}",
+        text(&out.stdout)
+    );
+    let log = text(&handoff(&config, &["log", "--json"]).stdout);
+    assert_eq!(
+        log.lines()
+            .filter(|l| l.contains("\"kind\":\"acknowledgement\""))
+            .count(),
+        1
+    );
+}

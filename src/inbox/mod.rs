@@ -16,6 +16,7 @@
 //!   the outbox sends.
 
 pub mod classify;
+pub mod maildir;
 pub mod parse;
 
 use crate::calendar;
