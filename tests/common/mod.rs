@@ -2,9 +2,14 @@
 //! on loopback, started by `tests/mailstack/mailstack`), and clients for it.
 //!
 //! Use [`MailStack::shared`] for a stack per test binary (started on first use,
-//! stopped by the script's watchdog when the test process exits, pass or fail),
-//! or [`MailStack::start`] for a stack of one test's own (stopped on drop), where
-//! a test stops or restarts servers.
+//! stopped when the test process exits, pass or fail), or [`MailStack::start`]
+//! for a stack of one test's own (stopped on drop), where a test stops or
+//! restarts servers or switches the tempfail recipient.
+//!
+//! `smtp` sends through the submission port (STARTTLS + AUTH, the server
+//! verified against the stack's CA); `imap` logs in (STARTTLS or implicit
+//! TLS, verified), lists, fetches and waits for mail with IDLE;
+//! [`MailStack::maildir_messages`] reads the Maildirs on disk.
 
 #![allow(dead_code)] // each test binary uses its own subset
 
@@ -14,7 +19,8 @@ pub mod smtp;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 /// A login on the stack.
 #[derive(Debug, Clone)]
@@ -28,36 +34,77 @@ impl Account {
     pub fn local_part(&self) -> &str {
         self.user.split('@').next().unwrap_or(&self.user)
     }
+
+    /// The domain ("example.test").
+    pub fn domain(&self) -> &str {
+        self.user.split('@').nth(1).unwrap_or("")
+    }
 }
 
-/// One running Dovecot + Postfix.
+/// One running Dovecot + Postfix (see `tests/mailstack/mailstack`).
 #[derive(Debug)]
 pub struct MailStack {
     pub dir: PathBuf,
+    /// "127.0.0.1": every server listens on loopback only.
     pub host: String,
+    /// "example.test": the one domain the stack delivers.
+    pub domain: String,
+    /// Submission: STARTTLS, then AUTH PLAIN/LOGIN.
     pub smtp_port: u16,
+    /// IMAP with STARTTLS.
     pub imap_port: u16,
+    /// IMAP with implicit TLS.
     pub imaps_port: u16,
+    /// owner@example.test: Handoff's user; has a Sent folder.
     pub owner: Account,
+    /// dana@example.test: a contractor.
     pub contractor: Account,
+    /// eve@example.test: someone outside the engagement.
     pub stranger: Account,
+    /// tempfail@example.test: answered 451 at RCPT until `tempfail_off`.
     pub tempfail: Account,
+    /// gone@example.test: answered 550 at RCPT, always.
+    pub gone: String,
+    /// The CA that signed the servers' certificate (PEM).
     pub ca_cert: PathBuf,
+    /// Root of the Maildirs: `<mail_dir>/<domain>/<local part>/Maildir`.
     pub mail_dir: PathBuf,
-    /// How long `start` took (for the figures the README quotes).
-    pub start_time: std::time::Duration,
+    /// How long `start` took, for the figures the README quotes.
+    pub start_time: Duration,
+    /// Every KEY=value of DIR/env, as the script wrote it at start.
+    pub env: HashMap<String, String>,
     /// Held so the directory lives as long as an owned stack; `None` for the
-    /// shared stack, whose directory the watchdog removes.
+    /// shared stack, whose directory is removed at exit.
     _tmp: Option<tempfile::TempDir>,
     owned: bool,
 }
 
-fn script() -> PathBuf {
+/// The script that runs stacks.
+pub fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mailstack/mailstack")
 }
 
+static SHARED: OnceLock<MailStack> = OnceLock::new();
+
+unsafe extern "C" {
+    /// libc's: runs `cb` when the process exits through `exit()`, which is how
+    /// the test harness ends, whether tests passed or failed.
+    fn atexit(cb: extern "C" fn()) -> std::ffi::c_int;
+}
+
+/// Stops the shared stack as the test process exits, so `cargo test` leaves
+/// no server behind once it returns. (A process killed outright skips this;
+/// the script's watchdog, watching this process, stops the stack then.)
+extern "C" fn stop_shared_stack() {
+    if let Some(stack) = SHARED.get() {
+        let _ = Command::new(script()).arg("stop").arg(&stack.dir).output();
+        let _ = std::fs::remove_dir_all(&stack.dir);
+    }
+}
+
 impl MailStack {
-    /// A stack for this test alone; stopped when dropped.
+    /// A stack for this test alone, in a fresh temporary directory; stopped
+    /// (and the directory removed) when dropped.
     pub fn start() -> MailStack {
         Self::start_with_env(&[])
     }
@@ -65,7 +112,10 @@ impl MailStack {
     /// [`MailStack::start`] with variables for the script (e.g.
     /// `MAILSTACK_SMTPD_MAX_USE`).
     pub fn start_with_env(env: &[(&str, &str)]) -> MailStack {
-        let tmp = tempfile::tempdir().expect("tempdir for the mail stack");
+        let tmp = tempfile::Builder::new()
+            .prefix("handoff-mailstack-")
+            .tempdir()
+            .expect("tempdir for the mail stack");
         let dir = tmp.path().to_path_buf();
         let mut stack = Self::launch(&dir, env);
         stack._tmp = Some(tmp);
@@ -73,20 +123,25 @@ impl MailStack {
         stack
     }
 
-    /// The stack shared by every test in this binary.
+    /// The stack shared by every test in this binary, started on first use.
+    /// Tests on it must not stop servers or switch tempfail (use
+    /// [`MailStack::start`] for that), and should tell their mails apart by a
+    /// unique subject or id, since other tests deliver to the same mailboxes.
     pub fn shared() -> &'static MailStack {
-        static SHARED: OnceLock<MailStack> = OnceLock::new();
         SHARED.get_or_init(|| {
-            // Not a TempDir: statics are never dropped, so the watchdog that
-            // stops the stack when this process exits also removes the dir.
+            // Not a TempDir: statics are never dropped; the atexit hook (or
+            // the watchdog) stops the stack and removes the directory.
             let dir =
                 std::env::temp_dir().join(format!("handoff-mailstack-{}", std::process::id()));
-            Self::launch(&dir, &[])
+            let stack = Self::launch(&dir, &[]);
+            // SAFETY: registers a plain function; libc calls it once at exit.
+            unsafe { atexit(stop_shared_stack) };
+            stack
         })
     }
 
     fn launch(dir: &Path, env: &[(&str, &str)]) -> MailStack {
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         let out = Command::new(script())
             .envs(env.iter().copied())
             .arg("start")
@@ -101,12 +156,16 @@ impl MailStack {
             String::from_utf8_lossy(&out.stderr)
         );
         let start_time = started.elapsed();
-        let env = std::fs::read_to_string(dir.join("env")).expect("mailstack env file");
-        let env: HashMap<&str, &str> = env.lines().filter_map(|l| l.split_once('=')).collect();
+        let text = std::fs::read_to_string(dir.join("env")).expect("mailstack env file");
+        let env: HashMap<String, String> = text
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let get = |k: &str| {
             env.get(k)
-                .unwrap_or_else(|| panic!("{k} missing from env"))
-                .to_string()
+                .unwrap_or_else(|| panic!("{k} missing from {}/env", dir.display()))
+                .clone()
         };
         let port = |k: &str| {
             get(k)
@@ -120,6 +179,7 @@ impl MailStack {
         MailStack {
             dir: dir.to_path_buf(),
             host: get("HOST"),
+            domain: get("DOMAIN"),
             smtp_port: port("SMTP_PORT"),
             imap_port: port("IMAP_PORT"),
             imaps_port: port("IMAPS_PORT"),
@@ -127,9 +187,11 @@ impl MailStack {
             contractor: account("CONTRACTOR_USER", "CONTRACTOR_PASSWORD"),
             stranger: account("STRANGER_USER", "STRANGER_PASSWORD"),
             tempfail: account("TEMPFAIL_USER", "TEMPFAIL_PASSWORD"),
+            gone: get("GONE_USER"),
             ca_cert: PathBuf::from(get("CA_CERT")),
             mail_dir: PathBuf::from(get("MAIL_DIR")),
             start_time,
+            env,
             _tmp: None,
             owned: false,
         }
@@ -148,25 +210,32 @@ impl MailStack {
         );
     }
 
+    /// IMAP down (both ports closed, open sessions cut). Submission, AUTH and
+    /// delivery into the Maildirs go on.
     pub fn stop_imap(&self) {
         self.run("stop-imap");
     }
+    /// IMAP back on the same ports.
     pub fn start_imap(&self) {
         self.run("start-imap");
     }
     pub fn restart_imap(&self) {
         self.run("restart-imap");
     }
+    /// Submission down (port closed, open connections cut). Mail already
+    /// accepted stays queued and is delivered after `start_smtp`.
     pub fn stop_smtp(&self) {
         self.run("stop-smtp");
     }
+    /// Submission back on the same port.
     pub fn start_smtp(&self) {
         self.run("start-smtp");
     }
     pub fn restart_smtp(&self) {
         self.run("restart-smtp");
     }
-    /// Waits until every mail Postfix accepted has been delivered (or bounced).
+    /// Waits until Postfix holds no mail in flight: everything it accepted
+    /// has been delivered into a Maildir (or bounced, or deferred).
     pub fn settle(&self) {
         self.run("settle");
     }
@@ -174,29 +243,36 @@ impl MailStack {
     pub fn tempfail_off(&self) {
         self.run("tempfail-off");
     }
+    /// From the next SMTP connection on, tempfail@ is answered 451 again.
     pub fn tempfail_on(&self) {
         self.run("tempfail-on");
     }
 
-    /// The raw messages in a mailbox, read straight from its Maildir (`folder`
-    /// "INBOX" or a folder name such as "Sent").
-    pub fn maildir_messages(&self, account: &Account, folder: &str) -> Vec<Vec<u8>> {
-        let domain = account.user.split('@').nth(1).unwrap_or("example.test");
+    /// The Maildir folder of `account` (`folder` "INBOX", or a folder name
+    /// such as "Sent", kept by Dovecot as Maildir++ `.Sent`).
+    pub fn maildir(&self, account: &Account, folder: &str) -> PathBuf {
         let mut root = self
             .mail_dir
-            .join(domain)
+            .join(account.domain())
             .join(account.local_part())
             .join("Maildir");
-        if folder != "INBOX" {
-            root = root.join(format!(".{folder}"));
+        if !folder.eq_ignore_ascii_case("INBOX") {
+            root = root.join(format!(".{}", folder.replace('/', ".")));
         }
+        root
+    }
+
+    /// The raw messages in a mailbox, read straight from its Maildir (`new`
+    /// and `cur`), in file-name order (delivery time first).
+    pub fn maildir_messages(&self, account: &Account, folder: &str) -> Vec<Vec<u8>> {
+        let root = self.maildir(account, folder);
         let mut files: Vec<PathBuf> = ["new", "cur"]
             .iter()
             .filter_map(|sub| std::fs::read_dir(root.join(sub)).ok())
             .flatten()
             .filter_map(|e| e.ok().map(|e| e.path()))
             .collect();
-        files.sort();
+        files.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
         files
             .into_iter()
             .filter_map(|p| std::fs::read(p).ok())
@@ -213,8 +289,9 @@ impl Drop for MailStack {
     }
 }
 
-/// A rustls client config that trusts exactly the stack's CA (verification on).
-pub fn tls_config(ca_cert: &Path) -> std::sync::Arc<tokio_rustls::rustls::ClientConfig> {
+/// A rustls client config that trusts exactly the stack's CA (verification
+/// on), with the ring provider and no process-wide default installed.
+pub fn tls_config(ca_cert: &Path) -> Arc<tokio_rustls::rustls::ClientConfig> {
     use rustls_pki_types::CertificateDer;
     use rustls_pki_types::pem::PemObject;
     use tokio_rustls::rustls;
@@ -222,11 +299,42 @@ pub fn tls_config(ca_cert: &Path) -> std::sync::Arc<tokio_rustls::rustls::Client
     for cert in CertificateDer::pem_file_iter(ca_cert).expect("read CA file") {
         roots.add(cert.expect("CA PEM")).expect("add CA");
     }
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    client_config(roots)
+}
+
+/// A rustls client config that trusts only the public web roots, so it must
+/// refuse the stack's servers: proves verification is on.
+pub fn untrusting_tls_config() -> Arc<tokio_rustls::rustls::ClientConfig> {
+    use tokio_rustls::rustls;
+    client_config(rustls::RootCertStore::from_iter(
+        webpki_roots::TLS_SERVER_ROOTS.iter().cloned(),
+    ))
+}
+
+fn client_config(
+    roots: tokio_rustls::rustls::RootCertStore,
+) -> Arc<tokio_rustls::rustls::ClientConfig> {
+    use tokio_rustls::rustls;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .expect("TLS versions")
         .with_root_certificates(roots)
         .with_no_client_auth();
-    std::sync::Arc::new(config)
+    Arc::new(config)
+}
+
+/// A subject or id no other test (nor another run's leftovers) uses.
+pub fn unique(tag: &str) -> String {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    format!("{tag} {}-{n}", std::process::id())
+}
+
+/// Whether `haystack` contains `needle` as bytes.
+pub fn contains(haystack: &[u8], needle: &str) -> bool {
+    !needle.is_empty()
+        && haystack
+            .windows(needle.len())
+            .any(|w| w == needle.as_bytes())
 }
