@@ -1,9 +1,9 @@
 //! The local-mode mailbox: replies dropped into `<maildir>/inbox/new` are run
 //! through the pipeline and moved to `cur/`, as a mail reader marks mail seen.
 //!
-//! Crash safety: a mail is recorded (committed) before it is moved. A crash in
-//! between leaves it in `new/`; the next scan sees its Message-ID again and
-//! only moves it. A file that cannot be read stays in `new/` for the next scan.
+//! Crash safety: a batch of mails is recorded (committed) before any of it is
+//! moved. A crash in between leaves them in `new/`; the next scan sees their
+//! Message-IDs again and only moves them. A file that cannot be read stays in `new/` for the next scan.
 
 use super::{Inbox, InboxError, Outcome, Source};
 use crate::store::Store;
@@ -42,27 +42,51 @@ pub fn scan(
     };
     names.sort();
     let mut outcomes = Vec::new();
-    for name in names {
-        let path = new.join(&name);
-        let raw = match std::fs::read(&path) {
-            Ok(raw) => raw,
-            Err(e) => {
-                tracing::warn!(file = %path.display(), error = %e, "cannot read a mail; leaving it for the next scan");
-                continue;
+    for chunk in names.chunks(BATCH) {
+        let mut batch = Vec::with_capacity(chunk.len());
+        let mut paths = Vec::with_capacity(chunk.len());
+        for name in chunk {
+            let path = new.join(name);
+            match std::fs::read(&path) {
+                Ok(raw) => {
+                    paths.push((path, name));
+                    batch.push(raw);
+                }
+                Err(e) => {
+                    tracing::warn!(file = %path.display(), error = %e, "cannot read a mail; leaving it for the next scan");
+                }
             }
-        };
-        let uid = store.transaction(|tx| tx.next_local_uid(ACCOUNT))?;
-        let source = Source {
-            account: ACCOUNT.to_string(),
-            uid_validity: 0,
-            uid,
-        };
-        outcomes.push(inbox.ingest(store, &raw, &source, now, false)?);
-        // Maildir's "seen" flag (":2,S") marks it read, as a mail reader would.
-        let seen = cur.join(format!("{}:2,S", name.to_string_lossy()));
-        if let Err(e) = std::fs::rename(&path, &seen) {
-            tracing::warn!(file = %path.display(), error = %e, "recorded, but cannot move it to cur/");
+        }
+        // Local UIDs count on from the highest recorded, read in the batch's
+        // transaction: a batch that does not commit takes none.
+        let done = store.batch(|store| -> Result<_, InboxError> {
+            let first = store.transaction(|tx| tx.next_local_uid(ACCOUNT))?;
+            let mails: Vec<(Source, Vec<u8>)> = batch
+                .into_iter()
+                .zip(first..)
+                .map(|(raw, uid)| {
+                    let source = Source {
+                        account: ACCOUNT.to_string(),
+                        uid_validity: 0,
+                        uid,
+                    };
+                    (source, raw)
+                })
+                .collect();
+            inbox.ingest_batch(store, &mails, now)
+        })?;
+        outcomes.extend(done);
+        // Only after the commit: Maildir's "seen" flag (":2,S") marks each
+        // read, as a mail reader would.
+        for (path, name) in paths {
+            let seen = cur.join(format!("{}:2,S", name.to_string_lossy()));
+            if let Err(e) = std::fs::rename(&path, &seen) {
+                tracing::warn!(file = %path.display(), error = %e, "recorded, but cannot move it to cur/");
+            }
         }
     }
     Ok(outcomes)
 }
+
+/// Mails recorded per transaction.
+const BATCH: usize = 500;

@@ -188,6 +188,38 @@ impl Inbox<'_> {
         Ok(outcome)
     }
 
+    /// Runs a batch of mails through the pipeline in one store transaction
+    /// (each mail a savepoint of it), in order; returns their outcomes.
+    ///
+    /// A mail the pipeline fails on (a broken template override, a state the
+    /// store refuses) is recorded as `failed` with the error and skipped, so
+    /// one bad mail cannot stall the mails behind it; it stays in the mailbox
+    /// for the owner. If the store itself fails, nothing of the batch is
+    /// written and the caller fetches it again.
+    pub fn ingest_batch(
+        &self,
+        store: &mut Store,
+        mails: &[(Source, Vec<u8>)],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Outcome>, InboxError> {
+        store.batch(|store| {
+            let mut outcomes = Vec::with_capacity(mails.len());
+            for (source, raw) in mails {
+                match self.ingest(store, raw, source, now, false) {
+                    Ok(o) => outcomes.push(o),
+                    Err(e) => {
+                        tracing::warn!(account = %source.account, uid = source.uid, error = %e,
+                            "a mail could not be recorded; skipped");
+                        let o = skip("failed", &format!("the pipeline failed on it: {e}"));
+                        record_skipped(store, source, None, &o, now)?;
+                        outcomes.push(o);
+                    }
+                }
+            }
+            Ok(outcomes)
+        })
+    }
+
     /// Finds the engagement: by the mails it cites, else by tag and sender.
     fn matching(
         &self,

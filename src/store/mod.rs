@@ -96,6 +96,9 @@ pub enum StoreError {
 /// migrated to the latest schema.
 pub struct Store {
     conn: Connection,
+    /// Inside [`Store::batch`]: each [`Store::transaction`] is a savepoint of
+    /// the batch's one transaction.
+    in_batch: bool,
 }
 
 /// The typed operations on the store's connection. Inside
@@ -155,7 +158,10 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         // A no-op when the schema is current, so every open may run it.
         schema::migrations().to_latest(&mut conn)?;
-        Ok(Store { conn })
+        Ok(Store {
+            conn,
+            in_batch: false,
+        })
     }
 
     /// Runs `f` in one write transaction: all of it commits, or none of it.
@@ -166,12 +172,55 @@ impl Store {
         &mut self,
         f: impl FnOnce(&Tx<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
+        if self.in_batch {
+            let sp = self.conn.savepoint()?;
+            let out = f(&Tx { conn: &sp })?;
+            sp.commit()?;
+            return Ok(out);
+        }
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = f(&Tx { conn: &tx })?;
         tx.commit()?;
         Ok(out)
+    }
+
+    /// Runs `f` as one transaction in which every [`Store::transaction`] is a
+    /// savepoint: one commit (one fsync) for many units of work, each of which
+    /// still commits or rolls back whole within the batch. If `f` fails,
+    /// nothing of the batch is written.
+    ///
+    /// The inbox records a fetched batch of mails this way: at thousands of
+    /// mails a second, a commit per mail would be the bottleneck, and a crash
+    /// mid-batch only means the batch is fetched and recorded again.
+    pub fn batch<T, E: From<StoreError>>(
+        &mut self,
+        f: impl FnOnce(&mut Store) -> Result<T, E>,
+    ) -> Result<T, E> {
+        if self.in_batch {
+            return f(self);
+        }
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| E::from(e.into()))?;
+        self.in_batch = true;
+        let out = f(self);
+        self.in_batch = false;
+        match out {
+            Ok(v) => {
+                if let Err(e) = self.conn.execute_batch("COMMIT") {
+                    let _ = self.conn.execute_batch("ROLLBACK");
+                    return Err(E::from(e.into()));
+                }
+                Ok(v)
+            }
+            Err(e) => {
+                // Ignored: a failed ROLLBACK means SQLite already rolled back.
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
     }
 
     /// The typed operations outside any transaction: each statement commits
@@ -277,6 +326,43 @@ pub(crate) mod test_support {
 mod tests {
     use super::test_support::{kinds, plan, t};
     use super::*;
+
+    #[test]
+    fn a_batch_commits_whole_and_a_failed_unit_inside_it_rolls_back_alone() {
+        let now = t("2026-11-24T09:00:00Z");
+        let mut s = Store::open_in_memory().unwrap();
+        let out = s.batch(|s| -> Result<(), StoreError> {
+            s.transaction(|tx| tx.scheduler_set("a", "1", now))?;
+            let failed = s.transaction(|tx| {
+                tx.scheduler_set("b", "1", now)?;
+                Err::<(), _>(StoreError::NotFound { what: "x".into() })
+            });
+            assert!(failed.is_err());
+            s.transaction(|tx| tx.scheduler_set("c", "1", now))
+        });
+        out.unwrap();
+        assert_eq!(s.scheduler_get("a").unwrap().as_deref(), Some("1"));
+        assert_eq!(
+            s.scheduler_get("b").unwrap(),
+            None,
+            "the failed unit rolled back"
+        );
+        assert_eq!(s.scheduler_get("c").unwrap().as_deref(), Some("1"));
+
+        let failed = s.batch(|s| {
+            s.transaction(|tx| tx.scheduler_set("d", "1", now))?;
+            Err::<(), StoreError>(StoreError::NotFound { what: "y".into() })
+        });
+        assert!(failed.is_err());
+        assert_eq!(
+            s.scheduler_get("d").unwrap(),
+            None,
+            "a failed batch writes nothing"
+        );
+        // The store is usable afterwards, outside a batch.
+        s.transaction(|tx| tx.scheduler_set("e", "1", now)).unwrap();
+        assert_eq!(s.scheduler_get("e").unwrap().as_deref(), Some("1"));
+    }
 
     #[test]
     fn migrates_from_empty_and_reopens_without_change() {
