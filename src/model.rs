@@ -145,6 +145,9 @@ pub struct ImapSettings {
     pub server: ServerSettings,
     pub mailbox: String,
     pub sent_mailbox: String,
+    /// How often to look for new mail when the server offers no IDLE; with
+    /// IDLE, how often the Sent mailbox is looked at while nothing arrives.
+    pub poll_every: TimeDelta,
 }
 
 /// The owner's rules against micromanaging.

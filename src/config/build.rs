@@ -46,6 +46,7 @@ const IMAP_KEYS: &[&str] = &[
     "allow_plaintext",
     "mailbox",
     "sent_mailbox",
+    "poll_every",
 ];
 const POLICY_KEYS: &[&str] = &[
     "quiet_hours",
@@ -123,12 +124,19 @@ pub(super) fn build(
         let sent_mailbox = s
             .str(d, "sent_mailbox")
             .map_or("Sent".to_string(), |v| v.into_inner().to_string());
+        let poll_every = match s.str(d, "poll_every") {
+            None => Some(TimeDelta::minutes(2)),
+            Some(v) => check(d, &v, "`poll_every` in [imap]", values::period),
+        };
         s.finish(d);
-        server.map(|server| ImapSettings {
-            server,
-            mailbox,
-            sent_mailbox,
-        })
+        server
+            .zip(poll_every)
+            .map(|(server, poll_every)| ImapSettings {
+                server,
+                mailbox,
+                sent_mailbox,
+                poll_every,
+            })
     });
     if let Some(m) = &mail {
         if uses_smtp && smtp.is_none() {

@@ -16,6 +16,7 @@
 //!   the outbox sends.
 
 pub mod classify;
+pub mod imap_watch;
 pub mod maildir;
 pub mod parse;
 
@@ -218,6 +219,16 @@ impl Inbox<'_> {
             }
             Ok(outcomes)
         })
+    }
+
+    /// Runs a batch of the owner's sent mail through the owner-reply rules.
+    pub fn ingest_sent(
+        &self,
+        _store: &mut Store,
+        _mails: &[(Source, Vec<u8>)],
+        _now: DateTime<Utc>,
+    ) -> Result<Vec<Outcome>, InboxError> {
+        Ok(Vec::new())
     }
 
     /// Finds the engagement: by the mails it cites, else by tag and sender.

@@ -1,0 +1,386 @@
+//! The IMAP watcher against the real Dovecot and Postfix: a contractor's reply
+//! is recorded about a second after it is sent; mail that arrives while IMAP
+//! is down is processed once when it is back; a recreated mailbox (new
+//! UIDVALIDITY) processes nothing twice.
+
+mod common;
+
+use chrono::{DateTime, Utc};
+use common::{MailStack, smtp};
+use handoff::clock::FixedClock;
+use handoff::inbox::Outcome;
+use handoff::inbox::imap_watch::{FixedPipeline, Folder, WatchEvent, Watcher};
+use handoff::model::Model;
+use handoff::outbox::Transport;
+use handoff::store::{EventFilter, Store};
+use handoff::templates::Templates;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, watch};
+
+const NOW: &str = "2026-11-24T15:00:00Z";
+
+fn t(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().to_utc()
+}
+
+/// An owner whose instructions went to the contractor; replies are watched
+/// in `mailbox` of the owner's account.
+struct Owner {
+    _dir: tempfile::TempDir,
+    model: Arc<Model>,
+    templates: Arc<Templates>,
+    state: PathBuf,
+    id: String,
+    /// The instructions' Message-ID, with angle brackets.
+    instructions: String,
+}
+
+async fn owner(stack: &MailStack, mailbox: &str) -> Owner {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("owner.pw"), &stack.owner.password).unwrap();
+    let id = common::unique("watch").replace(|c: char| !c.is_ascii_alphanumeric(), "-");
+    let config = format!(
+        r#"
+[owner]
+name = "Ada Lovelace"
+email = "{owner}"
+timezone = "Europe/Berlin"
+
+[mail]
+outgoing = "smtp"
+incoming = "imap"
+
+[smtp]
+host = "127.0.0.1"
+port = {smtp}
+tls = "starttls"
+username = "{owner}"
+password_file = "owner.pw"
+ca_file = "{ca}"
+
+[imap]
+host = "127.0.0.1"
+port = {imaps}
+tls = "tls"
+username = "{owner}"
+password_file = "owner.pw"
+ca_file = "{ca}"
+mailbox = "{mailbox}"
+poll_every = "1m"
+
+[policy]
+quiet_hours = "00:00-00:00"
+
+[[contractor]]
+id = "dana"
+name = "Dana Díaz"
+email = "{contractor}"
+timezone = "America/New_York"
+
+[[engagement]]
+id = "{id}"
+contractor = "dana"
+title = "Website"
+agreement_signed = 2026-11-02
+starts = 2026-11-24
+deliverables = "Five pages"
+quality_standard = "Valid HTML"
+performance_standard = "On time"
+
+[[engagement.milestone]]
+id = "wireframes"
+title = "Wireframes"
+due = 2026-12-05
+"#,
+        owner = stack.owner.user,
+        smtp = stack.smtp_port,
+        imaps = stack.imaps_port,
+        ca = stack.ca_cert.display(),
+        contractor = stack.contractor.user,
+    );
+    let path = dir.path().join("handoff.toml");
+    std::fs::write(&path, config).unwrap();
+    let model = handoff::config::load(&path).expect("config").model;
+    let templates = Templates::load(None).unwrap();
+    let transport = Transport::from_model(&model).unwrap();
+    let mut store = Store::open(&model.mail.state).unwrap();
+    handoff::pass::run_once(&model, &templates, &mut store, &transport, t(NOW))
+        .await
+        .expect("first pass sends the instructions");
+    let instructions = store
+        .thread_root(&id, &stack.contractor.user)
+        .unwrap()
+        .expect("instructions sent");
+    Owner {
+        state: model.mail.state.clone(),
+        _dir: dir,
+        model: Arc::new(model),
+        templates: Arc::new(templates),
+        id,
+        instructions,
+    }
+}
+
+/// A running watcher and what it reports.
+struct Running {
+    events: mpsc::UnboundedReceiver<WatchEvent>,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+fn spawn(o: &Owner) -> Running {
+    let (tx, events) = mpsc::unbounded_channel();
+    let (stop, stop_rx) = watch::channel(false);
+    let watcher = Watcher::new(
+        o.model.imap.clone().unwrap(),
+        Store::open(&o.state).unwrap(),
+        Arc::new(FixedClock::new(t(NOW))),
+        FixedPipeline {
+            model: o.model.clone(),
+            templates: o.templates.clone(),
+        },
+    )
+    .with_events(tx);
+    Running {
+        events,
+        stop,
+        task: tokio::spawn(watcher.run(stop_rx)),
+    }
+}
+
+impl Running {
+    /// The next event for which `f` returns something, within `within`.
+    async fn until<T>(
+        &mut self,
+        within: Duration,
+        mut f: impl FnMut(WatchEvent) -> Option<T>,
+    ) -> T {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let e = tokio::time::timeout_at(deadline, self.events.recv())
+                .await
+                .expect("the watcher reported in time")
+                .expect("the watcher is running");
+            if let Some(v) = f(e) {
+                return v;
+            }
+        }
+    }
+
+    async fn connected(&mut self) {
+        self.until(Duration::from_secs(20), |e| {
+            matches!(e, WatchEvent::Connected { .. }).then_some(())
+        })
+        .await;
+    }
+
+    /// Inbox outcomes until `n` were recorded (at least), with the instant
+    /// the last batch committed.
+    async fn recorded(&mut self, n: usize, within: Duration) -> (Vec<Outcome>, Instant) {
+        let mut all = Vec::new();
+        loop {
+            let (outcomes, at) = self
+                .until(within, |e| match e {
+                    WatchEvent::Recorded {
+                        folder: Folder::Inbox,
+                        outcomes,
+                        at,
+                    } => Some((outcomes, at)),
+                    _ => None,
+                })
+                .await;
+            all.extend(outcomes);
+            if all.len() >= n {
+                return (all, at);
+            }
+        }
+    }
+
+    async fn stop(self) {
+        self.stop.send(true).unwrap();
+        tokio::time::timeout(Duration::from_secs(10), self.task)
+            .await
+            .expect("the watcher stops within 10 s")
+            .unwrap();
+    }
+}
+
+/// A reply from the contractor on the instructions' thread.
+fn reply(stack: &MailStack, o: &Owner, message_id: &str, body: &str) -> Vec<u8> {
+    format!(
+        "From: Dana Diaz <{from}>\r\nTo: {to}\r\nSubject: Re: Instructions [{id}]\r\n\
+         Message-ID: <{message_id}>\r\nIn-Reply-To: {root}\r\nReferences: {root}\r\n\
+         Date: Tue, 24 Nov 2026 10:00:00 -0500\r\nMIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n",
+        from = stack.contractor.user,
+        to = stack.owner.user,
+        id = o.id,
+        root = o.instructions,
+    )
+    .into_bytes()
+}
+
+async fn send_reply(stack: &MailStack, o: &Owner, message_id: &str, body: &str) {
+    smtp::send_raw(
+        stack,
+        &stack.contractor,
+        &[&stack.owner.user],
+        &reply(stack, o, message_id, body),
+    )
+    .await
+    .expect("Postfix accepts the reply");
+}
+
+/// A Message-ID (bare) made of a unique tag.
+fn msgid(tag: &str) -> String {
+    format!(
+        "{}@example.test",
+        tag.replace(|c: char| !c.is_ascii_alphanumeric(), ".")
+    )
+}
+
+/// How many events the store journaled for a Message-ID (bare, no brackets).
+fn events_for(o: &Owner, message_id: &str) -> usize {
+    let store = Store::open(&o.state).unwrap();
+    let wanted = format!("<{message_id}>");
+    store
+        .events(&EventFilter::default())
+        .unwrap()
+        .iter()
+        .filter(|e| e.message_id.as_deref() == Some(wanted.as_str()))
+        .count()
+}
+
+#[tokio::test]
+async fn a_reply_through_postfix_is_recorded_within_a_second() {
+    let stack = MailStack::start();
+    let o = owner(&stack, "INBOX").await;
+    let mut w = spawn(&o);
+    w.connected().await;
+    // The watcher reads what is already there first (nothing of ours yet),
+    // then IDLEs.
+    let id = msgid(&common::unique("ack"));
+    let sent = Instant::now();
+    send_reply(&stack, &o, &id, "Got it, thanks. Starting Monday.").await;
+    let (outcomes, at) = w.recorded(1, Duration::from_secs(10)).await;
+    let latency = at.duration_since(sent);
+    println!(
+        "reply sent -> event committed: {latency:?} (Dovecot's IDLE notification alone waits 0.5 s)"
+    );
+    assert_eq!(outcomes.len(), 1, "{outcomes:?}");
+    assert_eq!(outcomes[0].kind, "acknowledgement", "{outcomes:?}");
+    assert_eq!(outcomes[0].engagement.as_deref(), Some(o.id.as_str()));
+    assert!(latency < Duration::from_millis(1500), "took {latency:?}");
+    assert_eq!(events_for(&o, &id), 1);
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn mail_delivered_while_imap_is_down_is_processed_once_when_it_is_back() {
+    let stack = MailStack::start();
+    let o = owner(&stack, "INBOX").await;
+    let mut w = spawn(&o);
+    w.connected().await;
+    stack.stop_imap();
+    let error = w
+        .until(Duration::from_secs(30), |e| match e {
+            WatchEvent::Disconnected { error } => Some(error),
+            _ => None,
+        })
+        .await;
+    println!("watcher noticed: {error}");
+    // Submission and delivery go on while IMAP is down.
+    let ids: Vec<String> = (0..3)
+        .map(|i| msgid(&common::unique(&format!("down{i}"))))
+        .collect();
+    for (i, id) in ids.iter().enumerate() {
+        send_reply(&stack, &o, id, &format!("Update {i}: all on track.")).await;
+    }
+    stack.settle();
+    let back = Instant::now();
+    stack.start_imap();
+    w.connected().await;
+    let (outcomes, at) = w.recorded(3, Duration::from_secs(30)).await;
+    println!(
+        "IMAP back -> the three mails recorded: {:?}",
+        at.duration_since(back)
+    );
+    assert_eq!(outcomes.len(), 3, "{outcomes:?}");
+    for id in &ids {
+        assert_eq!(events_for(&o, id), 1, "{id} recorded exactly once");
+    }
+    // A later mail is still seen, and the three are not read again.
+    let later = msgid(&common::unique("later"));
+    send_reply(&stack, &o, &later, "One more thing, all fine.").await;
+    let (outcomes, _) = w.recorded(1, Duration::from_secs(10)).await;
+    assert_eq!(outcomes.len(), 1, "only the new mail: {outcomes:?}");
+    for id in ids.iter().chain([&later]) {
+        assert_eq!(events_for(&o, id), 1, "{id} recorded exactly once");
+    }
+    let health = Store::open(&o.state)
+        .unwrap()
+        .watcher_state(&format!("{}@127.0.0.1/INBOX", stack.owner.user))
+        .unwrap();
+    assert_eq!(health.last_error, None, "healthy again: {health:?}");
+    assert!(health.last_uid.unwrap_or(0) >= 4, "{health:?}");
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn a_recreated_mailbox_processes_nothing_twice() {
+    let stack = MailStack::start();
+    let o = owner(&stack, "Handoff").await;
+    let mut session = common::imap::login_starttls(&stack, &stack.owner)
+        .await
+        .unwrap();
+    session.create("Handoff").await.unwrap();
+    let ids: Vec<String> = (0..3)
+        .map(|i| msgid(&common::unique(&format!("uv{i}"))))
+        .collect();
+    let raws: Vec<Vec<u8>> = ids
+        .iter()
+        .map(|id| reply(&stack, &o, id, "Status: wireframes half done."))
+        .collect();
+    for raw in &raws {
+        session.append("Handoff", None, None, raw).await.unwrap();
+    }
+    let mut w = spawn(&o);
+    let (first, _) = w.recorded(3, Duration::from_secs(20)).await;
+    assert_eq!(first.len(), 3, "{first:?}");
+    w.stop().await;
+
+    // The mailbox is deleted and made again with the same mails and one new
+    // one: a new UIDVALIDITY, UIDs from 1 again.
+    let before = session.select("Handoff").await.unwrap().uid_validity;
+    session.close().await.unwrap();
+    session.delete("Handoff").await.unwrap();
+    session.create("Handoff").await.unwrap();
+    let new_id = msgid(&common::unique("uvnew"));
+    for raw in raws
+        .iter()
+        .cloned()
+        .chain([reply(&stack, &o, &new_id, "And here is a question?")])
+    {
+        session.append("Handoff", None, None, &raw).await.unwrap();
+    }
+    let after = session.select("Handoff").await.unwrap().uid_validity;
+    assert_ne!(
+        before, after,
+        "the server gave the new mailbox a new UIDVALIDITY"
+    );
+    let mut w = spawn(&o);
+    let (second, _) = w.recorded(4, Duration::from_secs(20)).await;
+    let kinds: Vec<&str> = second.iter().map(|o| o.kind.as_str()).collect();
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "duplicate").count(),
+        3,
+        "the three known mails are recognised by Message-ID: {kinds:?}"
+    );
+    assert_eq!(second.len(), 4, "{kinds:?}");
+    for id in ids.iter().chain([&new_id]) {
+        assert_eq!(events_for(&o, id), 1, "{id} recorded exactly once");
+    }
+    w.stop().await;
+}
