@@ -20,7 +20,18 @@ pub struct StatusReport {
     pub now: String,
     /// Mails waiting in the outbox.
     pub outbox_depth: u64,
+    /// Addresses whose mail is held after a bounce.
+    pub paused: Vec<PausedAddress>,
     pub engagements: Vec<EngagementStatus>,
+}
+
+/// An address Handoff stopped writing to after a bounce; a genuine mail from
+/// it lets mail go again.
+#[derive(Debug, Serialize)]
+pub struct PausedAddress {
+    pub address: String,
+    /// What the bounce said.
+    pub why: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -86,6 +97,11 @@ pub fn build(model: &Model, store: &Store, now: DateTime<Utc>) -> Result<StatusR
     Ok(StatusReport {
         now: now.to_rfc3339(),
         outbox_depth: store.outbox_depth()?,
+        paused: store
+            .paused_recipients()?
+            .into_iter()
+            .map(|(address, why)| PausedAddress { address, why })
+            .collect(),
         engagements,
     })
 }
@@ -250,5 +266,12 @@ pub fn render(report: &StatusReport, tz: Tz) -> String {
         }
     }
     out += &format!("outbox: {} waiting\n", report.outbox_depth);
+    for p in &report.paused {
+        let why = p.why.lines().next().unwrap_or_default();
+        out += &format!(
+            "paused: mail to {} is held after a bounce ({why}); it goes again once they write\n",
+            p.address
+        );
+    }
     out
 }

@@ -155,7 +155,11 @@ fn each_client_fixture_is_classified_and_recorded() {
     assert!(case("thunderbird_status_report.eml").contains(": status_report (website)"));
     assert!(case("out_of_office.eml").contains(": auto_reply"));
     assert!(case("dsn_bounce.eml").contains(": bounce (website)"));
+    let paused = status(&config)["paused"].clone();
+    assert_eq!(paused[0]["address"], "dana@example.test", "{paused}");
+    // The contractor writing again shows the address works: mail resumes.
     assert!(case("calendar_reply_base64.eml").contains(": calendar_reply"));
+    assert_eq!(status(&config)["paused"], serde_json::json!([]));
     assert!(
         case("no_threading_headers.eml").contains(": question (website)"),
         "matched by tag and sender"

@@ -20,6 +20,20 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// A mail the contractor wrote themselves: a sign of life (resets the
+    /// silence timer). Auto-replies, bounces and strangers are not.
+    pub fn is_genuine(self) -> bool {
+        matches!(
+            self,
+            Kind::CalendarReply
+                | Kind::Delivery
+                | Kind::StatusReport
+                | Kind::Question
+                | Kind::Acknowledgement
+                | Kind::Message
+        )
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Bounce => "bounce",

@@ -177,6 +177,21 @@ impl Inbox<'_> {
             if let Some(n) = &notice {
                 tx.enqueue(n, now)?;
             }
+            // A bounce pauses mail to the contractor's address (retrying a
+            // dead address only makes more bounces); any genuine mail from
+            // them shows the address works again.
+            if let Some(address) = ctx
+                .engagement
+                .as_deref()
+                .and_then(|e| self.model.engagement(e))
+                .map(|e| self.model.contractor_of(e).email.to_string())
+            {
+                if rule.kind == Kind::Bounce {
+                    tx.pause_recipient(&address, &excerpt, now)?;
+                } else if rule.kind.is_genuine() && ctx.from_contractor {
+                    tx.resume_recipient(&address, now)?;
+                }
+            }
             Ok(())
         })?;
         if rule.kind == Kind::CalendarReply

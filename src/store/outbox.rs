@@ -170,9 +170,58 @@ impl Tx<'_> {
     ) -> Result<Vec<OutboxMail>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.select_outbox(
-            "status = 'queued' AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2",
+            "status = 'queued' AND next_attempt_at <= ?1
+             AND NOT EXISTS (SELECT 1 FROM scheduler_state p
+                             WHERE p.key = 'paused/' || lower(outbox.recipient))
+             ORDER BY next_attempt_at, id LIMIT ?2",
             params![ts(now), limit],
         )
+    }
+
+    /// Holds every mail to `address` (after a bounce) until
+    /// [`Tx::resume_recipient`]; journals `recipient_paused` the first time.
+    pub fn pause_recipient(
+        &self,
+        address: &str,
+        why: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let key = format!("paused/{}", address.to_lowercase());
+        if self.scheduler_get(&key)?.is_some() {
+            return Ok(());
+        }
+        self.scheduler_set(&key, why, now)?;
+        self.record_event(
+            &super::NewEvent::internal("recipient_paused")
+                .detail(format!("mail to {address} held after a bounce")),
+            now,
+        )
+    }
+
+    /// Lets mail to `address` go again; journals `recipient_resumed` if it
+    /// was paused.
+    pub fn resume_recipient(&self, address: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let n = self.conn.execute(
+            "DELETE FROM scheduler_state WHERE key = ?1",
+            [format!("paused/{}", address.to_lowercase())],
+        )?;
+        if n > 0 {
+            self.record_event(
+                &super::NewEvent::internal("recipient_resumed")
+                    .detail(format!("mail to {address} goes out again")),
+                now,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Addresses whose mail is held, with why.
+    pub fn paused_recipients(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT substr(key, 8), value FROM scheduler_state WHERE key LIKE 'paused/%' ORDER BY key",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Mails claimed for sending but never marked: what a crash left behind.
@@ -372,6 +421,19 @@ fn unsent_not_found(id: i64) -> StoreError {
 }
 
 impl super::Store {
+    pub fn paused_recipients(&self) -> Result<Vec<(String, String)>, StoreError> {
+        self.autocommit().paused_recipients()
+    }
+
+    /// [`Tx::resume_recipient`] in a transaction of its own.
+    pub fn resume_recipient(
+        &mut self,
+        address: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.transaction(|tx| tx.resume_recipient(address, now))
+    }
+
     /// [`Tx::enqueue`] on its own (one statement). To queue a mail together
     /// with the state change that causes it, use [`super::Store::transaction`].
     pub fn enqueue(
@@ -438,6 +500,32 @@ mod tests {
             message: b"Subject: Instructions\r\n\r\nHi".to_vec(),
             not_before: t("2026-11-24T09:00:00Z"),
         }
+    }
+
+    #[test]
+    fn mail_to_a_paused_address_waits_until_it_is_resumed() {
+        let mut s = Store::open_in_memory().unwrap();
+        let now = t("2026-11-24T10:00:00Z");
+        s.enqueue(&mail("k"), now).unwrap();
+        s.transaction(|tx| tx.pause_recipient("Dana@Example.test", "550 no such user", now))
+            .unwrap();
+        assert!(s.due_outbox(now, 10).unwrap().is_empty(), "held");
+        assert_eq!(
+            s.paused_recipients().unwrap(),
+            vec![(
+                "dana@example.test".to_string(),
+                "550 no such user".to_string()
+            )]
+        );
+        s.resume_recipient("dana@example.test", now).unwrap();
+        assert_eq!(s.due_outbox(now, 10).unwrap().len(), 1, "goes again");
+        let kinds: Vec<String> = s
+            .events(&EventFilter::default())
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect();
+        assert_eq!(kinds, ["recipient_paused", "recipient_resumed"]);
     }
 
     #[test]
