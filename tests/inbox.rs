@@ -188,6 +188,7 @@ fn each_client_fixture_is_classified_and_recorded() {
         .find(|e| e["kind"] == "calendar_reply" && e["milestone"] == "wireframes")
         .expect("the REPLY recorded against the milestone");
     assert_eq!(reply["detail"], "accepted");
+    assert_eq!(reply["partstat"], "accepted");
     assert_eq!(reply["direction"], "in");
     let ooo = events.iter().find(|e| e["kind"] == "auto_reply").unwrap();
     assert_eq!(ooo["engagement"], "website");

@@ -97,6 +97,10 @@ pub struct EventRecord {
     pub message_id: Option<String>,
     pub subject: Option<String>,
     pub detail: Option<String>,
+    /// For a `calendar_reply`: the attendee's answer ("accepted",
+    /// "declined", "tentative"), as recorded in `detail`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partstat: Option<String>,
 }
 
 /// Which events to read.
@@ -147,7 +151,7 @@ impl Tx<'_> {
                 r.get(4)?,
                 r.get(5)?,
                 r.get(6)?,
-                r.get(7)?,
+                r.get::<_, Option<String>>(7)?,
             ))
         })?;
         let mut out = Vec::new();
@@ -155,6 +159,15 @@ impl Tx<'_> {
             let (time, kind, direction, engagement, milestone, message_id, subject, detail) = row?;
             // Normalise to plain RFC 3339 for readers, after checking it parses.
             let time = parse_ts(&time, "event")?.to_rfc3339();
+            let partstat = (kind == "calendar_reply")
+                .then(|| detail.clone())
+                .flatten()
+                .filter(|d| {
+                    matches!(
+                        d.to_ascii_lowercase().as_str(),
+                        "accepted" | "declined" | "tentative" | "needs-action" | "delegated"
+                    )
+                });
             out.push(EventRecord {
                 time,
                 kind,
@@ -164,6 +177,7 @@ impl Tx<'_> {
                 message_id,
                 subject,
                 detail,
+                partstat,
             });
         }
         Ok(out)
