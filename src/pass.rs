@@ -13,7 +13,7 @@ use crate::model::{Engagement, Model};
 use crate::outbox::CalendarPart;
 use crate::outbox::compose::{local_time, new_token, subject_tag};
 use crate::outbox::{self, Composer, DeliveryReport, MailRequest, RetryPolicy, Transport};
-use crate::store::{ReconcileReport, Store, StoreError};
+use crate::store::{MilestoneRecord, ReconcileReport, Store, StoreError};
 use crate::templates::{Purpose, Templates};
 use chrono::{DateTime, NaiveTime, TimeDelta, TimeZone, Utc};
 
@@ -57,7 +57,21 @@ pub async fn run_once(
                 model,
                 composer: &composer,
             };
-            crate::inbox::maildir::scan(&inbox, store, &model.mail.maildir.join("inbox"), now)?
+            let mut received =
+                crate::inbox::maildir::scan(&inbox, store, &model.mail.maildir.join("inbox"), now)?;
+            // The owner's own replies on a question thread answer it.
+            for o in crate::inbox::sent::scan(store, model, &model.mail.maildir.join("sent"), now)?
+            {
+                if let crate::inbox::sent::SentOutcome::Answered { engagement, .. } = o {
+                    received.push(crate::inbox::Outcome {
+                        kind: "owner_answered".into(),
+                        why: "the owner replied on the question's thread (Sent)".into(),
+                        engagement: Some(engagement),
+                        milestone: None,
+                    });
+                }
+            }
+            received
         }
         // The IMAP watcher runs in the daemon, not in a single pass.
         crate::model::Incoming::Imap => Vec::new(),
@@ -185,27 +199,11 @@ fn invitations(
         email: model.owner.email.clone(),
     };
     for m in &record.milestones {
-        let event = CalEvent {
-            uid: m.calendar_uid.clone(),
-            sequence: u32::try_from(m.sequence).unwrap_or(u32::MAX),
-            summary: format!("Due: {} {}", m.title, subject_tag(&e.id)),
-            description: format!("{} ({})", m.title, e.title),
-            span: milestone_span(m.due, model.owner.timezone),
-            attendee: Some(attendee.clone()),
-            alarm_before: Some(TimeDelta::days(1)),
-        };
         let invited = format!("invite/{}/{}/", e.id, m.id);
         if m.state == MilestoneState::Cancelled {
             let key = format!("cancel/{}/{}/{}", e.id, m.id, m.sequence);
             if m.removed_from_config && store.transaction(|tx| tx.outbox_has_prefix(&invited))? {
-                let mut req = request(e, Purpose::InviteCancel);
-                req.extra.insert("title".into(), m.title.clone());
-                req.extra
-                    .insert("due".into(), local_time(m.due, contractor.timezone));
-                req.calendar = Some(CalendarPart {
-                    method: Method::Cancel,
-                    ics: calendar::build(Method::Cancel, &organizer, &[event], now),
-                });
+                let req = cancel_request(model, e, m, now);
                 if queue(model, composer, store, &key, e, req, now, |_| Ok(()))? {
                     queued.push(key);
                 }
@@ -215,6 +213,7 @@ fn invitations(
         if m.state.is_terminal() || m.removed_from_config {
             continue;
         }
+        let event = milestone_event(model, e, m);
         let key = format!("{invited}{}", m.sequence);
         let mut req = request(e, Purpose::MilestoneInvite);
         req.milestone = Some(m.id.clone());
@@ -278,6 +277,56 @@ fn invitations(
         }
     }
     Ok(())
+}
+
+/// A milestone as a calendar event: the one invitation, update or
+/// cancellation the contractor's calendar keeps under the milestone's UID.
+fn milestone_event(model: &Model, e: &Engagement, m: &MilestoneRecord) -> CalEvent {
+    let contractor = model.contractor_of(e);
+    CalEvent {
+        uid: m.calendar_uid.clone(),
+        sequence: u32::try_from(m.sequence).unwrap_or(u32::MAX),
+        summary: format!("Due: {} {}", m.title, subject_tag(&e.id)),
+        description: format!("{} ({})", m.title, e.title),
+        span: milestone_span(m.due, model.owner.timezone),
+        attendee: Some(Party {
+            name: contractor.name.clone(),
+            email: contractor.email.clone(),
+        }),
+        alarm_before: Some(TimeDelta::days(1)),
+    }
+}
+
+/// The `invite_cancel` mail withdrawing a milestone's invitation
+/// (`METHOD:CANCEL` under its UID, RFC 5546 §3.2.5): for a milestone removed
+/// from the config here, and for the open milestones of an engagement the
+/// owner ends ([`crate::actions`]). `m.sequence` must already be raised.
+pub(crate) fn cancel_request(
+    model: &Model,
+    e: &Engagement,
+    m: &MilestoneRecord,
+    now: DateTime<Utc>,
+) -> MailRequest {
+    let organizer = Party {
+        name: model.owner.name.clone(),
+        email: model.owner.email.clone(),
+    };
+    let mut req = request(e, Purpose::InviteCancel);
+    req.extra.insert("title".into(), m.title.clone());
+    req.extra.insert(
+        "due".into(),
+        local_time(m.due, model.contractor_of(e).timezone),
+    );
+    req.calendar = Some(CalendarPart {
+        method: Method::Cancel,
+        ics: calendar::build(
+            Method::Cancel,
+            &organizer,
+            &[milestone_event(model, e, m)],
+            now,
+        ),
+    });
+    req
 }
 
 /// A milestone due at the end of a day (how a date is read) is an all-day

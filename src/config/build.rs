@@ -70,6 +70,7 @@ const ENGAGEMENT_KEYS: &[&str] = &[
     "recheck_after_delivery",
     "recheck_every",
     "payment",
+    "budget",
     "attachments",
     "milestone",
 ];
@@ -720,6 +721,13 @@ fn read_engagement(
         }
     };
     let payment = optional_schedule(d, &mut s, "payment", &name, owner_tz, reference);
+    let budget = match s.str(d, "budget") {
+        None => Some(None),
+        Some(v) => check(d, &v, &format!("`budget` in {name}"), |t| {
+            crate::money::Money::parse(t).map_err(|e| e.to_string())
+        })
+        .map(Some),
+    };
     let recheck_after = period_or(
         d,
         &mut s,
@@ -783,6 +791,7 @@ fn read_engagement(
         recheck_after_delivery: recheck_after?,
         recheck_every: recheck_every?,
         payment: payment?,
+        budget: budget?,
         attachments: attachments?,
         milestones: milestones?,
     })

@@ -14,10 +14,15 @@
 //! - record: the inbound row, the event, the state transition and any owner
 //!   notice commit in one transaction. The inbox never sends: it queues, and
 //!   the outbox sends.
+//! - the owner's replies to notices may carry a command (`accept`, `redo:`,
+//!   …): `owner` hands them to [`crate::actions`]; the owner's Sent folder
+//!   ([`sent`]) only ever marks questions answered.
 
 pub mod classify;
 pub mod maildir;
+mod owner;
 pub mod parse;
+pub mod sent;
 
 use crate::calendar;
 use crate::lifecycle::{MilestoneEvent, MilestoneState};
@@ -100,8 +105,13 @@ impl Inbox<'_> {
         {
             return Ok(skip("duplicate", "this Message-ID was processed before"));
         }
-        let (ctx, milestone) = self.matching(store, &facts)?;
+        let (mut ctx, milestone) = self.matching(store, &facts)?;
+        let owner = self.model.owner.email.to_string().to_ascii_lowercase();
+        ctx.from_owner = facts.from.as_deref() == Some(owner.as_str());
         let rule = classify::classify(&facts, &ctx);
+        if !dry_run && matches!(rule.kind, Kind::OwnerCommand | Kind::OwnerCommandRejected) {
+            return self.owner_command(store, &facts, &ctx, milestone, rule.kind, source, now);
+        }
         let mut outcome = Outcome {
             kind: rule.kind.as_str().to_string(),
             why: rule.why.to_string(),
@@ -207,6 +217,7 @@ impl Inbox<'_> {
                         engagement: Some(engagement),
                         answers: Some(purpose),
                         from_contractor,
+                        from_owner: false,
                     },
                     milestone,
                 ));
@@ -220,6 +231,7 @@ impl Inbox<'_> {
                         engagement: Some(e.id.clone()),
                         answers: None,
                         from_contractor: true,
+                        from_owner: false,
                     },
                     None,
                 ));
