@@ -582,8 +582,20 @@ fn owner_replies_redo_paid_evaluated_end_answered_act_like_the_commands() {
         Some(&question_notice),
         "end: we part ways",
     );
-    o.run();
+    o.reply_from("r6", "ada@example.test", Some(&question_notice), "answered");
+    let out = o.run();
+    assert!(
+        out.contains("received 3 (owner_command, owner_command, owner_command_rejected)"),
+        "{out}"
+    );
+    assert_eq!(o.events("owner_answered").len(), 1);
     assert_eq!(o.events("owner_answered")[0]["message_id"], q.as_str());
+    assert!(
+        o.events("owner_command_rejected")[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("is already answered")
+    );
     assert_eq!(o.state(), "ended");
 }
 

@@ -22,7 +22,15 @@
 //! Every event names the engagement (and the milestone, for accept and
 //! redo). An act by reply carries the reply's Message-ID (except
 //! `owner_answered`, which carries the question's) and the direction `in`;
-//! an act by command is `internal`.
+//! an act by command is `internal`. [`crate::inbox::sent`] also records
+//! `owner_answered` (direction `out`) when the owner's own reply on the
+//! question's thread shows up in the Sent folder.
+//!
+//! Idempotency keys of the mails: `delivery_accepted/<e>/<m>`,
+//! `redo_request/<e>/<m>/<n>`, `evaluation_feedback/<e>/<n>` (the n-th
+//! redo or evaluation), `notice_budget/<e>/<80|100>`,
+//! `cancel/<e>/<m>/<sequence>` (the same key the pass uses for a milestone
+//! removed from the config).
 
 pub mod reply;
 
@@ -336,13 +344,22 @@ pub fn apply_with(
             paid(model, composer, store, e, amount.as_ref(), &mut plan, now)?
         }
         OwnerAction::Answered => {
+            // A reply to a question notice answers that question; if it is
+            // answered already, saying so again is refused rather than
+            // silently marking some other question.
             let cited = match &origin {
                 Origin::Reply {
                     question: Some(q), ..
-                } => store
-                    .transaction(|tx| tx.question(q))?
-                    .filter(|(eng, answered)| eng == &e.id && !answered)
-                    .map(|_| q.clone()),
+                } => match store.transaction(|tx| tx.question(q))? {
+                    Some((eng, false)) if eng == e.id => Some(q.clone()),
+                    Some((eng, true)) if eng == e.id => {
+                        return Err(ActionError::Refused(format!(
+                            "{}: the question {q} is already answered",
+                            e.id
+                        )));
+                    }
+                    _ => None,
+                },
                 _ => None,
             };
             let question = match cited {
