@@ -232,17 +232,7 @@ fn invitations(
         // row of its own. A changed time raises the SEQUENCE.
         let state_key = format!("kickoff/{}", e.id);
         let (uid, mut sequence, known_start) = match store.scheduler_get(&state_key)? {
-            Some(v) => {
-                let mut parts = v.splitn(3, ' ');
-                (
-                    parts.next().unwrap_or_default().to_string(),
-                    parts
-                        .next()
-                        .and_then(|s| s.parse::<u32>().ok())
-                        .unwrap_or(0),
-                    parts.next().unwrap_or_default().to_string(),
-                )
-            }
+            Some(v) => kickoff_state(&v),
             None => (
                 format!("{}.kickoff.{}@handoff", e.id, new_token()),
                 0,
@@ -258,15 +248,7 @@ fn invitations(
             now,
         )?;
         let key = format!("kickoff/{}/{sequence}", e.id);
-        let event = CalEvent {
-            uid,
-            sequence,
-            summary: format!("Kickoff: {} {}", e.title, subject_tag(&e.id)),
-            description: format!("Kickoff call for {} (30 minutes).", e.title),
-            span: Span::Between(start, start + TimeDelta::minutes(30)),
-            attendee: Some(attendee),
-            alarm_before: Some(TimeDelta::minutes(15)),
-        };
+        let event = kickoff_event(e, uid, sequence, start, attendee);
         let mut req = request(e, Purpose::Kickoff);
         req.calendar = Some(CalendarPart {
             method: Method::Request,
@@ -277,6 +259,78 @@ fn invitations(
         }
     }
     Ok(())
+}
+
+/// The kickoff's scheduler state, "UID SEQUENCE START": what the invitation
+/// sent last said.
+pub(crate) fn kickoff_state(v: &str) -> (String, u32, String) {
+    let mut parts = v.splitn(3, ' ');
+    (
+        parts.next().unwrap_or_default().to_string(),
+        parts
+            .next()
+            .and_then(|s| s.parse::<u32>().ok())
+            .unwrap_or(0),
+        parts.next().unwrap_or_default().to_string(),
+    )
+}
+
+/// The kickoff meeting as a calendar event (30 minutes from `start`).
+fn kickoff_event(
+    e: &Engagement,
+    uid: String,
+    sequence: u32,
+    start: DateTime<Utc>,
+    attendee: Party,
+) -> CalEvent {
+    CalEvent {
+        uid,
+        sequence,
+        summary: format!("Kickoff: {} {}", e.title, subject_tag(&e.id)),
+        description: format!("Kickoff call for {} (30 minutes).", e.title),
+        span: Span::Between(start, start + TimeDelta::minutes(30)),
+        attendee: Some(attendee),
+        alarm_before: Some(TimeDelta::minutes(15)),
+    }
+}
+
+/// The `invite_cancel` mail withdrawing a kickoff invitation that was sent
+/// and has not happened yet (the owner ended the engagement), with the
+/// scheduler state to store with it (SEQUENCE raised); `None` when there is
+/// nothing to withdraw.
+pub(crate) fn kickoff_cancel(
+    model: &Model,
+    e: &Engagement,
+    state: Option<&str>,
+    now: DateTime<Utc>,
+) -> Option<(String, MailRequest, String)> {
+    let start = e.kickoff.filter(|k| *k > now)?;
+    let (uid, sequence, _) = kickoff_state(state?);
+    let sequence = sequence + 1;
+    let contractor = model.contractor_of(e);
+    let attendee = Party {
+        name: contractor.name.clone(),
+        email: contractor.email.clone(),
+    };
+    let organizer = Party {
+        name: model.owner.name.clone(),
+        email: model.owner.email.clone(),
+    };
+    let event = kickoff_event(e, uid.clone(), sequence, start, attendee);
+    let mut req = request(e, Purpose::InviteCancel);
+    req.extra
+        .insert("title".into(), format!("Kickoff call for {}", e.title));
+    req.extra
+        .insert("due".into(), local_time(start, contractor.timezone));
+    req.calendar = Some(CalendarPart {
+        method: Method::Cancel,
+        ics: calendar::build(Method::Cancel, &organizer, &[event], now),
+    });
+    Some((
+        format!("kickoff_cancel/{}/{sequence}", e.id),
+        req,
+        format!("{uid} {sequence} {}", start.to_rfc3339()),
+    ))
 }
 
 /// A milestone as a calendar event: the one invitation, update or

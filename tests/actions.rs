@@ -463,7 +463,7 @@ fn end_cancels_open_invitations_and_nothing_more_goes_out() {
     ok(&o.config, &["accept", "website"]);
     let out = ok(&o.config, &["end", "website", "--notes", "Budget cut"]);
     assert!(
-        out.contains("1 open milestone(s) cancelled, 1 invitation(s) withdrawn"),
+        out.contains("1 open milestone(s) cancelled, 2 invitation(s) withdrawn"),
         "{out}"
     );
     assert_eq!(o.state(), "ended");
@@ -472,11 +472,23 @@ fn end_cancels_open_invitations_and_nothing_more_goes_out() {
     assert_eq!(o.events("owner_end")[0]["detail"], "Budget cut");
     o.run();
     let cancels = o.sent_of("invite_cancel");
-    assert_eq!(cancels.len(), 1);
-    assert!(to(&cancels[0]).contains("dana@example.test"));
-    assert!(cancels[0].contains("METHOD:CANCEL"));
-    assert!(cancels[0].contains("UID:website-launch-"));
-    assert!(cancels[0].contains("SEQUENCE:1"));
+    assert_eq!(cancels.len(), 2, "the open milestone and the kickoff ahead");
+    for c in &cancels {
+        assert!(to(c).contains("dana@example.test"));
+        assert!(
+            c.contains("METHOD:CANCEL") && c.contains("STATUS:CANCELLED"),
+            "{c}"
+        );
+        assert!(c.contains("SEQUENCE:1"), "{c}");
+    }
+    assert!(cancels.iter().any(|c| c.contains("UID:website-launch-")));
+    assert!(cancels.iter().any(|c| c.contains("UID:website.kickoff.")));
+    assert!(
+        !cancels
+            .iter()
+            .any(|c| c.contains("UID:website-wireframes-")),
+        "accepted work stays"
+    );
     let before = o.sent().len();
     let out = o.run();
     assert!(out.starts_with("queued 0; sent 0"), "{out}");
@@ -498,7 +510,7 @@ fn end_withdraws_contractor_mail_still_waiting_in_the_outbox() {
     assert!(o.sent_of("evaluation_feedback").is_empty());
     assert_eq!(
         o.sent_of("invite_cancel").len(),
-        2,
+        3,
         "the cancellations still go"
     );
     assert_eq!(

@@ -17,7 +17,7 @@
 //! | `owner_evaluated` | `"4: notes"` (or `"4"`) | `evaluation_feedback` mail to the contractor |
 //! | `owner_paid` | the amount, `"1200.00 EUR"`, or none | counts against the budget; `notice_budget` at 80 % and at 100 %, each once |
 //! | `owner_answered` | none; its `message_id` is the question's | the question no longer waits for the owner |
-//! | `owner_end` | the reason, if any | engagement → `ended`; open milestones `cancelled`, their invitations withdrawn (`invite_cancel`, METHOD:CANCEL) |
+//! | `owner_end` | the reason, if any | engagement → `ended`; open milestones `cancelled`, their invitations and a kickoff still ahead withdrawn (`invite_cancel`, METHOD:CANCEL) |
 //!
 //! Every event names the engagement (and the milestone, for accept and
 //! redo). An act by reply carries the reply's Message-ID (except
@@ -30,7 +30,7 @@
 //! `redo_request/<e>/<m>/<n>`, `evaluation_feedback/<e>/<n>` (the n-th
 //! redo or evaluation), `notice_budget/<e>/<80|100>`,
 //! `cancel/<e>/<m>/<sequence>` (the same key the pass uses for a milestone
-//! removed from the config).
+//! removed from the config), `kickoff_cancel/<e>/<sequence>`.
 
 pub mod reply;
 
@@ -395,6 +395,18 @@ pub fn apply_with(
                     withdrawn += 1;
                 }
             }
+            // The kickoff call, if invited and still ahead, is withdrawn too.
+            let state_key = format!("kickoff/{}", e.id);
+            let invited = store.transaction(|tx| tx.outbox_has_prefix(&format!("{state_key}/")))?;
+            let state = store.scheduler_get(&state_key)?;
+            if invited
+                && let Some((key, req, new_state)) =
+                    crate::pass::kickoff_cancel(model, e, state.as_deref(), now)
+            {
+                plan.mail(model, composer, store, key, e, req, now)?;
+                plan.scheduler_values.push((state_key, new_state));
+                withdrawn += 1;
+            }
             format!(
                 "{} ended; {} open milestone(s) cancelled, {withdrawn} invitation(s) withdrawn; the record is kept",
                 e.id,
@@ -438,6 +450,9 @@ pub fn apply_with(
             }
             for k in &plan.scheduler_marks {
                 tx.scheduler_set(k, "done", now)?;
+            }
+            for (k, v) in &plan.scheduler_values {
+                tx.scheduler_set(k, v, now)?;
             }
             for mail in &plan.mails {
                 tx.enqueue(mail, now)?;
@@ -485,6 +500,8 @@ struct Plan {
     engagement_event: Option<EngagementEvent>,
     /// Scheduler-state keys to mark done (budget thresholds passed).
     scheduler_marks: Vec<String>,
+    /// Scheduler-state values to set (the kickoff's raised SEQUENCE).
+    scheduler_values: Vec<(String, String)>,
     mails: Vec<NewOutboxMail>,
 }
 
