@@ -32,7 +32,11 @@
 //! `cancel/<e>/<m>/<sequence>` (the same key the pass uses for a milestone
 //! removed from the config), `kickoff_cancel/<e>/<sequence>`.
 
+mod budget;
+mod end;
 pub mod reply;
+
+pub use budget::spent;
 
 use crate::lifecycle::{EngagementEvent, EngagementState, MilestoneEvent, MilestoneState};
 use crate::model::{Engagement, Model};
@@ -341,7 +345,7 @@ pub fn apply_with(
         }
         OwnerAction::Paid { amount } => {
             plan.event.detail = amount.as_ref().map(Money::to_string);
-            paid(model, composer, store, e, amount.as_ref(), &mut plan, now)?
+            budget::paid(model, composer, store, e, amount.as_ref(), &mut plan, now)?
         }
         OwnerAction::Answered => {
             // A reply to a question notice answers that question; if it is
@@ -380,38 +384,7 @@ pub fn apply_with(
             }
             plan.event.detail = reason;
             plan.engagement_event = Some(EngagementEvent::Ended);
-            let mut withdrawn = 0;
-            for m in record.milestones.iter().filter(|m| !m.state.is_terminal()) {
-                plan.cancel.push(m.id.clone());
-                let invited = format!("invite/{}/{}/", e.id, m.id);
-                if store.transaction(|tx| tx.outbox_has_prefix(&invited))? {
-                    // The cancellation carries the SEQUENCE the transaction
-                    // below raises it to.
-                    let mut cancelled = m.clone();
-                    cancelled.sequence += 1;
-                    let key = format!("cancel/{}/{}/{}", e.id, m.id, cancelled.sequence);
-                    let req = crate::pass::cancel_request(model, e, &cancelled, now);
-                    plan.mail(model, composer, store, key, e, req, now)?;
-                    withdrawn += 1;
-                }
-            }
-            // The kickoff call, if invited and still ahead, is withdrawn too.
-            let state_key = format!("kickoff/{}", e.id);
-            let invited = store.transaction(|tx| tx.outbox_has_prefix(&format!("{state_key}/")))?;
-            let state = store.scheduler_get(&state_key)?;
-            if invited
-                && let Some((key, req, new_state)) =
-                    crate::pass::kickoff_cancel(model, e, state.as_deref(), now)
-            {
-                plan.mail(model, composer, store, key, e, req, now)?;
-                plan.scheduler_values.push((state_key, new_state));
-                withdrawn += 1;
-            }
-            format!(
-                "{} ended; {} open milestone(s) cancelled, {withdrawn} invitation(s) withdrawn; the record is kept",
-                e.id,
-                plan.cancel.len()
-            )
+            end::withdraw_invitations(model, composer, store, e, &record, &mut plan, now)?
         }
     };
     let milestone = plan.event.milestone.clone();
@@ -492,7 +465,7 @@ fn refused_verb(event: &str) -> &'static str {
 
 /// Everything one act writes, gathered before the one transaction.
 #[derive(Default)]
-struct Plan {
+pub(super) struct Plan {
     event: NewEvent,
     milestone_events: Vec<(String, MilestoneEvent)>,
     /// Milestones to cancel (SEQUENCE raised first).
@@ -508,7 +481,7 @@ struct Plan {
 impl Plan {
     /// Composes the mail under `key`, unless that key was queued before.
     #[allow(clippy::too_many_arguments)]
-    fn mail(
+    pub(super) fn mail(
         &mut self,
         model: &Model,
         composer: &Composer<'_>,
@@ -537,7 +510,7 @@ impl Plan {
     }
 }
 
-fn request(e: &Engagement, purpose: Purpose, milestone: Option<&str>) -> MailRequest {
+pub(super) fn request(e: &Engagement, purpose: Purpose, milestone: Option<&str>) -> MailRequest {
     MailRequest {
         purpose,
         engagement: e.id.clone(),
@@ -602,81 +575,4 @@ fn count_word(n: usize) -> String {
         4 => "four".into(),
         n => n.to_string(),
     }
-}
-
-/// What has been paid against an engagement's budget: the sum of the
-/// `owner_paid` amounts in the budget's currency.
-pub fn spent(store: &Store, engagement: &str, currency: &str) -> Result<i64, StoreError> {
-    Ok(store
-        .event_details("owner_paid", engagement, None)?
-        .iter()
-        .flatten()
-        .filter_map(|d| Money::parse(d).ok())
-        .filter(|m| m.currency == currency)
-        .fold(0i64, |sum, m| sum.saturating_add(m.cents)))
-}
-
-/// The budget thresholds that earn an owner notice, in percent.
-const BUDGET_THRESHOLDS: [i64; 2] = [80, 100];
-
-/// A payment: checked against the budget's currency, and the budget notice
-/// for the highest threshold it newly crosses (each threshold once: a
-/// payment that jumps past both sends only the 100 % notice).
-fn paid(
-    model: &Model,
-    composer: &Composer<'_>,
-    store: &mut Store,
-    e: &Engagement,
-    amount: Option<&Money>,
-    plan: &mut Plan,
-    now: DateTime<Utc>,
-) -> Result<String, ActionError> {
-    let Some(amount) = amount else {
-        return Ok(format!("{}: payment recorded (no amount)", e.id));
-    };
-    let Some(budget) = &e.budget else {
-        return Ok(format!("{}: payment of {amount} recorded", e.id));
-    };
-    if amount.currency != budget.currency {
-        return Err(ActionError::CurrencyMismatch {
-            engagement: e.id.clone(),
-            paid: amount.to_string(),
-            budget: budget.currency.clone(),
-        });
-    }
-    let before = spent(store, &e.id, &budget.currency)?;
-    let after = before.saturating_add(amount.cents);
-    let percent = Money::percent_of(after, budget.cents);
-    let mut crossed = None;
-    for t in BUDGET_THRESHOLDS {
-        let mark = format!("budget/{}/{t}", e.id);
-        if percent >= t && store.scheduler_get(&mark)?.is_none() {
-            plan.scheduler_marks.push(mark);
-            crossed = Some(t);
-        }
-    }
-    let spent_text = Money {
-        cents: after,
-        currency: budget.currency.clone(),
-    }
-    .to_string();
-    if let Some(t) = crossed {
-        let mut req = request(e, Purpose::NoticeBudget, None);
-        req.extra.insert("percent".into(), t.to_string());
-        req.extra.insert("spent".into(), spent_text.clone());
-        req.extra.insert("budget".into(), budget.to_string());
-        plan.mail(
-            model,
-            composer,
-            store,
-            format!("notice_budget/{}/{t}", e.id),
-            e,
-            req,
-            now,
-        )?;
-    }
-    Ok(format!(
-        "{}: payment of {amount} recorded; {spent_text} of {budget} spent ({percent} %)",
-        e.id
-    ))
 }
