@@ -5,6 +5,7 @@
 //! one clear line per cause here, at the edge, and into the exit codes the README
 //! documents: 0 ok, 1 runtime failure, 2 usage or config error.
 
+use crate::actions::OwnerAction;
 use crate::clock::{self, Clock};
 use crate::config::{self, ConfigError, Loaded, Severity};
 use crate::model::{Incoming, Model, Outgoing};
@@ -102,6 +103,56 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Record the agreement as signed: work starts on `starts`.
+    Sign {
+        /// The engagement id.
+        engagement: String,
+    },
+    /// Accept a delivered milestone; the contractor gets a short confirmation
+    /// with your notes.
+    Accept {
+        engagement: String,
+        /// Which milestone (default: the only delivered one).
+        milestone: Option<String>,
+        /// Feedback to pass on.
+        #[arg(long)]
+        notes: Option<String>,
+    },
+    /// Send a delivered milestone back for another pass, saying why.
+    Redo {
+        engagement: String,
+        /// Which milestone (default: the only delivered one).
+        milestone: Option<String>,
+        /// What needs fixing (goes to the contractor).
+        #[arg(long, required = true)]
+        notes: String,
+    },
+    /// Record your evaluation; it goes to the contractor as feedback.
+    Evaluate {
+        engagement: String,
+        /// 1 (poor) to 5 (excellent).
+        #[arg(long, value_parser = clap::value_parser!(u8).range(1..=5))]
+        score: u8,
+        #[arg(long)]
+        notes: Option<String>,
+    },
+    /// Record a payment, e.g. `paid website 1200 EUR` (a bare number is in
+    /// the budget's currency).
+    Paid {
+        engagement: String,
+        /// The amount and currency, if known.
+        amount: Vec<String>,
+    },
+    /// Mark the contractor's latest question answered.
+    Answered { engagement: String },
+    /// End the engagement now: open milestones are cancelled and their
+    /// invitations withdrawn, reminders stop, the record is kept.
+    End {
+        engagement: String,
+        /// Why (kept in the journal).
+        #[arg(long)]
+        notes: Option<String>,
+    },
 }
 
 /// Runs one command and returns its exit code.
@@ -161,6 +212,119 @@ pub fn run(cli: Cli) -> u8 {
         } => with_config(&cli.config, |loaded| {
             ingest(loaded, clock.as_ref(), &files, dry_run, explain)
         }),
+        Command::Sign { engagement } => owner_act(&cli.config, clock.as_ref(), &engagement, |_| {
+            Ok(OwnerAction::Sign)
+        }),
+        Command::Accept {
+            engagement,
+            milestone,
+            notes,
+        } => owner_act(&cli.config, clock.as_ref(), &engagement, |_| {
+            Ok(OwnerAction::Accept { milestone, notes })
+        }),
+        Command::Redo {
+            engagement,
+            milestone,
+            notes,
+        } => owner_act(&cli.config, clock.as_ref(), &engagement, |_| {
+            Ok(OwnerAction::Redo {
+                milestone,
+                reason: notes,
+            })
+        }),
+        Command::Evaluate {
+            engagement,
+            score,
+            notes,
+        } => owner_act(&cli.config, clock.as_ref(), &engagement, |_| {
+            Ok(OwnerAction::Evaluate { score, notes })
+        }),
+        Command::Paid { engagement, amount } => {
+            owner_act(&cli.config, clock.as_ref(), &engagement, |e| {
+                let text = amount.join(" ");
+                if text.trim().is_empty() {
+                    return Ok(OwnerAction::Paid { amount: None });
+                }
+                let currency = e
+                    .and_then(|e| e.budget.as_ref())
+                    .map(|b| b.currency.as_str());
+                crate::money::Money::parse_or(&text, currency)
+                    .map(|m| OwnerAction::Paid { amount: Some(m) })
+                    .map_err(|err| err.to_string())
+            })
+        }
+        Command::Answered { engagement } => {
+            owner_act(&cli.config, clock.as_ref(), &engagement, |_| {
+                Ok(OwnerAction::Answered)
+            })
+        }
+        Command::End { engagement, notes } => {
+            owner_act(&cli.config, clock.as_ref(), &engagement, |_| {
+                Ok(OwnerAction::End { reason: notes })
+            })
+        }
+    }
+}
+
+/// One of the owner's acts: the store learns the config first (so a fresh
+/// store works), then [`crate::actions::apply`] records the act, its state
+/// change and its mail together. The mail goes out with the next pass.
+fn owner_act(
+    config_path: &Path,
+    clock: &dyn Clock,
+    engagement: &str,
+    action: impl FnOnce(Option<&crate::model::Engagement>) -> Result<OwnerAction, String>,
+) -> u8 {
+    let loaded = match config::load(config_path) {
+        Ok(l) => l,
+        Err(e) => return report_config_error(&e),
+    };
+    let model = &loaded.model;
+    let action = match action(model.engagement(engagement)) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("handoff: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let run = || -> Result<crate::actions::ActionOutcome, CliError> {
+        let templates = Templates::load(model.mail.templates_dir.as_deref())?;
+        let composer = Composer {
+            model,
+            templates: &templates,
+        };
+        let mut store = open_store(model)?;
+        let now = clock.now();
+        store.reconcile(&crate::reconcile::plan(model), now)?;
+        Ok(crate::actions::apply(
+            model,
+            &composer,
+            &mut store,
+            engagement,
+            action,
+            crate::actions::Origin::Command,
+            now,
+        )?)
+    };
+    match run() {
+        Ok(outcome) => {
+            println!("{}", outcome.summary);
+            if !outcome.queued.is_empty() {
+                println!(
+                    "queued {} (sent with the next pass)",
+                    outcome.queued.join(", ")
+                );
+            }
+            EXIT_OK
+        }
+        Err(CliError::Action(e)) if e.is_usage() => {
+            eprintln!("handoff: {e}");
+            EXIT_USAGE
+        }
+        Err(e) => {
+            eprintln!("handoff: {e}");
+            EXIT_RUNTIME
+        }
     }
 }
 
@@ -231,6 +395,8 @@ enum CliError {
     Runtime(std::io::Error),
     #[error("no engagement `{0}` in the config")]
     UnknownEngagement(String),
+    #[error(transparent)]
+    Action(#[from] crate::actions::ActionError),
 }
 
 fn open_store(model: &Model) -> Result<Store, CliError> {

@@ -30,11 +30,15 @@
 //!   builds iMIP invitations and reads replies.
 //! - [`inbox`] turns incoming mail into recorded events; it never sends, it
 //!   queues owner notices for the outbox.
+//! - [`actions`] are the owner's acts (sign, accept, redo, evaluate, paid,
+//!   answered, end), by command or by reply: each one event, its transition
+//!   and its mail in one transaction. [`money`] reads budgets and payments.
 //! - [`status`] joins config and store for `handoff status`.
 //! - [`clock`] is injectable time: tests and `HANDOFF_NOW` move it.
 //! - [`cli`] is the edge: subcommands, messages for people, exit codes.
 #![deny(unsafe_code)]
 
+pub mod actions;
 pub mod calendar;
 pub mod cli;
 pub mod clock;
@@ -44,6 +48,7 @@ pub mod imap_conn;
 pub mod inbox;
 pub mod lifecycle;
 pub mod model;
+pub mod money;
 pub mod outbox;
 pub mod pass;
 pub mod reconcile;

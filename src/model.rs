@@ -212,6 +212,9 @@ pub struct Engagement {
     pub recheck_every: TimeDelta,
     /// Payment-due reminders to the owner, in the owner's zone.
     pub payment: Option<Schedule>,
+    /// What the owner agreed to spend (`budget = "2000 EUR"`); payments count
+    /// against it.
+    pub budget: Option<crate::money::Money>,
     pub attachments: Vec<PathBuf>,
     pub milestones: Vec<Milestone>,
 }

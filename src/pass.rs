@@ -13,7 +13,7 @@ use crate::model::{Engagement, Model};
 use crate::outbox::CalendarPart;
 use crate::outbox::compose::{local_time, new_token, subject_tag};
 use crate::outbox::{self, Composer, DeliveryReport, MailRequest, RetryPolicy, Transport};
-use crate::store::{ReconcileReport, Store, StoreError};
+use crate::store::{MilestoneRecord, ReconcileReport, Store, StoreError};
 use crate::templates::{Purpose, Templates};
 use chrono::{DateTime, NaiveTime, TimeDelta, TimeZone, Utc};
 
@@ -57,7 +57,21 @@ pub async fn run_once(
                 model,
                 composer: &composer,
             };
-            crate::inbox::maildir::scan(&inbox, store, &model.mail.maildir.join("inbox"), now)?
+            let mut received =
+                crate::inbox::maildir::scan(&inbox, store, &model.mail.maildir.join("inbox"), now)?;
+            // The owner's own replies on a question thread answer it.
+            for o in crate::inbox::sent::scan(store, model, &model.mail.maildir.join("sent"), now)?
+            {
+                if let crate::inbox::sent::SentOutcome::Answered { engagement, .. } = o {
+                    received.push(crate::inbox::Outcome {
+                        kind: "owner_answered".into(),
+                        why: "the owner replied on the question's thread (Sent)".into(),
+                        engagement: Some(engagement),
+                        milestone: None,
+                    });
+                }
+            }
+            received
         }
         // The IMAP watcher runs in the daemon, not in a single pass.
         crate::model::Incoming::Imap => Vec::new(),
@@ -185,27 +199,11 @@ fn invitations(
         email: model.owner.email.clone(),
     };
     for m in &record.milestones {
-        let event = CalEvent {
-            uid: m.calendar_uid.clone(),
-            sequence: u32::try_from(m.sequence).unwrap_or(u32::MAX),
-            summary: format!("Due: {} {}", m.title, subject_tag(&e.id)),
-            description: format!("{} ({})", m.title, e.title),
-            span: milestone_span(m.due, model.owner.timezone),
-            attendee: Some(attendee.clone()),
-            alarm_before: Some(TimeDelta::days(1)),
-        };
         let invited = format!("invite/{}/{}/", e.id, m.id);
         if m.state == MilestoneState::Cancelled {
             let key = format!("cancel/{}/{}/{}", e.id, m.id, m.sequence);
             if m.removed_from_config && store.transaction(|tx| tx.outbox_has_prefix(&invited))? {
-                let mut req = request(e, Purpose::InviteCancel);
-                req.extra.insert("title".into(), m.title.clone());
-                req.extra
-                    .insert("due".into(), local_time(m.due, contractor.timezone));
-                req.calendar = Some(CalendarPart {
-                    method: Method::Cancel,
-                    ics: calendar::build(Method::Cancel, &organizer, &[event], now),
-                });
+                let req = cancel_request(model, e, m, now);
                 if queue(model, composer, store, &key, e, req, now, |_| Ok(()))? {
                     queued.push(key);
                 }
@@ -215,6 +213,7 @@ fn invitations(
         if m.state.is_terminal() || m.removed_from_config {
             continue;
         }
+        let event = milestone_event(model, e, m);
         let key = format!("{invited}{}", m.sequence);
         let mut req = request(e, Purpose::MilestoneInvite);
         req.milestone = Some(m.id.clone());
@@ -233,17 +232,7 @@ fn invitations(
         // row of its own. A changed time raises the SEQUENCE.
         let state_key = format!("kickoff/{}", e.id);
         let (uid, mut sequence, known_start) = match store.scheduler_get(&state_key)? {
-            Some(v) => {
-                let mut parts = v.splitn(3, ' ');
-                (
-                    parts.next().unwrap_or_default().to_string(),
-                    parts
-                        .next()
-                        .and_then(|s| s.parse::<u32>().ok())
-                        .unwrap_or(0),
-                    parts.next().unwrap_or_default().to_string(),
-                )
-            }
+            Some(v) => kickoff_state(&v),
             None => (
                 format!("{}.kickoff.{}@handoff", e.id, new_token()),
                 0,
@@ -259,15 +248,7 @@ fn invitations(
             now,
         )?;
         let key = format!("kickoff/{}/{sequence}", e.id);
-        let event = CalEvent {
-            uid,
-            sequence,
-            summary: format!("Kickoff: {} {}", e.title, subject_tag(&e.id)),
-            description: format!("Kickoff call for {} (30 minutes).", e.title),
-            span: Span::Between(start, start + TimeDelta::minutes(30)),
-            attendee: Some(attendee),
-            alarm_before: Some(TimeDelta::minutes(15)),
-        };
+        let event = kickoff_event(e, uid, sequence, start, attendee);
         let mut req = request(e, Purpose::Kickoff);
         req.calendar = Some(CalendarPart {
             method: Method::Request,
@@ -278,6 +259,128 @@ fn invitations(
         }
     }
     Ok(())
+}
+
+/// The kickoff's scheduler state, "UID SEQUENCE START": what the invitation
+/// sent last said.
+pub(crate) fn kickoff_state(v: &str) -> (String, u32, String) {
+    let mut parts = v.splitn(3, ' ');
+    (
+        parts.next().unwrap_or_default().to_string(),
+        parts
+            .next()
+            .and_then(|s| s.parse::<u32>().ok())
+            .unwrap_or(0),
+        parts.next().unwrap_or_default().to_string(),
+    )
+}
+
+/// The kickoff meeting as a calendar event (30 minutes from `start`).
+fn kickoff_event(
+    e: &Engagement,
+    uid: String,
+    sequence: u32,
+    start: DateTime<Utc>,
+    attendee: Party,
+) -> CalEvent {
+    CalEvent {
+        uid,
+        sequence,
+        summary: format!("Kickoff: {} {}", e.title, subject_tag(&e.id)),
+        description: format!("Kickoff call for {} (30 minutes).", e.title),
+        span: Span::Between(start, start + TimeDelta::minutes(30)),
+        attendee: Some(attendee),
+        alarm_before: Some(TimeDelta::minutes(15)),
+    }
+}
+
+/// The `invite_cancel` mail withdrawing a kickoff invitation that was sent
+/// and has not happened yet (the owner ended the engagement), with the
+/// scheduler state to store with it (SEQUENCE raised); `None` when there is
+/// nothing to withdraw.
+pub(crate) fn kickoff_cancel(
+    model: &Model,
+    e: &Engagement,
+    state: Option<&str>,
+    now: DateTime<Utc>,
+) -> Option<(String, MailRequest, String)> {
+    let start = e.kickoff.filter(|k| *k > now)?;
+    let (uid, sequence, _) = kickoff_state(state?);
+    let sequence = sequence + 1;
+    let contractor = model.contractor_of(e);
+    let attendee = Party {
+        name: contractor.name.clone(),
+        email: contractor.email.clone(),
+    };
+    let organizer = Party {
+        name: model.owner.name.clone(),
+        email: model.owner.email.clone(),
+    };
+    let event = kickoff_event(e, uid.clone(), sequence, start, attendee);
+    let mut req = request(e, Purpose::InviteCancel);
+    req.extra
+        .insert("title".into(), format!("Kickoff call for {}", e.title));
+    req.extra
+        .insert("due".into(), local_time(start, contractor.timezone));
+    req.calendar = Some(CalendarPart {
+        method: Method::Cancel,
+        ics: calendar::build(Method::Cancel, &organizer, &[event], now),
+    });
+    Some((
+        format!("kickoff_cancel/{}/{sequence}", e.id),
+        req,
+        format!("{uid} {sequence} {}", start.to_rfc3339()),
+    ))
+}
+
+/// A milestone as a calendar event: the one invitation, update or
+/// cancellation the contractor's calendar keeps under the milestone's UID.
+fn milestone_event(model: &Model, e: &Engagement, m: &MilestoneRecord) -> CalEvent {
+    let contractor = model.contractor_of(e);
+    CalEvent {
+        uid: m.calendar_uid.clone(),
+        sequence: u32::try_from(m.sequence).unwrap_or(u32::MAX),
+        summary: format!("Due: {} {}", m.title, subject_tag(&e.id)),
+        description: format!("{} ({})", m.title, e.title),
+        span: milestone_span(m.due, model.owner.timezone),
+        attendee: Some(Party {
+            name: contractor.name.clone(),
+            email: contractor.email.clone(),
+        }),
+        alarm_before: Some(TimeDelta::days(1)),
+    }
+}
+
+/// The `invite_cancel` mail withdrawing a milestone's invitation
+/// (`METHOD:CANCEL` under its UID, RFC 5546 §3.2.5): for a milestone removed
+/// from the config here, and for the open milestones of an engagement the
+/// owner ends ([`crate::actions`]). `m.sequence` must already be raised.
+pub(crate) fn cancel_request(
+    model: &Model,
+    e: &Engagement,
+    m: &MilestoneRecord,
+    now: DateTime<Utc>,
+) -> MailRequest {
+    let organizer = Party {
+        name: model.owner.name.clone(),
+        email: model.owner.email.clone(),
+    };
+    let mut req = request(e, Purpose::InviteCancel);
+    req.extra.insert("title".into(), m.title.clone());
+    req.extra.insert(
+        "due".into(),
+        local_time(m.due, model.contractor_of(e).timezone),
+    );
+    req.calendar = Some(CalendarPart {
+        method: Method::Cancel,
+        ics: calendar::build(
+            Method::Cancel,
+            &organizer,
+            &[milestone_event(model, e, m)],
+            now,
+        ),
+    });
+    req
 }
 
 /// A milestone due at the end of a day (how a date is read) is an all-day

@@ -43,7 +43,23 @@ pub struct EngagementStatus {
     /// False when the engagement is only in the store (removed from the config).
     pub in_config: bool,
     pub next: Option<NextItem>,
+    /// Spent against agreed, when the engagement has a `budget`.
+    pub budget: Option<BudgetStatus>,
     pub milestones: Vec<MilestoneStatus>,
+}
+
+/// Payments recorded against an engagement's budget.
+#[derive(Debug, Serialize)]
+pub struct BudgetStatus {
+    /// "2000.00 EUR".
+    pub agreed: String,
+    /// "1200.00 EUR": the `owner_paid` amounts in the budget's currency.
+    pub spent: String,
+    pub currency: String,
+    pub agreed_cents: i64,
+    pub spent_cents: i64,
+    /// Spent as a whole percentage of agreed (rounded down).
+    pub percent: i64,
 }
 
 #[derive(Debug, Serialize)]
@@ -71,7 +87,23 @@ pub fn build(model: &Model, store: &Store, now: DateTime<Utc>) -> Result<StatusR
     let mut engagements = Vec::new();
     for e in &model.engagements {
         let record = stored.iter().find(|r| r.id == e.id);
-        engagements.push(engagement_status(model, e, record, now));
+        let mut status = engagement_status(model, e, record, now);
+        if let Some(b) = &e.budget {
+            let spent = crate::actions::spent(store, &e.id, &b.currency)?;
+            status.budget = Some(BudgetStatus {
+                agreed: b.to_string(),
+                spent: crate::money::Money {
+                    cents: spent,
+                    currency: b.currency.clone(),
+                }
+                .to_string(),
+                currency: b.currency.clone(),
+                agreed_cents: b.cents,
+                spent_cents: spent,
+                percent: crate::money::Money::percent_of(spent, b.cents),
+            });
+        }
+        engagements.push(status);
     }
     for r in stored.iter().filter(|r| model.engagement(&r.id).is_none()) {
         engagements.push(EngagementStatus {
@@ -81,6 +113,7 @@ pub fn build(model: &Model, store: &Store, now: DateTime<Utc>) -> Result<StatusR
             state: r.state.to_string(),
             in_config: false,
             next: None,
+            budget: None,
             milestones: r
                 .milestones
                 .iter()
@@ -162,6 +195,7 @@ fn engagement_status(
         state: state.to_string(),
         in_config: true,
         next,
+        budget: None,
         milestones,
     }
 }
@@ -249,6 +283,12 @@ pub fn render(report: &StatusReport, tz: Tz) -> String {
         match &e.next {
             Some(n) => out += &format!("  next: {} at {}\n", n.what, local(&n.at, tz)),
             None => out += "  next: nothing scheduled\n",
+        }
+        if let Some(b) = &e.budget {
+            out += &format!(
+                "  budget: {} of {} spent ({} %)\n",
+                b.spent, b.agreed, b.percent
+            );
         }
         for m in &e.milestones {
             out += &format!(

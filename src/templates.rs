@@ -33,6 +33,9 @@ pub enum Purpose {
     NoticePaymentDue,
     NoticeSendFailed,
     NoticeDeclined,
+    DeliveryAccepted,
+    RedoRequest,
+    NoticeBudget,
 }
 
 impl Purpose {
@@ -55,6 +58,9 @@ impl Purpose {
         Purpose::NoticePaymentDue,
         Purpose::NoticeSendFailed,
         Purpose::NoticeDeclined,
+        Purpose::DeliveryAccepted,
+        Purpose::RedoRequest,
+        Purpose::NoticeBudget,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -77,6 +83,9 @@ impl Purpose {
             Purpose::NoticePaymentDue => "notice_payment_due",
             Purpose::NoticeSendFailed => "notice_send_failed",
             Purpose::NoticeDeclined => "notice_declined",
+            Purpose::DeliveryAccepted => "delivery_accepted",
+            Purpose::RedoRequest => "redo_request",
+            Purpose::NoticeBudget => "notice_budget",
         }
     }
 
@@ -99,6 +108,8 @@ impl Purpose {
                 | Purpose::OverdueNotice
                 | Purpose::NoticeDelivery
                 | Purpose::NoticeRecheck
+                | Purpose::DeliveryAccepted
+                | Purpose::RedoRequest
         )
     }
 }
@@ -242,6 +253,30 @@ const DEFAULTS: &[(&str, &str)] = &[
     (
         "overdue_notice.txt",
         include_str!("../templates/overdue_notice.txt"),
+    ),
+    (
+        "delivery_accepted.html",
+        include_str!("../templates/delivery_accepted.html"),
+    ),
+    (
+        "delivery_accepted.txt",
+        include_str!("../templates/delivery_accepted.txt"),
+    ),
+    (
+        "redo_request.html",
+        include_str!("../templates/redo_request.html"),
+    ),
+    (
+        "redo_request.txt",
+        include_str!("../templates/redo_request.txt"),
+    ),
+    (
+        "notice_budget.html",
+        include_str!("../templates/notice_budget.html"),
+    ),
+    (
+        "notice_budget.txt",
+        include_str!("../templates/notice_budget.txt"),
     ),
     (
         "status_request.html",
@@ -409,7 +444,8 @@ mod tests {
             milestone => context!{ id => "wf", title => "Wireframes", due => "Sat 5 Dec 2026, 17:59 EST (America/New_York)" },
             extra => context!{ due_in => "3 days", feedback => "Good", received => "today", excerpt => "Here it is",
                 recipient => "dana@example.test", error => "550 gone", quiet_for => "6 days", last_heard => "Mon",
-                record => "- 1 delivery on time", subject => "Instructions", update => "no", title => "Wireframes", due => "Sat 5 Dec", what => "Wireframes", when => "Sat 5 Dec" },
+                record => "- 1 delivery on time", subject => "Instructions", update => "no", title => "Wireframes", due => "Sat 5 Dec", what => "Wireframes", when => "Sat 5 Dec",
+                notes => "Looks good", reason => "Fix the header", percent => "80", spent => "1600.00 EUR", budget => "2000.00 EUR" },
         }
     }
 

@@ -68,7 +68,7 @@ username = "{owner}"
 password_file = "owner.pw"
 ca_file = "{ca}"
 mailbox = "{mailbox}"
-poll_every = "1m"
+poll_every = "1s"
 
 [policy]
 quiet_hours = "00:00-00:00"
@@ -382,5 +382,67 @@ async fn a_recreated_mailbox_processes_nothing_twice() {
     for id in ids.iter().chain([&new_id]) {
         assert_eq!(events_for(&o, id), 1, "{id} recorded exactly once");
     }
+    w.stop().await;
+}
+
+#[tokio::test]
+async fn the_owners_reply_in_sent_answers_the_contractors_question() {
+    let stack = MailStack::start();
+    let o = owner(&stack, "INBOX").await;
+    let mut w = spawn(&o);
+    w.connected().await;
+    let question = msgid(&common::unique("q"));
+    send_reply(&stack, &o, &question, "Which font should the headings use?").await;
+    let (outcomes, _) = w.recorded(1, Duration::from_secs(10)).await;
+    assert_eq!(outcomes[0].kind, "question", "{outcomes:?}");
+
+    // The owner answers from their own mail client: the copy lands in Sent.
+    let answer = format!(
+        "From: Ada Lovelace <{owner}>\r\nTo: {dana}\r\nSubject: Re: Instructions [{id}]\r\n\
+         Message-ID: <{mid}>\r\nIn-Reply-To: <{question}>\r\nReferences: {root} <{question}>\r\n\
+         Date: Tue, 24 Nov 2026 17:00:00 +0100\r\n\r\nThe same as the logo, please.\r\n",
+        owner = stack.owner.user,
+        dana = stack.contractor.user,
+        id = o.id,
+        mid = msgid(&common::unique("answer")),
+        root = o.instructions,
+    );
+    let mut session = common::imap::login_starttls(&stack, &stack.owner)
+        .await
+        .unwrap();
+    session
+        .append("Sent", None, None, answer.as_bytes())
+        .await
+        .unwrap();
+    // Sent is read on the watcher's next wake: another mail wakes it.
+    send_reply(
+        &stack,
+        &o,
+        &msgid(&common::unique("wake")),
+        "Thanks, noted.",
+    )
+    .await;
+    let answered = w
+        .until(Duration::from_secs(90), |e| match e {
+            WatchEvent::Recorded {
+                folder: Folder::Sent,
+                outcomes,
+                ..
+            } => outcomes.into_iter().find(|o| o.kind == "answered"),
+            _ => None,
+        })
+        .await;
+    assert_eq!(answered.engagement.as_deref(), Some(o.id.as_str()));
+    let store = Store::open(&o.state).unwrap();
+    let events = store.events(&EventFilter::default()).unwrap();
+    let marked: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == "owner_answered")
+        .collect();
+    assert_eq!(marked.len(), 1, "{marked:?}");
+    assert_eq!(
+        marked[0].message_id.as_deref(),
+        Some(format!("<{question}>").as_str())
+    );
     w.stop().await;
 }

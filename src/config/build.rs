@@ -71,6 +71,7 @@ const ENGAGEMENT_KEYS: &[&str] = &[
     "recheck_after_delivery",
     "recheck_every",
     "payment",
+    "budget",
     "attachments",
     "milestone",
 ];
@@ -728,6 +729,13 @@ fn read_engagement(
         }
     };
     let payment = optional_schedule(d, &mut s, "payment", &name, owner_tz, reference);
+    let budget = match s.str(d, "budget") {
+        None => Some(None),
+        Some(v) => check(d, &v, &format!("`budget` in {name}"), |t| {
+            crate::money::Money::parse(t).map_err(|e| e.to_string())
+        })
+        .map(Some),
+    };
     let recheck_after = period_or(
         d,
         &mut s,
@@ -791,6 +799,7 @@ fn read_engagement(
         recheck_after_delivery: recheck_after?,
         recheck_every: recheck_every?,
         payment: payment?,
+        budget: budget?,
         attachments: attachments?,
         milestones: milestones?,
     })

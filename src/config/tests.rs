@@ -363,3 +363,16 @@ fn a_word_outside_the_allowed_ones_lists_them() {
         "`tls` in [smtp] is \"ssl\"; expected \"tls\", \"starttls\" or \"none\"",
     );
 }
+
+#[test]
+fn a_budget_reads_exactly_or_is_an_error_at_its_value() {
+    let loaded = check(EXAMPLE).unwrap();
+    let b = loaded.model.engagements[0].budget.clone().unwrap();
+    assert_eq!((b.cents, b.currency.as_str()), (600_000, "EUR"));
+    let src = example_with("budget = \"6000 EUR\"", "budget = \"6000,50 EUR\"");
+    assert_one_error(&src, "\"6000,50 EUR\"", "`budget` in engagement");
+    let src = example_with("budget = \"6000 EUR\"", "budget = \"6000\"");
+    assert_one_error(&src, "\"6000\"", "has no currency");
+    let src = example_with("budget = \"6000 EUR\"", "");
+    assert!(check(&src).unwrap().model.engagements[0].budget.is_none());
+}

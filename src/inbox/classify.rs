@@ -10,6 +10,8 @@ pub enum Kind {
     Bounce,
     AutoReply,
     CalendarReply,
+    OwnerCommand,
+    OwnerCommandRejected,
     Unmatched,
     IgnoredSender,
     Delivery,
@@ -39,6 +41,8 @@ impl Kind {
             Kind::Bounce => "bounce",
             Kind::AutoReply => "auto_reply",
             Kind::CalendarReply => "calendar_reply",
+            Kind::OwnerCommand => "owner_command",
+            Kind::OwnerCommandRejected => "owner_command_rejected",
             Kind::Unmatched => "unmatched",
             Kind::IgnoredSender => "ignored_sender",
             Kind::Delivery => "delivery",
@@ -59,6 +63,25 @@ pub struct Context {
     pub answers: Option<String>,
     /// The sender is that engagement's contractor.
     pub from_contractor: bool,
+    /// The sender is the owner (From compared case-insensitively).
+    pub from_owner: bool,
+}
+
+impl Context {
+    /// The mail cites a notice Handoff sent the owner. Its Message-ID carries
+    /// 128 random bits, so citing it proves the writer received that notice:
+    /// a forged From alone cannot.
+    pub fn cites_owner_notice(&self) -> bool {
+        self.engagement.is_some()
+            && self
+                .answers
+                .as_deref()
+                .is_some_and(|p| p.starts_with("notice_"))
+    }
+}
+
+fn owner_command_line(f: &Facts) -> bool {
+    crate::actions::reply::looks_like_command(crate::actions::reply::first_line(&f.new_text))
 }
 
 /// One rule: a kind, why, and the test.
@@ -89,6 +112,16 @@ pub const RULES: &[Rule] = &[
                 .iter()
                 .any(|c| c.to_ascii_uppercase().contains("METHOD:REPLY"))
         },
+    },
+    Rule {
+        kind: Kind::OwnerCommand,
+        why: "from the owner, cites a notice Handoff sent the owner, and its first line is a command: the act is performed",
+        test: |f, c| c.from_owner && c.cites_owner_notice() && owner_command_line(f),
+    },
+    Rule {
+        kind: Kind::OwnerCommandRejected,
+        why: "from the owner and reads as a command or answers a notice, but does not pass both tests: changes nothing",
+        test: |f, c| c.from_owner && (c.cites_owner_notice() || owner_command_line(f)),
     },
     Rule {
         kind: Kind::Unmatched,

@@ -14,11 +14,16 @@
 //! - record: the inbound row, the event, the state transition and any owner
 //!   notice commit in one transaction. The inbox never sends: it queues, and
 //!   the outbox sends.
+//! - the owner's replies to notices may carry a command (`accept`, `redo:`,
+//!   …): `owner` hands them to [`crate::actions`]; the owner's Sent folder
+//!   ([`sent`]) only ever marks questions answered.
 
 pub mod classify;
 pub mod imap_watch;
 pub mod maildir;
+mod owner;
 pub mod parse;
+pub mod sent;
 
 use crate::calendar;
 use crate::lifecycle::{MilestoneEvent, MilestoneState};
@@ -101,8 +106,13 @@ impl Inbox<'_> {
         {
             return Ok(skip("duplicate", "this Message-ID was processed before"));
         }
-        let (ctx, milestone) = self.matching(store, &facts)?;
+        let (mut ctx, milestone) = self.matching(store, &facts)?;
+        let owner = self.model.owner.email.to_string().to_ascii_lowercase();
+        ctx.from_owner = facts.from.as_deref() == Some(owner.as_str());
         let rule = classify::classify(&facts, &ctx);
+        if !dry_run && matches!(rule.kind, Kind::OwnerCommand | Kind::OwnerCommandRejected) {
+            return self.owner_command(store, &facts, &ctx, milestone, rule.kind, source, now);
+        }
         let mut outcome = Outcome {
             kind: rule.kind.as_str().to_string(),
             why: rule.why.to_string(),
@@ -236,14 +246,35 @@ impl Inbox<'_> {
         })
     }
 
-    /// Runs a batch of the owner's sent mail through the owner-reply rules.
+    /// Looks at a batch of the owner's sent mail ([`sent::record_owner_mail`]:
+    /// a reply on a contractor's question thread answers it), in one store
+    /// transaction; returns an outcome per mail (`answered`, `looked_at`,
+    /// `duplicate`).
     pub fn ingest_sent(
         &self,
-        _store: &mut Store,
-        _mails: &[(Source, Vec<u8>)],
-        _now: DateTime<Utc>,
+        store: &mut Store,
+        mails: &[(Source, Vec<u8>)],
+        now: DateTime<Utc>,
     ) -> Result<Vec<Outcome>, InboxError> {
-        Ok(Vec::new())
+        store.batch(|store| {
+            let mut outcomes = Vec::with_capacity(mails.len());
+            for (_, raw) in mails {
+                let o = match sent::record_owner_mail(store, self.model, raw, now)? {
+                    sent::SentOutcome::Answered { engagement, .. } => Outcome {
+                        kind: "answered".into(),
+                        why: "the owner replied on the contractor's question thread".into(),
+                        engagement: Some(engagement),
+                        milestone: None,
+                    },
+                    sent::SentOutcome::Nothing => {
+                        skip("looked_at", "the owner's mail; nothing to record")
+                    }
+                    sent::SentOutcome::Seen => skip("duplicate", "looked at before"),
+                };
+                outcomes.push(o);
+            }
+            Ok(outcomes)
+        })
     }
 
     /// Finds the engagement: by the mails it cites, else by tag and sender.
@@ -265,6 +296,7 @@ impl Inbox<'_> {
                         engagement: Some(engagement),
                         answers: Some(purpose),
                         from_contractor,
+                        from_owner: false,
                     },
                     milestone,
                 ));
@@ -278,6 +310,7 @@ impl Inbox<'_> {
                         engagement: Some(e.id.clone()),
                         answers: None,
                         from_contractor: true,
+                        from_owner: false,
                     },
                     None,
                 ));

@@ -6,6 +6,7 @@ fn ctx(answers: Option<&str>) -> Context {
         engagement: Some("website".into()),
         answers: answers.map(str::to_string),
         from_contractor: true,
+        from_owner: false,
     }
 }
 
@@ -77,4 +78,62 @@ fn garbage_and_hostile_headers_do_not_crash() {
     let raw = b"From: =?utf-8?B?////?= <x@y>\r\nSubject: =?bogus?Q?=ZZ?=\r\nIn-Reply-To: <<<>>>\r\nContent-Type: multipart/mixed; boundary=\"\"\r\n\r\n--\r\n--\r\n";
     let f = parse(raw).expect("parsed, however odd");
     assert_eq!(f.from.as_deref(), Some("x@y"));
+}
+
+fn owner(answers: Option<&str>) -> Context {
+    Context {
+        engagement: answers.map(|_| "website".to_string()),
+        answers: answers.map(str::to_string),
+        from_contractor: false,
+        from_owner: true,
+    }
+}
+
+fn said(text: &str) -> Facts {
+    Facts {
+        new_text: text.into(),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn an_owner_command_needs_the_owner_a_cited_notice_and_a_command_line() {
+    let accept = said("\n accept: lovely\nAda");
+    assert_eq!(
+        classify(&accept, &owner(Some("notice_delivery"))).kind,
+        Kind::OwnerCommand
+    );
+    // Citing nothing, or a mail that went to the contractor: refused.
+    assert_eq!(
+        classify(&accept, &owner(None)).kind,
+        Kind::OwnerCommandRejected
+    );
+    assert_eq!(
+        classify(&accept, &owner(Some("instructions"))).kind,
+        Kind::OwnerCommandRejected
+    );
+    // Answering a notice with something that is not a command: refused.
+    assert_eq!(
+        classify(&said("Thanks!"), &owner(Some("notice_question"))).kind,
+        Kind::OwnerCommandRejected
+    );
+    // Not from the owner: the contractor's own rules apply.
+    let mut dana = ctx(Some("notice_delivery"));
+    dana.from_owner = false;
+    assert_eq!(classify(&accept, &dana).kind, Kind::Message);
+    // An owner mail that neither cites a notice nor reads as a command is
+    // not a command at all.
+    assert_eq!(
+        classify(&said("See you Monday"), &owner(None)).kind,
+        Kind::Unmatched
+    );
+    // An auto-responder answering a notice never acts.
+    let auto = Facts {
+        auto_headers: true,
+        ..said("accept")
+    };
+    assert_eq!(
+        classify(&auto, &owner(Some("notice_delivery"))).kind,
+        Kind::AutoReply
+    );
 }

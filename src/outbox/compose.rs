@@ -461,6 +461,13 @@ pub fn sample_extra(purpose: Purpose) -> BTreeMap<String, String> {
             ("subject", "(the subject)"),
             ("error", "(what the server said)"),
         ],
+        Purpose::DeliveryAccepted => &[("notes", "(your notes, if any)")],
+        Purpose::RedoRequest => &[("reason", "(what needs fixing)")],
+        Purpose::NoticeBudget => &[
+            ("percent", "80"),
+            ("spent", "(paid so far)"),
+            ("budget", "(the budget)"),
+        ],
         _ => &[],
     };
     pairs

@@ -40,6 +40,7 @@ pub mod events;
 pub mod inbound;
 pub mod kv;
 pub mod outbox;
+pub mod owner;
 pub mod reconcile;
 mod schema;
 

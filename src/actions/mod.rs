@@ -1,0 +1,578 @@
+//! The owner's acts: sign, accept, redo, evaluate, paid, answered, end.
+//!
+//! Both ways the owner acts end here: the CLI (`handoff accept website wf
+//! --notes "…"`) and a reply to a Handoff notice whose first line is a
+//! command ([`reply`], checked by the inbox). [`apply`] records each act as
+//! one journal event, applies the state transition it implies, and queues the
+//! mail it causes, all in ONE store transaction: either the act happened
+//! with all its effects, or nothing changed.
+//!
+//! # The journal events (other parts read these)
+//!
+//! | kind | detail | effect |
+//! |---|---|---|
+//! | `owner_signed` | none | engagement `awaiting_agreement` → `active` (the instructions follow on `starts`) |
+//! | `owner_accept` | the notes, if any | milestone `delivered` → `accepted`; all accepted → engagement `finished`; `delivery_accepted` mail to the contractor |
+//! | `owner_redo` | the reason | milestone `delivered` → `redo`; `redo_request` mail to the contractor |
+//! | `owner_evaluated` | `"4: notes"` (or `"4"`) | `evaluation_feedback` mail to the contractor |
+//! | `owner_paid` | the amount, `"1200.00 EUR"`, or none | counts against the budget; `notice_budget` at 80 % and at 100 %, each once |
+//! | `owner_answered` | none; its `message_id` is the question's | the question no longer waits for the owner |
+//! | `owner_end` | the reason, if any | engagement → `ended`; open milestones `cancelled`, their invitations and a kickoff still ahead withdrawn (`invite_cancel`, METHOD:CANCEL) |
+//!
+//! Every event names the engagement (and the milestone, for accept and
+//! redo). An act by reply carries the reply's Message-ID (except
+//! `owner_answered`, which carries the question's) and the direction `in`;
+//! an act by command is `internal`. [`crate::inbox::sent`] also records
+//! `owner_answered` (direction `out`) when the owner's own reply on the
+//! question's thread shows up in the Sent folder.
+//!
+//! Idempotency keys of the mails: `delivery_accepted/<e>/<m>`,
+//! `redo_request/<e>/<m>/<n>`, `evaluation_feedback/<e>/<n>` (the n-th
+//! redo or evaluation), `notice_budget/<e>/<80|100>`,
+//! `cancel/<e>/<m>/<sequence>` (the same key the pass uses for a milestone
+//! removed from the config), `kickoff_cancel/<e>/<sequence>`.
+
+mod budget;
+mod end;
+pub mod reply;
+
+pub use budget::spent;
+
+use crate::lifecycle::{EngagementEvent, EngagementState, MilestoneEvent, MilestoneState};
+use crate::model::{Engagement, Model};
+use crate::money::Money;
+use crate::outbox::{ComposeError, Composer, MailRequest};
+use crate::store::{Direction, EngagementRecord, NewEvent, NewOutboxMail, Store, StoreError, Tx};
+use crate::templates::Purpose;
+use chrono::{DateTime, Utc};
+
+/// One act of the owner's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OwnerAction {
+    /// The agreement is signed: work may start.
+    Sign,
+    /// A delivered milestone is accepted (the single delivered one if none
+    /// is named).
+    Accept {
+        milestone: Option<String>,
+        notes: Option<String>,
+    },
+    /// A delivered milestone needs another pass.
+    Redo {
+        milestone: Option<String>,
+        reason: String,
+    },
+    /// The owner's evaluation, 1 to 5, sent to the contractor as feedback.
+    Evaluate { score: u8, notes: Option<String> },
+    /// A payment (amount optional: a scheduled payment made).
+    Paid { amount: Option<Money> },
+    /// The contractor's latest question has been answered.
+    Answered,
+    /// The engagement ends now (finished, or losses cut).
+    End { reason: Option<String> },
+}
+
+impl OwnerAction {
+    /// The journal kind this act is recorded as.
+    pub fn event_kind(&self) -> &'static str {
+        match self {
+            OwnerAction::Sign => "owner_signed",
+            OwnerAction::Accept { .. } => "owner_accept",
+            OwnerAction::Redo { .. } => "owner_redo",
+            OwnerAction::Evaluate { .. } => "owner_evaluated",
+            OwnerAction::Paid { .. } => "owner_paid",
+            OwnerAction::Answered => "owner_answered",
+            OwnerAction::End { .. } => "owner_end",
+        }
+    }
+}
+
+/// How the act reached Handoff.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Origin {
+    /// A `handoff` command.
+    #[default]
+    Command,
+    /// A reply to a notice: its Message-ID (with angle brackets), and what
+    /// the cited notice was about, which fills in what the one-line command
+    /// leaves out.
+    Reply {
+        message_id: Option<String>,
+        /// The milestone the notice was about (a delivery to check).
+        milestone: Option<String>,
+        /// The question the notice quoted (with angle brackets).
+        question: Option<String>,
+    },
+}
+
+/// What an act did, for the person who asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionOutcome {
+    /// The journal kind (`owner_accept`, …).
+    pub kind: &'static str,
+    pub engagement: String,
+    pub milestone: Option<String>,
+    /// Idempotency keys of the mails queued.
+    pub queued: Vec<String>,
+    /// One line for people: what changed.
+    pub summary: String,
+}
+
+/// Why an act was refused. Nothing was written.
+#[derive(Debug, thiserror::Error)]
+pub enum ActionError {
+    #[error("no engagement `{engagement}` in the config; expected one of: {known}")]
+    UnknownEngagement { engagement: String, known: String },
+    #[error("{engagement} has no milestone `{milestone}`; expected one of: {known}")]
+    UnknownMilestone {
+        engagement: String,
+        milestone: String,
+        known: String,
+    },
+    #[error("{engagement} has {count} delivered milestones ({list}): name one")]
+    AmbiguousMilestone {
+        engagement: String,
+        count: String,
+        list: String,
+    },
+    #[error("{engagement} has no delivered milestone to {verb}")]
+    NothingDelivered {
+        engagement: String,
+        verb: &'static str,
+    },
+    #[error("{0}")]
+    Refused(String),
+    #[error("the score must be 1 to 5, not {0}")]
+    BadScore(u8),
+    #[error("{engagement}'s budget is in {budget}; a payment of {paid} cannot count against it")]
+    CurrencyMismatch {
+        engagement: String,
+        paid: String,
+        budget: String,
+    },
+    #[error("{0} has no unanswered question")]
+    NoQuestion(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("composing the mail: {0}")]
+    Compose(#[from] ComposeError),
+}
+
+impl ActionError {
+    /// Whether the request itself was wrong (exit 2), as opposed to the
+    /// state not allowing it or a failure (exit 1).
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            ActionError::UnknownEngagement { .. }
+                | ActionError::UnknownMilestone { .. }
+                | ActionError::AmbiguousMilestone { .. }
+                | ActionError::BadScore(_)
+                | ActionError::CurrencyMismatch { .. }
+        )
+    }
+}
+
+/// Records the act with its transition and its mail, in one transaction.
+pub fn apply(
+    model: &Model,
+    composer: &Composer<'_>,
+    store: &mut Store,
+    engagement_id: &str,
+    action: OwnerAction,
+    origin: Origin,
+    now: DateTime<Utc>,
+) -> Result<ActionOutcome, ActionError> {
+    apply_with(
+        model,
+        composer,
+        store,
+        engagement_id,
+        action,
+        origin,
+        now,
+        |_| Ok(()),
+    )
+}
+
+/// [`apply`], running `also` in the same transaction (the inbox records the
+/// reply that carried the command there, so both commit or neither does).
+#[allow(clippy::too_many_arguments)]
+pub fn apply_with(
+    model: &Model,
+    composer: &Composer<'_>,
+    store: &mut Store,
+    engagement_id: &str,
+    action: OwnerAction,
+    origin: Origin,
+    now: DateTime<Utc>,
+    also: impl FnOnce(&Tx<'_>) -> Result<(), StoreError>,
+) -> Result<ActionOutcome, ActionError> {
+    let e = model
+        .engagement(engagement_id)
+        .ok_or_else(|| ActionError::UnknownEngagement {
+            engagement: engagement_id.to_string(),
+            known: model
+                .engagements
+                .iter()
+                .map(|e| e.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })?;
+    let record = store
+        .engagements()?
+        .into_iter()
+        .find(|r| r.id == e.id)
+        .ok_or_else(|| StoreError::NotFound {
+            what: format!("engagement {}", e.id),
+        })?;
+    let kind = action.event_kind();
+    let (reply_id, direction) = match &origin {
+        Origin::Command => (None, Direction::Internal),
+        Origin::Reply { message_id, .. } => (message_id.clone(), Direction::In),
+    };
+    let mut plan = Plan {
+        event: NewEvent {
+            kind: kind.to_string(),
+            direction: Some(direction),
+            engagement: Some(e.id.clone()),
+            message_id: reply_id,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let contractor = model.contractor_of(e);
+    let summary = match action {
+        OwnerAction::Sign => {
+            if record.state != EngagementState::AwaitingAgreement {
+                return Err(ActionError::Refused(format!(
+                    "{} is {}: its agreement is already signed",
+                    e.id, record.state
+                )));
+            }
+            plan.engagement_event = Some(EngagementEvent::AgreementSigned);
+            format!(
+                "{} signed: now active; the instructions go to {} on {}",
+                e.id, contractor.name, e.starts
+            )
+        }
+        OwnerAction::Accept { milestone, notes } => {
+            let m = delivered_milestone(e, &record, milestone, &origin, "accept")?;
+            plan.event.milestone = Some(m.clone());
+            plan.event.detail = notes.clone();
+            plan.milestone_events
+                .push((m.clone(), MilestoneEvent::Accepted));
+            let rest_done = record.milestones.iter().all(|r| {
+                r.id == m
+                    || matches!(
+                        r.state,
+                        MilestoneState::Accepted | MilestoneState::Cancelled
+                    )
+            });
+            if rest_done && record.state == EngagementState::Active {
+                plan.engagement_event = Some(EngagementEvent::AllMilestonesAccepted);
+            }
+            let mut req = request(e, Purpose::DeliveryAccepted, Some(&m));
+            req.extra.insert("notes".into(), notes.unwrap_or_default());
+            let key = format!("delivery_accepted/{}/{m}", e.id);
+            plan.mail(model, composer, store, key, e, req, now)?;
+            format!(
+                "{}/{m} accepted{}; a confirmation goes to {}",
+                e.id,
+                if plan.engagement_event.is_some() {
+                    " (every milestone is now accepted: the engagement is finished)"
+                } else {
+                    ""
+                },
+                contractor.name
+            )
+        }
+        OwnerAction::Redo { milestone, reason } => {
+            let m = delivered_milestone(e, &record, milestone, &origin, "send back")?;
+            plan.event.milestone = Some(m.clone());
+            plan.event.detail = Some(reason.clone());
+            plan.milestone_events
+                .push((m.clone(), MilestoneEvent::RedoRequested));
+            let n = store
+                .transaction(|tx| Ok(tx.event_details("owner_redo", &e.id, Some(&m))?.len()))?
+                + 1;
+            let mut req = request(e, Purpose::RedoRequest, Some(&m));
+            req.extra.insert("reason".into(), reason);
+            plan.mail(
+                model,
+                composer,
+                store,
+                format!("redo_request/{}/{m}/{n}", e.id),
+                e,
+                req,
+                now,
+            )?;
+            format!(
+                "{}/{m} sent back for another pass; the reason goes to {}",
+                e.id, contractor.name
+            )
+        }
+        OwnerAction::Evaluate { score, notes } => {
+            if !(1..=5).contains(&score) {
+                return Err(ActionError::BadScore(score));
+            }
+            plan.event.detail = Some(match &notes {
+                Some(n) => format!("{score}: {n}"),
+                None => score.to_string(),
+            });
+            let n = store
+                .transaction(|tx| Ok(tx.event_details("owner_evaluated", &e.id, None)?.len()))?
+                + 1;
+            let mut feedback = format!("My rating: {score} out of 5.");
+            if let Some(n) = &notes {
+                feedback = format!("{feedback}\n\n{n}");
+            }
+            let mut req = request(e, Purpose::EvaluationFeedback, None);
+            req.extra.insert("feedback".into(), feedback);
+            plan.mail(
+                model,
+                composer,
+                store,
+                format!("evaluation_feedback/{}/{n}", e.id),
+                e,
+                req,
+                now,
+            )?;
+            format!(
+                "{} evaluated {score}/5; the feedback goes to {}",
+                e.id, contractor.name
+            )
+        }
+        OwnerAction::Paid { amount } => {
+            plan.event.detail = amount.as_ref().map(Money::to_string);
+            budget::paid(model, composer, store, e, amount.as_ref(), &mut plan, now)?
+        }
+        OwnerAction::Answered => {
+            // A reply to a question notice answers that question; if it is
+            // answered already, saying so again is refused rather than
+            // silently marking some other question.
+            let cited = match &origin {
+                Origin::Reply {
+                    question: Some(q), ..
+                } => match store.transaction(|tx| tx.question(q))? {
+                    Some((eng, false)) if eng == e.id => Some(q.clone()),
+                    Some((eng, true)) if eng == e.id => {
+                        return Err(ActionError::Refused(format!(
+                            "{}: the question {q} is already answered",
+                            e.id
+                        )));
+                    }
+                    _ => None,
+                },
+                _ => None,
+            };
+            let question = match cited {
+                Some(q) => q,
+                None => store
+                    .latest_unanswered_question(&e.id)?
+                    .ok_or_else(|| ActionError::NoQuestion(e.id.clone()))?,
+            };
+            plan.event.message_id = Some(question.clone());
+            format!("{}: the question {question} is marked answered", e.id)
+        }
+        OwnerAction::End { reason } => {
+            if record.state.is_terminal() {
+                return Err(ActionError::Refused(format!(
+                    "{} is already {}",
+                    e.id, record.state
+                )));
+            }
+            plan.event.detail = reason;
+            plan.engagement_event = Some(EngagementEvent::Ended);
+            end::withdraw_invitations(model, composer, store, e, &record, &mut plan, now)?
+        }
+    };
+    let milestone = plan.event.milestone.clone();
+    let queued: Vec<String> = plan
+        .mails
+        .iter()
+        .map(|m| m.idempotency_key.clone())
+        .collect();
+    store
+        .transaction(|tx| {
+            tx.record_event(&plan.event, now)?;
+            for (m, ev) in &plan.milestone_events {
+                tx.apply_milestone(&e.id, m, *ev, now)?;
+            }
+            for m in &plan.cancel {
+                tx.bump_sequence(&e.id, m, now)?;
+                tx.apply_milestone(&e.id, m, MilestoneEvent::Cancelled, now)?;
+            }
+            if plan.engagement_event == Some(EngagementEvent::Ended) {
+                // Mail to the contractor still waiting (held by quiet hours,
+                // say) would contradict the end; the cancellations below
+                // are queued after this, so they stay.
+                let n =
+                    tx.withdraw_queued(&e.id, "withdrawn: the owner ended the engagement", now)?;
+                if n > 0 {
+                    tx.record_event(
+                        &NewEvent::internal("outbox_withdrawn")
+                            .engagement(&e.id)
+                            .detail(format!("{n} queued mail(s) to the contractor")),
+                        now,
+                    )?;
+                }
+            }
+            if let Some(ev) = plan.engagement_event {
+                tx.apply_engagement(&e.id, ev, now)?;
+            }
+            for k in &plan.scheduler_marks {
+                tx.scheduler_set(k, "done", now)?;
+            }
+            for (k, v) in &plan.scheduler_values {
+                tx.scheduler_set(k, v, now)?;
+            }
+            for mail in &plan.mails {
+                tx.enqueue(mail, now)?;
+            }
+            also(tx)
+        })
+        .map_err(|err| match err {
+            StoreError::IllegalTransition { what, source } => ActionError::Refused(format!(
+                "{what} is `{}`: cannot {}",
+                source.state,
+                refused_verb(source.event)
+            )),
+            other => ActionError::Store(other),
+        })?;
+    tracing::info!(engagement = %e.id, kind, "owner act recorded");
+    Ok(ActionOutcome {
+        kind,
+        engagement: e.id.clone(),
+        milestone,
+        queued,
+        summary,
+    })
+}
+
+/// What a refused transition would have done, for the error line.
+fn refused_verb(event: &str) -> &'static str {
+    match event {
+        "accepted" => "accept it",
+        "redo_requested" => "send it back for a redo",
+        "cancelled" => "cancel it",
+        "agreement_signed" => "sign it",
+        "all_milestones_accepted" => "finish it",
+        "ended" => "end it",
+        _ => "do that",
+    }
+}
+
+/// Everything one act writes, gathered before the one transaction.
+#[derive(Default)]
+pub(super) struct Plan {
+    event: NewEvent,
+    milestone_events: Vec<(String, MilestoneEvent)>,
+    /// Milestones to cancel (SEQUENCE raised first).
+    cancel: Vec<String>,
+    engagement_event: Option<EngagementEvent>,
+    /// Scheduler-state keys to mark done (budget thresholds passed).
+    scheduler_marks: Vec<String>,
+    /// Scheduler-state values to set (the kickoff's raised SEQUENCE).
+    scheduler_values: Vec<(String, String)>,
+    mails: Vec<NewOutboxMail>,
+}
+
+impl Plan {
+    /// Composes the mail under `key`, unless that key was queued before.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn mail(
+        &mut self,
+        model: &Model,
+        composer: &Composer<'_>,
+        store: &mut Store,
+        key: String,
+        e: &Engagement,
+        req: MailRequest,
+        now: DateTime<Utc>,
+    ) -> Result<(), ActionError> {
+        if store.transaction(|tx| tx.outbox_has(&key))? {
+            return Ok(());
+        }
+        let recipient = if req.purpose.is_owner_notice() {
+            model.owner.email.to_string()
+        } else {
+            model.contractor_of(e).email.to_string()
+        };
+        let root = store.thread_root(&e.id, &recipient)?;
+        let not_before = crate::pass::not_before(model, e, req.purpose, now);
+        self.mails.push(
+            composer
+                .compose(&req, root.as_deref(), now)?
+                .into_outbox(key, &req, not_before),
+        );
+        Ok(())
+    }
+}
+
+pub(super) fn request(e: &Engagement, purpose: Purpose, milestone: Option<&str>) -> MailRequest {
+    MailRequest {
+        purpose,
+        engagement: e.id.clone(),
+        milestone: milestone.map(str::to_string),
+        extra: Default::default(),
+        calendar: None,
+    }
+}
+
+/// The milestone an accept or redo is about: the one named, else the one the
+/// cited notice was about, else the single delivered one.
+fn delivered_milestone(
+    e: &Engagement,
+    record: &EngagementRecord,
+    named: Option<String>,
+    origin: &Origin,
+    verb: &'static str,
+) -> Result<String, ActionError> {
+    let named = named.or_else(|| match origin {
+        Origin::Reply { milestone, .. } => milestone.clone(),
+        Origin::Command => None,
+    });
+    if let Some(m) = named {
+        if !record.milestones.iter().any(|r| r.id == m) {
+            return Err(ActionError::UnknownMilestone {
+                engagement: e.id.clone(),
+                milestone: m,
+                known: record
+                    .milestones
+                    .iter()
+                    .map(|r| r.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+        return Ok(m);
+    }
+    let delivered: Vec<&str> = record
+        .milestones
+        .iter()
+        .filter(|m| m.state == MilestoneState::Delivered)
+        .map(|m| m.id.as_str())
+        .collect();
+    match delivered.as_slice() {
+        [] => Err(ActionError::NothingDelivered {
+            engagement: e.id.clone(),
+            verb,
+        }),
+        [one] => Ok(one.to_string()),
+        many => Err(ActionError::AmbiguousMilestone {
+            engagement: e.id.clone(),
+            count: count_word(many.len()),
+            list: many.join(", "),
+        }),
+    }
+}
+
+fn count_word(n: usize) -> String {
+    match n {
+        2 => "two".into(),
+        3 => "three".into(),
+        4 => "four".into(),
+        n => n.to_string(),
+    }
+}

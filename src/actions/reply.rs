@@ -1,0 +1,210 @@
+//! The owner's commands by reply: the first non-empty line of a reply to a
+//! Handoff notice, read as one of
+//!
+//! ```text
+//! accept [notes]          redo: <reason>          paid [AMOUNT]
+//! answered                evaluated <1-5>: <notes>  end: <reason>
+//! ```
+//!
+//! The keyword is case-insensitive and must stand alone (followed by the end
+//! of the line, a space or a colon): "Accepted, thanks" is not a command.
+//! Only the first line counts, so a signature or a quoted notice below it
+//! never changes what is done. Whether the mail may act at all (from the
+//! owner, citing a notice) is the inbox's test, not this module's.
+
+use super::OwnerAction;
+use crate::money::Money;
+
+/// The command keywords, as written at the start of the line.
+const KEYWORDS: &[&str] = &["accept", "redo", "paid", "answered", "evaluated", "end"];
+
+/// The first non-empty line of what the owner wrote.
+pub fn first_line(text: &str) -> &str {
+    text.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("")
+}
+
+/// Splits "keyword[:] rest" when the line starts with a known keyword.
+fn split(line: &str) -> Option<(&'static str, &str)> {
+    let line = line.trim();
+    KEYWORDS.iter().find_map(|k| {
+        let head = line.get(..k.len())?;
+        if !head.eq_ignore_ascii_case(k) {
+            return None;
+        }
+        let rest = &line[k.len()..];
+        match rest.chars().next() {
+            None => Some((*k, "")),
+            Some(c) if c == ':' || c.is_whitespace() => {
+                Some((*k, rest.trim_start_matches(':').trim()))
+            }
+            Some(_) => None,
+        }
+    })
+}
+
+/// Whether the line starts with a command keyword (it may still be malformed).
+pub fn looks_like_command(line: &str) -> bool {
+    split(line).is_some()
+}
+
+/// Reads a command line. A bare `paid` amount takes `currency` (the
+/// engagement's budget currency). The error says what was expected.
+pub fn parse(line: &str, currency: Option<&str>) -> Result<OwnerAction, String> {
+    let Some((keyword, rest)) = split(line) else {
+        return Err(format!(
+            "the first line {:?} is not a command; expected one of: accept [notes], redo: <reason>, paid [AMOUNT], answered, evaluated <1-5>: <notes>, end: <reason>",
+            truncate(line)
+        ));
+    };
+    let some = |s: &str| (!s.is_empty()).then(|| s.to_string());
+    match keyword {
+        "accept" => Ok(OwnerAction::Accept {
+            milestone: None,
+            notes: some(rest),
+        }),
+        "redo" => match some(rest) {
+            Some(reason) => Ok(OwnerAction::Redo {
+                milestone: None,
+                reason,
+            }),
+            None => Err("`redo` needs a reason: redo: <what needs fixing>".into()),
+        },
+        "paid" => Ok(OwnerAction::Paid {
+            amount: match some(rest) {
+                None => None,
+                Some(text) => Some(Money::parse_or(&text, currency).map_err(|e| e.to_string())?),
+            },
+        }),
+        "answered" if rest.is_empty() => Ok(OwnerAction::Answered),
+        "answered" => Err("`answered` takes nothing after it".into()),
+        "evaluated" => {
+            let (score, notes) = match rest.split_once(':') {
+                Some((s, n)) => (s.trim(), n.trim()),
+                None => (rest, ""),
+            };
+            match score.parse::<u8>() {
+                Ok(score @ 1..=5) => Ok(OwnerAction::Evaluate {
+                    score,
+                    notes: some(notes),
+                }),
+                _ => Err(format!(
+                    "`evaluated` needs a score from 1 to 5: evaluated <1-5>: <notes> (got {:?})",
+                    truncate(score)
+                )),
+            }
+        }
+        "end" => match some(rest) {
+            Some(reason) => Ok(OwnerAction::End {
+                reason: Some(reason),
+            }),
+            None => Err("`end` needs a reason: end: <why the engagement ends>".into()),
+        },
+        // KEYWORDS and the arms above are the same list.
+        other => Err(format!("unknown command {other}")),
+    }
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(60).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn eur(cents: i64) -> Money {
+        Money {
+            cents,
+            currency: "EUR".into(),
+        }
+    }
+
+    #[test]
+    fn each_command_reads() {
+        let p = |l: &str| parse(l, Some("EUR"));
+        assert_eq!(
+            p("accept"),
+            Ok(OwnerAction::Accept {
+                milestone: None,
+                notes: None
+            })
+        );
+        assert_eq!(
+            p("Accept: crisp work, thanks"),
+            Ok(OwnerAction::Accept {
+                milestone: None,
+                notes: Some("crisp work, thanks".into())
+            })
+        );
+        assert_eq!(
+            p("redo: the header overlaps the logo"),
+            Ok(OwnerAction::Redo {
+                milestone: None,
+                reason: "the header overlaps the logo".into()
+            })
+        );
+        assert_eq!(p("paid"), Ok(OwnerAction::Paid { amount: None }));
+        assert_eq!(
+            p("paid 1200.50"),
+            Ok(OwnerAction::Paid {
+                amount: Some(eur(120_050))
+            })
+        );
+        assert_eq!(
+            p("PAID 300 EUR"),
+            Ok(OwnerAction::Paid {
+                amount: Some(eur(30_000))
+            })
+        );
+        assert_eq!(p("answered"), Ok(OwnerAction::Answered));
+        assert_eq!(
+            p("evaluated 4: reliable, slow to answer"),
+            Ok(OwnerAction::Evaluate {
+                score: 4,
+                notes: Some("reliable, slow to answer".into())
+            })
+        );
+        assert_eq!(
+            p("end: budget cut"),
+            Ok(OwnerAction::End {
+                reason: Some("budget cut".into())
+            })
+        );
+    }
+
+    #[test]
+    fn near_misses_are_refused_with_what_was_expected() {
+        let p = |l: &str| parse(l, None);
+        for bad in [
+            "Accepted, thanks",
+            "thanks!",
+            "",
+            "redo",
+            "redo:",
+            "end",
+            "evaluated 6: great",
+            "evaluated: great",
+            "evaluated four",
+            "answered yes",
+            "paid lots",
+            "paid 300",
+            "endless",
+        ] {
+            assert!(p(bad).is_err(), "{bad:?} was read as a command");
+        }
+        assert!(p("paid 300").unwrap_err().contains("no currency"));
+        assert!(p("redo").unwrap_err().contains("needs a reason"));
+        assert!(p("hello").unwrap_err().contains("not a command"));
+    }
+
+    #[test]
+    fn only_the_first_non_empty_line_counts() {
+        assert_eq!(first_line("\n\n  accept  \nend: no\n"), "accept");
+        assert_eq!(first_line(""), "");
+        assert!(looks_like_command("end: done"));
+        assert!(!looks_like_command("endless"));
+    }
+}
