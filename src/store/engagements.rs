@@ -49,8 +49,7 @@ pub struct MilestoneRecord {
 impl Tx<'_> {
     fn engagement_state(&self, id: &str) -> Result<Option<EngagementState>, StoreError> {
         let s: Option<String> = self
-            .conn
-            .query_row("SELECT state FROM engagement WHERE id = ?1", [id], |r| {
+            .cached_row("SELECT state FROM engagement WHERE id = ?1", [id], |r| {
                 r.get(0)
             })
             .optional()?;
@@ -68,8 +67,7 @@ impl Tx<'_> {
         id: &str,
     ) -> Result<Option<MilestoneState>, StoreError> {
         let s: Option<String> = self
-            .conn
-            .query_row(
+            .cached_row(
                 "SELECT state FROM milestone WHERE engagement_id = ?1 AND id = ?2",
                 [engagement, id],
                 |r| r.get(0),
@@ -101,7 +99,7 @@ impl Tx<'_> {
                 what: format!("engagement {id}"),
                 source,
             })?;
-        self.conn.execute(
+        self.cached_exec(
             "UPDATE engagement SET state = ?2, updated_at = ?3 WHERE id = ?1",
             params![id, to.as_str(), ts(now)],
         )?;
@@ -133,7 +131,7 @@ impl Tx<'_> {
                 what: format!("milestone {engagement}/{id}"),
                 source,
             })?;
-        self.conn.execute(
+        self.cached_exec(
             "UPDATE milestone SET state = ?3, updated_at = ?4 WHERE engagement_id = ?1 AND id = ?2",
             params![engagement, id, to.as_str(), ts(now)],
         )?;
@@ -150,8 +148,7 @@ impl Tx<'_> {
     /// The (engagement, milestone) whose calendar UID this is.
     pub fn milestone_by_uid(&self, uid: &str) -> Result<Option<(String, String)>, StoreError> {
         Ok(self
-            .conn
-            .query_row(
+            .cached_row(
                 "SELECT engagement_id, id FROM milestone WHERE calendar_uid = ?1",
                 [uid],
                 |r| Ok((r.get(0)?, r.get(1)?)),
@@ -161,7 +158,7 @@ impl Tx<'_> {
 
     /// Every engagement the store knows, with its milestones, in id order.
     pub fn engagements(&self) -> Result<Vec<EngagementRecord>, StoreError> {
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn.prepare_cached(
             "SELECT id, title, contractor, state, removed_from_config FROM engagement ORDER BY id",
         )?;
         let rows = stmt.query_map([], |r| {
@@ -193,7 +190,7 @@ impl Tx<'_> {
     }
 
     fn milestones(&self, engagement: &str) -> Result<Vec<MilestoneRecord>, StoreError> {
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn.prepare_cached(
             "SELECT id, title, due, state, calendar_uid, sequence, removed_from_config
              FROM milestone WHERE engagement_id = ?1 ORDER BY due, id",
         )?;

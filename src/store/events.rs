@@ -113,7 +113,7 @@ pub struct EventFilter {
 
 impl Tx<'_> {
     pub fn record_event(&self, e: &NewEvent, now: DateTime<Utc>) -> Result<(), StoreError> {
-        self.conn.execute(
+        self.cached_exec(
             "INSERT INTO event (time, kind, direction, engagement_id, milestone_id, message_id, subject, detail)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
@@ -135,7 +135,7 @@ impl Tx<'_> {
             .limit
             .and_then(|l| i64::try_from(l).ok())
             .unwrap_or(-1);
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn.prepare_cached(
             "SELECT time, kind, direction, engagement_id, milestone_id, message_id, subject, detail
              FROM (SELECT * FROM event
                    WHERE ?1 IS NULL OR engagement_id = ?1

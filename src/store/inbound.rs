@@ -39,8 +39,7 @@ impl Tx<'_> {
         uid: u32,
     ) -> Result<bool, StoreError> {
         Ok(self
-            .conn
-            .query_row(
+            .cached_row(
                 "SELECT 1 FROM inbound_message WHERE account = ?1 AND uid_validity = ?2 AND uid = ?3",
                 params![account, uid_validity, uid],
                 |_| Ok(()),
@@ -51,8 +50,7 @@ impl Tx<'_> {
 
     pub fn message_id_seen(&self, message_id: &str) -> Result<bool, StoreError> {
         Ok(self
-            .conn
-            .query_row(
+            .cached_row(
                 "SELECT 1 FROM inbound_message WHERE message_id = ?1 LIMIT 1",
                 [message_id],
                 |_| Ok(()),
@@ -63,7 +61,7 @@ impl Tx<'_> {
 
     /// Records a message; `false` if it was already recorded (nothing changes).
     pub fn record_inbound(&self, m: &NewInbound, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        let n = self.conn.execute(
+        let n = self.cached_exec(
             "INSERT INTO inbound_message (account, uid_validity, uid, message_id, sender, subject, outcome, detail,
                                           received_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
@@ -86,8 +84,7 @@ impl Tx<'_> {
     pub fn watcher_state(&self, account: &str) -> Result<WatcherState, StoreError> {
         type Row = (Option<u32>, Option<u32>, Option<String>, Option<String>);
         let row: Option<Row> = self
-            .conn
-            .query_row(
+            .cached_row(
                 "SELECT uid_validity, last_uid, last_contact_at, last_error FROM watcher_state WHERE account = ?1",
                 [account],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
@@ -107,7 +104,7 @@ impl Tx<'_> {
     }
 
     pub fn set_watcher_state(&self, account: &str, w: &WatcherState) -> Result<(), StoreError> {
-        self.conn.execute(
+        self.cached_exec(
             "INSERT INTO watcher_state (account, uid_validity, last_uid, last_contact_at, last_error)
              VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (account) DO UPDATE SET uid_validity = excluded.uid_validity,

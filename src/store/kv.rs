@@ -8,8 +8,7 @@ use rusqlite::{OptionalExtension, params};
 impl Tx<'_> {
     pub fn scheduler_get(&self, key: &str) -> Result<Option<String>, StoreError> {
         Ok(self
-            .conn
-            .query_row(
+            .cached_row(
                 "SELECT value FROM scheduler_state WHERE key = ?1",
                 [key],
                 |r| r.get(0),
@@ -23,7 +22,7 @@ impl Tx<'_> {
         value: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.conn.execute(
+        self.cached_exec(
             "INSERT INTO scheduler_state (key, value, updated_at) VALUES (?1, ?2, ?3)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
             params![key, value, ts(now)],

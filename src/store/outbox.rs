@@ -69,7 +69,7 @@ impl Tx<'_> {
         mail: &NewOutboxMail,
         now: DateTime<Utc>,
     ) -> Result<Enqueued, StoreError> {
-        let n = self.conn.execute(
+        let n = self.cached_exec(
             "INSERT INTO outbox (idempotency_key, engagement_id, milestone_id, purpose, recipient, subject,
                                  message, next_attempt_at, created_at, message_id)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
@@ -98,8 +98,7 @@ impl Tx<'_> {
     /// became of it): lets callers skip composing a mail that would be a no-op.
     pub fn outbox_has(&self, idempotency_key: &str) -> Result<bool, StoreError> {
         Ok(self
-            .conn
-            .query_row(
+            .cached_row(
                 "SELECT 1 FROM outbox WHERE idempotency_key = ?1",
                 [idempotency_key],
                 |_| Ok(()),
@@ -112,8 +111,7 @@ impl Tx<'_> {
     /// milestone and purpose, for matching replies.
     pub fn sent_ref(&self, message_id: &str) -> Result<Option<SentRef>, StoreError> {
         Ok(self
-            .conn
-            .query_row(
+            .cached_row(
                 "SELECT engagement_id, milestone_id, purpose FROM sent_message WHERE message_id = ?1",
                 [message_id],
                 |r| {
@@ -130,7 +128,7 @@ impl Tx<'_> {
     /// The next free UID for an account that has none of its own (files fed
     /// to `handoff ingest`).
     pub fn next_local_uid(&self, account: &str) -> Result<u32, StoreError> {
-        let n: i64 = self.conn.query_row(
+        let n: i64 = self.cached_row(
             "SELECT coalesce(max(uid), 0) + 1 FROM inbound_message WHERE account = ?1",
             [account],
             |r| r.get(0),
@@ -142,8 +140,7 @@ impl Tx<'_> {
     /// invitation for this milestone sent?").
     pub fn outbox_has_prefix(&self, prefix: &str) -> Result<bool, StoreError> {
         Ok(self
-            .conn
-            .query_row(
+            .cached_row(
                 "SELECT 1 FROM outbox WHERE substr(idempotency_key, 1, length(?1)) = ?1 LIMIT 1",
                 [prefix],
                 |_| Ok(()),
@@ -154,7 +151,7 @@ impl Tx<'_> {
 
     /// Mails waiting to be sent (queued or mid-send).
     pub fn outbox_depth(&self) -> Result<u64, StoreError> {
-        let n: i64 = self.conn.query_row(
+        let n: i64 = self.cached_row(
             "SELECT count(*) FROM outbox WHERE status IN ('queued', 'sending')",
             [],
             |r| r.get(0),
@@ -201,7 +198,7 @@ impl Tx<'_> {
     /// Lets mail to `address` go again; journals `recipient_resumed` if it
     /// was paused.
     pub fn resume_recipient(&self, address: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
-        let n = self.conn.execute(
+        let n = self.cached_exec(
             "DELETE FROM scheduler_state WHERE key = ?1",
             [format!("paused/{}", address.to_lowercase())],
         )?;
@@ -217,7 +214,7 @@ impl Tx<'_> {
 
     /// Addresses whose mail is held, with why.
     pub fn paused_recipients(&self) -> Result<Vec<(String, String)>, StoreError> {
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn.prepare_cached(
             "SELECT substr(key, 8), value FROM scheduler_state WHERE key LIKE 'paused/%' ORDER BY key",
         )?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
@@ -234,7 +231,7 @@ impl Tx<'_> {
         condition: &str,
         args: impl rusqlite::Params,
     ) -> Result<Vec<OutboxMail>, StoreError> {
-        let mut stmt = self.conn.prepare(&format!(
+        let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT id, idempotency_key, engagement_id, milestone_id, purpose, recipient, subject,
                     coalesce(message_id, ''), message, attempts, next_attempt_at
              FROM outbox WHERE {condition}"
@@ -270,7 +267,7 @@ impl Tx<'_> {
     /// out, so a crash mid-send leaves a `sending` row to resolve). `false`
     /// if it was not queued.
     pub fn claim(&self, id: i64) -> Result<bool, StoreError> {
-        let n = self.conn.execute(
+        let n = self.cached_exec(
             "UPDATE outbox SET status = 'sending' WHERE id = ?1 AND status = 'queued'",
             [id],
         )?;
@@ -279,7 +276,7 @@ impl Tx<'_> {
 
     /// Puts a claimed mail back in the queue, untouched (no attempt counted).
     pub fn requeue(&self, id: i64) -> Result<(), StoreError> {
-        self.conn.execute(
+        self.cached_exec(
             "UPDATE outbox SET status = 'queued' WHERE id = ?1 AND status = 'sending'",
             [id],
         )?;
@@ -295,8 +292,7 @@ impl Tx<'_> {
         recipient: &str,
     ) -> Result<Option<String>, StoreError> {
         Ok(self
-            .conn
-            .query_row(
+            .cached_row(
                 "SELECT message_id FROM outbox
                  WHERE engagement_id = ?1 AND recipient = ?2 AND message_id IS NOT NULL
                        AND status != 'failed'
@@ -325,8 +321,7 @@ impl Tx<'_> {
             String,
         );
         let row: Option<Row> = self
-            .conn
-            .query_row(
+            .cached_row(
                 "UPDATE outbox SET status = 'sent', sent_at = ?2,
                                    attempts = attempts + 1, last_error = NULL
                  WHERE id = ?1 AND status IN ('queued', 'sending')
@@ -347,7 +342,7 @@ impl Tx<'_> {
             .optional()?;
         let (engagement, milestone, purpose, recipient, subject, message_id) =
             row.ok_or_else(|| unsent_not_found(id))?;
-        self.conn.execute(
+        self.cached_exec(
             "INSERT INTO sent_message (message_id, outbox_id, engagement_id, milestone_id, purpose, recipient, sent_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![message_id, id, engagement, milestone, purpose, recipient, ts(now)],
@@ -383,8 +378,7 @@ impl Tx<'_> {
         };
         type Row = (Option<String>, Option<String>, String);
         let row: Option<Row> = self
-            .conn
-            .query_row(
+            .cached_row(
                 "UPDATE outbox SET status = ?2, attempts = attempts + 1, last_error = ?3,
                                    next_attempt_at = coalesce(?4, next_attempt_at)
                  WHERE id = ?1 AND status IN ('queued', 'sending')

@@ -19,8 +19,7 @@ impl Tx<'_> {
         engagement: &str,
     ) -> Result<Option<String>, StoreError> {
         Ok(self
-            .conn
-            .query_row(
+            .cached_row(
                 "SELECT q.message_id FROM event q
                  WHERE q.kind = 'question' AND q.engagement_id = ?1 AND q.message_id IS NOT NULL
                    AND NOT EXISTS (SELECT 1 FROM event a
@@ -36,8 +35,7 @@ impl Tx<'_> {
     /// angle brackets), and whether it has been answered.
     pub fn question(&self, message_id: &str) -> Result<Option<(String, bool)>, StoreError> {
         Ok(self
-            .conn
-            .query_row(
+            .cached_row(
                 "SELECT q.engagement_id,
                         EXISTS (SELECT 1 FROM event a
                                 WHERE a.kind = 'owner_answered' AND a.message_id = q.message_id)
@@ -58,7 +56,7 @@ impl Tx<'_> {
         engagement: &str,
         milestone: Option<&str>,
     ) -> Result<Vec<Option<String>>, StoreError> {
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn.prepare_cached(
             "SELECT detail FROM event
              WHERE kind = ?1 AND engagement_id = ?2 AND (?3 IS NULL OR milestone_id = ?3)
              ORDER BY time, id",
@@ -71,8 +69,7 @@ impl Tx<'_> {
     /// angle brackets): it names the decision the mail came from.
     pub fn outbox_key_of(&self, message_id: &str) -> Result<Option<String>, StoreError> {
         Ok(self
-            .conn
-            .query_row(
+            .cached_row(
                 "SELECT idempotency_key FROM outbox WHERE message_id = ?1",
                 [message_id],
                 |r| r.get(0),
@@ -88,12 +85,12 @@ impl Tx<'_> {
         milestone: &str,
         now: DateTime<Utc>,
     ) -> Result<i64, StoreError> {
-        self.conn.execute(
+        self.cached_exec(
             "UPDATE milestone SET sequence = sequence + 1, updated_at = ?3
              WHERE engagement_id = ?1 AND id = ?2",
             params![engagement, milestone, super::ts(now)],
         )?;
-        Ok(self.conn.query_row(
+        Ok(self.cached_row(
             "SELECT sequence FROM milestone WHERE engagement_id = ?1 AND id = ?2",
             [engagement, milestone],
             |r| r.get(0),
@@ -110,7 +107,7 @@ impl Tx<'_> {
         why: &str,
         now: DateTime<Utc>,
     ) -> Result<usize, StoreError> {
-        Ok(self.conn.execute(
+        Ok(self.cached_exec(
             "UPDATE outbox SET status = 'failed', last_error = ?2, next_attempt_at = ?3
              WHERE engagement_id = ?1 AND status = 'queued' AND purpose NOT LIKE 'notice\\_%' ESCAPE '\\'",
             params![engagement, why, super::ts(now)],
@@ -124,8 +121,7 @@ impl Tx<'_> {
         message_id: &str,
     ) -> Result<bool, StoreError> {
         Ok(self
-            .conn
-            .query_row(
+            .cached_row(
                 "SELECT 1 FROM inbound_message WHERE account = ?1 AND message_id = ?2 LIMIT 1",
                 [account, message_id],
                 |_| Ok(()),

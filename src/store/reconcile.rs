@@ -132,7 +132,7 @@ impl Tx<'_> {
                 // withdrawn): a new piece of work takes a new id.
                 Some(e) => {
                     if e.title != p.title || e.contractor != p.contractor || e.removed_from_config {
-                        self.conn.execute(
+                        self.cached_exec(
                             "UPDATE engagement SET title = ?2, contractor = ?3, removed_from_config = 0, updated_at = ?4
                              WHERE id = ?1",
                             params![p.id, p.title, p.contractor, ts(now)],
@@ -152,7 +152,7 @@ impl Tx<'_> {
                     e.state
                 }
                 None => {
-                    self.conn.execute(
+                    self.cached_exec(
                         "INSERT INTO engagement (id, title, contractor, state, created_at, updated_at)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
                         params![p.id, p.title, p.contractor, EngagementState::AwaitingAgreement.as_str(), ts(now)],
@@ -180,7 +180,7 @@ impl Tx<'_> {
             if e.removed_from_config {
                 continue;
             }
-            self.conn.execute(
+            self.cached_exec(
                 "UPDATE engagement SET removed_from_config = 1, updated_at = ?2 WHERE id = ?1",
                 params![e.id, ts(now)],
             )?;
@@ -216,7 +216,7 @@ impl Tx<'_> {
         for m in &p.milestones {
             match stored.iter().find(|s| s.id == m.id) {
                 None => {
-                    self.conn.execute(
+                    self.cached_exec(
                         "INSERT INTO milestone (engagement_id, id, title, due, state, calendar_uid, created_at, updated_at)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
                         params![
@@ -251,7 +251,7 @@ impl Tx<'_> {
                     }
                     let detail = changes.join("; ");
                     let sequence = s.sequence + 1;
-                    self.conn.execute(
+                    self.cached_exec(
                         "UPDATE milestone SET title = ?3, due = ?4, sequence = ?5, updated_at = ?6
                          WHERE engagement_id = ?1 AND id = ?2",
                         params![p.id, m.id, m.title, ts(m.due), sequence, ts(now)],
@@ -297,7 +297,7 @@ impl Tx<'_> {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         if !m.removed_from_config {
-            self.conn.execute(
+            self.cached_exec(
                 "UPDATE milestone SET removed_from_config = 1, updated_at = ?3
                  WHERE engagement_id = ?1 AND id = ?2",
                 params![engagement, m.id, ts(now)],
@@ -314,7 +314,7 @@ impl Tx<'_> {
         id: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.conn.execute(
+        self.cached_exec(
             "UPDATE milestone SET removed_from_config = 1, sequence = sequence + 1
              WHERE engagement_id = ?1 AND id = ?2",
             params![engagement, id],
