@@ -22,7 +22,21 @@ pub struct StatusReport {
     pub outbox_depth: u64,
     /// Addresses whose mail is held after a bounce.
     pub paused: Vec<PausedAddress>,
+    /// The IMAP watcher's mailboxes: last contact and last error.
+    pub mailboxes: Vec<MailboxHealth>,
     pub engagements: Vec<EngagementStatus>,
+}
+
+/// How a watched mailbox stands.
+#[derive(Debug, Serialize)]
+pub struct MailboxHealth {
+    /// "user@host/mailbox".
+    pub mailbox: String,
+    /// RFC 3339, UTC: the last time the server answered.
+    pub last_contact: Option<String>,
+    /// Set while the watcher cannot reach or use the server.
+    pub error: Option<String>,
+    pub last_uid: Option<u32>,
 }
 
 /// An address Handoff stopped writing to after a bounce; a genuine mail from
@@ -134,6 +148,16 @@ pub fn build(model: &Model, store: &Store, now: DateTime<Utc>) -> Result<StatusR
             .paused_recipients()?
             .into_iter()
             .map(|(address, why)| PausedAddress { address, why })
+            .collect(),
+        mailboxes: store
+            .watcher_states()?
+            .into_iter()
+            .map(|(mailbox, w)| MailboxHealth {
+                mailbox,
+                last_contact: w.last_contact_at.map(|t| t.to_rfc3339()),
+                error: w.last_error,
+                last_uid: w.last_uid,
+            })
             .collect(),
         engagements,
     })
@@ -306,6 +330,21 @@ pub fn render(report: &StatusReport, tz: Tz) -> String {
         }
     }
     out += &format!("outbox: {} waiting\n", report.outbox_depth);
+    for m in &report.mailboxes {
+        let contact = m
+            .last_contact
+            .as_deref()
+            .map_or("never".to_string(), |t| local(t, tz));
+        match &m.error {
+            Some(e) => {
+                out += &format!(
+                    "mailbox {}: NOT REACHABLE ({e}); last contact {contact}\n",
+                    m.mailbox
+                )
+            }
+            None => out += &format!("mailbox {}: ok, last contact {contact}\n", m.mailbox),
+        }
+    }
     for p in &report.paused {
         let why = p.why.lines().next().unwrap_or_default();
         out += &format!(

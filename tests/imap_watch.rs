@@ -291,6 +291,17 @@ async fn mail_delivered_while_imap_is_down_is_processed_once_when_it_is_back() {
         })
         .await;
     println!("watcher noticed: {error}");
+    let report = handoff::status::build(&o.model, &Store::open(&o.state).unwrap(), t(NOW)).unwrap();
+    let inbox = report
+        .mailboxes
+        .iter()
+        .find(|m| m.mailbox.ends_with("/INBOX"))
+        .expect("the watched mailbox is in the status");
+    assert!(inbox.error.is_some(), "status shows the outage: {inbox:?}");
+    assert!(
+        inbox.last_contact.is_some(),
+        "and the last contact before it"
+    );
     // Submission and delivery go on while IMAP is down.
     let ids: Vec<String> = (0..3)
         .map(|i| msgid(&common::unique(&format!("down{i}"))))

@@ -249,9 +249,6 @@ impl<P: Pipeline> Watcher<P> {
             };
             let now = self.clock.now();
             tracing::warn!(mailbox = %self.settings.mailbox, error = %error, "IMAP watcher disconnected; reconnecting");
-            self.emit(WatchEvent::Disconnected {
-                error: error.clone(),
-            });
             // `session` zeroes the count once it logs in: that session's end
             // starts a new outage.
             if failures == 0 {
@@ -261,6 +258,10 @@ impl<P: Pipeline> Watcher<P> {
             failures = failures.saturating_add(1);
             let (since, since_instant) = *down_since.get_or_insert((now, Instant::now()));
             self.set_health(Some(error.clone()), now);
+            // After the state is stored, so whoever hears it can read it.
+            self.emit(WatchEvent::Disconnected {
+                error: error.clone(),
+            });
             if !told && since_instant.elapsed() >= TELL_OWNER_AFTER {
                 told = true;
                 if let Err(e) = self

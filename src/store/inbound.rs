@@ -103,6 +103,39 @@ impl Tx<'_> {
         })
     }
 
+    /// Every watched mailbox's state, by account key.
+    pub fn watcher_states(&self) -> Result<Vec<(String, WatcherState)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT account, uid_validity, last_uid, last_contact_at, last_error
+             FROM watcher_state ORDER BY account",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<u32>>(1)?,
+                r.get::<_, Option<u32>>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, Option<String>>(4)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (account, uid_validity, last_uid, contact, last_error) = row?;
+            out.push((
+                account,
+                WatcherState {
+                    uid_validity,
+                    last_uid,
+                    last_contact_at: contact
+                        .map(|c| parse_ts(&c, "watcher contact"))
+                        .transpose()?,
+                    last_error,
+                },
+            ));
+        }
+        Ok(out)
+    }
+
     pub fn set_watcher_state(&self, account: &str, w: &WatcherState) -> Result<(), StoreError> {
         self.cached_exec(
             "INSERT INTO watcher_state (account, uid_validity, last_uid, last_contact_at, last_error)
@@ -138,6 +171,10 @@ impl super::Store {
 
     pub fn watcher_state(&self, account: &str) -> Result<WatcherState, StoreError> {
         self.autocommit().watcher_state(account)
+    }
+
+    pub fn watcher_states(&self) -> Result<Vec<(String, WatcherState)>, StoreError> {
+        self.autocommit().watcher_states()
     }
 
     /// [`Tx::set_watcher_state`] on its own (one statement).
