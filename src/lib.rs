@@ -31,6 +31,8 @@
 //! - [`inbox`] turns incoming mail into recorded events; it never sends, it
 //!   queues owner notices for the outbox.
 //! - [`status`] joins config and store for `handoff status`.
+//! - [`daemon`] is `handoff run`: the pass on every wake-up, the inbox and
+//!   config watchers, signals, reload, shutdown, systemd's notify protocol.
 //! - [`clock`] is injectable time: tests and `HANDOFF_NOW` move it.
 //! - [`cli`] is the edge: subcommands, messages for people, exit codes.
 #![deny(unsafe_code)]
@@ -39,6 +41,7 @@ pub mod calendar;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod daemon;
 pub mod failpoint;
 pub mod imap_conn;
 pub mod inbox;

@@ -20,6 +20,7 @@ pub struct Model {
     /// Present when the config has an `[imap]` section.
     pub imap: Option<ImapSettings>,
     pub policy: Policy,
+    pub log: LogSettings,
     pub contractors: Vec<Contractor>,
     pub engagements: Vec<Engagement>,
 }
@@ -145,6 +146,14 @@ pub struct ImapSettings {
     pub server: ServerSettings,
     pub mailbox: String,
     pub sent_mailbox: String,
+}
+
+/// `[log]`: how much the daemon writes to its log.
+#[derive(Debug, Clone, Default)]
+pub struct LogSettings {
+    /// `error`, `warn`, `info`, `debug` or `trace`; `None` means `info`
+    /// (and `RUST_LOG`, when set, overrides either).
+    pub level: Option<String>,
 }
 
 /// The owner's rules against micromanaging.

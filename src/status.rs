@@ -21,6 +21,9 @@ pub struct StatusReport {
     /// Mails waiting in the outbox.
     pub outbox_depth: u64,
     pub engagements: Vec<EngagementStatus>,
+    /// The daemon's health: running or not, last pass, IMAP contact,
+    /// failures, next wake-up.
+    pub daemon: crate::daemon::DaemonHealth,
 }
 
 #[derive(Debug, Serialize)]
@@ -87,6 +90,7 @@ pub fn build(model: &Model, store: &Store, now: DateTime<Utc>) -> Result<StatusR
         now: now.to_rfc3339(),
         outbox_depth: store.outbox_depth()?,
         engagements,
+        daemon: crate::daemon::report::health(model, store, now)?,
     })
 }
 
@@ -250,5 +254,6 @@ pub fn render(report: &StatusReport, tz: Tz) -> String {
         }
     }
     out += &format!("outbox: {} waiting\n", report.outbox_depth);
+    out += &crate::daemon::report::render(&report.daemon);
     out
 }

@@ -33,6 +33,7 @@ pub enum Purpose {
     NoticePaymentDue,
     NoticeSendFailed,
     NoticeDeclined,
+    NoticeConfigError,
 }
 
 impl Purpose {
@@ -55,6 +56,7 @@ impl Purpose {
         Purpose::NoticePaymentDue,
         Purpose::NoticeSendFailed,
         Purpose::NoticeDeclined,
+        Purpose::NoticeConfigError,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -77,6 +79,7 @@ impl Purpose {
             Purpose::NoticePaymentDue => "notice_payment_due",
             Purpose::NoticeSendFailed => "notice_send_failed",
             Purpose::NoticeDeclined => "notice_declined",
+            Purpose::NoticeConfigError => "notice_config_error",
         }
     }
 
@@ -178,6 +181,14 @@ const DEFAULTS: &[(&str, &str)] = &[
     (
         "notice_declined.txt",
         include_str!("../templates/notice_declined.txt"),
+    ),
+    (
+        "notice_config_error.html",
+        include_str!("../templates/notice_config_error.html"),
+    ),
+    (
+        "notice_config_error.txt",
+        include_str!("../templates/notice_config_error.txt"),
     ),
     (
         "notice_delivery.html",
