@@ -402,16 +402,15 @@ fn without_notify_socket_it_runs_quietly_and_a_bad_config_stops_the_start() {
     assert_eq!(code, Some(0));
 }
 
-/// Start time and idle memory with 100 engagements. Prints the figures
-/// (`cargo test --test daemon measure -- --nocapture`; set HANDOFF_BIN to a
-/// release build for the README's numbers) and checks loose bounds.
+/// Start time and idle memory, for the example (1 engagement) and with 100
+/// engagements. Prints the figures (`cargo test --test daemon measure --
+/// --nocapture`; set HANDOFF_BIN to a release build for the README's
+/// numbers) and checks only that it gets ready at all.
 #[test]
-fn measure_start_time_and_idle_memory_with_100_engagements() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("handoff.toml");
-    let mut text_ = config_text();
+fn measure_start_time_and_idle_memory() {
+    let mut hundred = config_text();
     for i in 0..99 {
-        text_ += &format!(
+        hundred += &format!(
             "\n[[engagement]]\nid = \"job{i}\"\ncontractor = \"dana\"\ntitle = \"Job {i}\"\n\
              agreement_signed = 2026-11-02\nstarts = 2026-11-24\n\
              deliverables = \"Things\"\nquality_standard = \"Good\"\nperformance_standard = \"On time\"\n\
@@ -419,28 +418,41 @@ fn measure_start_time_and_idle_memory_with_100_engagements() {
              [[engagement.milestone]]\nid = \"m2\"\ntitle = \"Second part\"\ndue = 2027-01-05\n"
         );
     }
-    std::fs::write(&config, &text_).unwrap();
-    // The first start queues and writes 400 mails; the second is the
-    // steady state: a store that knows everything, nothing due.
-    for round in ["first start (sends 400 mails)", "restart (nothing due)"] {
-        let mut notify = NotifySocket::bind(dir.path());
-        let socket = notify.path.to_str().unwrap().to_string();
-        let daemon = Daemon::start(&config, &[("NOTIFY_SOCKET", &socket)]);
-        notify.expect("READY=1");
-        let ready = daemon.started.elapsed();
-        let rss = std::fs::read_to_string(format!("/proc/{}/status", daemon.pid()))
-            .unwrap()
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:").map(|v| v.trim().to_string()))
-            .unwrap();
-        println!(
-            "{round}: exec -> READY=1 {} ms; VmRSS when ready {rss} ({})",
-            ready.as_millis(),
-            bin().display()
-        );
-        let (code, _) = daemon.stop();
-        assert_eq!(code, Some(0));
-        std::fs::remove_file(&notify.path).unwrap();
-        assert!(ready < PATIENCE);
+    for (label, text_) in [
+        ("1 engagement", config_text()),
+        ("100 engagements", hundred),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("handoff.toml");
+        std::fs::write(&config, &text_).unwrap();
+        // The first start queues and writes every mail (4 per engagement);
+        // the restart is the steady state: the store knows everything,
+        // nothing is due.
+        for round in ["first start", "restart"] {
+            let mut notify = NotifySocket::bind(dir.path());
+            let socket = notify.path.to_str().unwrap().to_string();
+            let daemon = Daemon::start(&config, &[("NOTIFY_SOCKET", &socket)]);
+            notify.expect("READY=1");
+            let ready = daemon.started.elapsed();
+            let status = std::fs::read_to_string(format!("/proc/{}/status", daemon.pid())).unwrap();
+            let field = |name: &str| {
+                status
+                    .lines()
+                    .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_string()))
+                    .unwrap_or_default()
+            };
+            println!(
+                "{label}, {round}: exec -> READY=1 {} ms; when ready VmRSS {} (RssAnon {}, RssFile {}) [{}]",
+                ready.as_millis(),
+                field("VmRSS:"),
+                field("RssAnon:"),
+                field("RssFile:"),
+                bin().display()
+            );
+            let (code, _) = daemon.stop();
+            assert_eq!(code, Some(0));
+            std::fs::remove_file(&notify.path).unwrap();
+            assert!(ready < PATIENCE);
+        }
     }
 }
