@@ -420,7 +420,8 @@ mod tests {
             milestone => context!{ id => "wf", title => "Wireframes", due => "Sat 5 Dec 2026, 17:59 EST (America/New_York)" },
             extra => context!{ due_in => "3 days", feedback => "Good", received => "today", excerpt => "Here it is",
                 recipient => "dana@example.test", error => "550 gone", quiet_for => "6 days", last_heard => "Mon",
-                record => "- 1 delivery on time", subject => "Instructions", update => "no", title => "Wireframes", due => "Sat 5 Dec", what => "Wireframes", when => "Sat 5 Dec" },
+                record => "- 1 delivery on time", subject => "Instructions", update => "no", title => "Wireframes", due => "Sat 5 Dec", what => "Wireframes", when => "Sat 5 Dec",
+                config => "handoff.toml", errors => "handoff.toml:3:9: bad" },
         }
     }
 
