@@ -126,6 +126,13 @@ pub fn check(
             loaded.model.mail.state.display()
         )]);
     }
+    // The watcher of replies is chosen at start (file notifications or IMAP).
+    if loaded.model.mail.incoming != old.loaded.model.mail.incoming {
+        return Err(vec![format!(
+            "{}: `incoming` changed; that takes a restart (systemctl restart handoff), the running daemon keeps reading replies the old way",
+            path.display()
+        )]);
+    }
     let current = Current::new(loaded).map_err(|e| vec![e.to_string()])?;
     let problems = crate::cli::check_templates(&current.loaded.model, now);
     if problems.is_empty() {
@@ -229,4 +236,49 @@ fn ours_close(event: &notify::Event, name: &Option<std::ffi::OsString>) -> bool 
         .paths
         .iter()
         .any(|p| p.file_name().map(|n| n.to_os_string()) == *name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t() -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::parse_from_rfc3339("2026-11-25T15:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+    }
+
+    #[test]
+    fn a_reload_is_checked_like_handoff_check_and_some_changes_need_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("handoff.toml");
+        std::fs::write(&path, config::EXAMPLE).unwrap();
+        let old = Current::new(config::load(&path).unwrap()).unwrap();
+
+        let added = format!(
+            "{}\n[[engagement.milestone]]\nid = \"copy\"\ntitle = \"Copy\"\ndue = 2026-12-20\n",
+            config::EXAMPLE
+        );
+        std::fs::write(&path, &added).unwrap();
+        let new = check(&path, &old, t()).unwrap();
+        assert_eq!(new.loaded.model.engagements[0].milestones.len(), 3);
+
+        let broken = config::EXAMPLE.replacen("title = \"Wireframes\"", "title = Wireframes", 1);
+        let line = broken[..broken.find("title = Wireframes").unwrap()]
+            .matches('\n')
+            .count()
+            + 1;
+        std::fs::write(&path, &broken).unwrap();
+        let problems = check(&path, &old, t()).err().unwrap();
+        assert!(
+            problems[0].starts_with(&format!("{}:{line}:", path.display())),
+            "{problems:?}"
+        );
+
+        let moved =
+            config::EXAMPLE.replacen("state = \"var/handoff.db\"", "state = \"var/other.db\"", 1);
+        std::fs::write(&path, &moved).unwrap();
+        let problems = check(&path, &old, t()).err().unwrap();
+        assert!(problems[0].contains("takes a restart"), "{problems:?}");
+    }
 }
