@@ -61,8 +61,9 @@ pub enum Command {
         #[arg(long)]
         limit: Option<usize>,
     },
-    /// Run Handoff: `--once` does one pass (queue what is due, deliver the
-    /// outbox) and exits; the long-running daemon is not available yet.
+    /// Run Handoff: the daemon (until SIGTERM; SIGHUP or a change of the
+    /// config file reloads it); `--once` does one pass (queue what is due,
+    /// deliver the outbox) and exits.
     Run {
         #[arg(long)]
         once: bool,
@@ -178,7 +179,10 @@ pub fn run(cli: Cli) -> u8 {
             log_cmd(loaded, EventFilter { engagement, limit }, json)
         }),
         Command::Run { once: false } => {
-            not_yet("run", "the daemon (use `run --once` for one pass)")
+            let clock: std::sync::Arc<dyn Clock> = std::sync::Arc::from(clock);
+            with_config(&cli.config, |loaded| {
+                crate::daemon::run(loaded.clone(), &cli.config, clock).map_err(CliError::from)
+            })
         }
         Command::Run { once: true } => {
             with_config(&cli.config, |loaded| run_once(loaded, clock.as_ref()))
@@ -397,6 +401,8 @@ enum CliError {
     UnknownEngagement(String),
     #[error(transparent)]
     Action(#[from] crate::actions::ActionError),
+    #[error(transparent)]
+    Daemon(#[from] crate::daemon::DaemonError),
 }
 
 fn open_store(model: &Model) -> Result<Store, CliError> {
@@ -470,8 +476,9 @@ fn check(path: &Path, clock: &dyn Clock) -> u8 {
     EXIT_OK
 }
 
-/// Renders every purpose for every engagement; one line per failure.
-fn check_templates(model: &Model, now: chrono::DateTime<chrono::Utc>) -> Vec<String> {
+/// Renders every purpose for every engagement; one line per failure. The
+/// daemon runs the same check before it accepts a reloaded config.
+pub(crate) fn check_templates(model: &Model, now: chrono::DateTime<chrono::Utc>) -> Vec<String> {
     let templates = match Templates::load(model.mail.templates_dir.as_deref()) {
         Ok(t) => t,
         Err(e) => return vec![template_problem(model, &e.to_string())],

@@ -34,6 +34,8 @@
 //!   answered, end), by command or by reply: each one event, its transition
 //!   and its mail in one transaction. [`money`] reads budgets and payments.
 //! - [`status`] joins config and store for `handoff status`.
+//! - [`daemon`] is `handoff run`: the pass on every wake-up, the inbox and
+//!   config watchers, signals, reload, shutdown, systemd's notify protocol.
 //! - [`clock`] is injectable time: tests and `HANDOFF_NOW` move it.
 //! - [`cli`] is the edge: subcommands, messages for people, exit codes.
 #![deny(unsafe_code)]
@@ -43,6 +45,7 @@ pub mod calendar;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod daemon;
 pub mod failpoint;
 pub mod imap_conn;
 pub mod inbox;

@@ -20,6 +20,7 @@ pub struct Model {
     /// Present when the config has an `[imap]` section.
     pub imap: Option<ImapSettings>,
     pub policy: Policy,
+    pub log: LogSettings,
     pub contractors: Vec<Contractor>,
     pub engagements: Vec<Engagement>,
 }
@@ -148,6 +149,14 @@ pub struct ImapSettings {
     /// How often to look for new mail when the server offers no IDLE; with
     /// IDLE, how often the Sent mailbox is looked at while nothing arrives.
     pub poll_every: TimeDelta,
+}
+
+/// `[log]`: how much the daemon writes to its log.
+#[derive(Debug, Clone, Default)]
+pub struct LogSettings {
+    /// `error`, `warn`, `info`, `debug` or `trace`; `None` means `info`
+    /// (and `RUST_LOG`, when set, overrides either).
+    pub level: Option<String>,
 }
 
 /// The owner's rules against micromanaging.

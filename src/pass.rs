@@ -476,3 +476,24 @@ fn queue(
     })?;
     Ok(true)
 }
+
+/// The next moment a pass has something to do, as far as the pass knows: the
+/// outbox's earliest queued row (a first try held back by quiet hours, or a
+/// retry), or the start of an engagement that has not started yet (its
+/// instructions and invitations go then). `None`: nothing is due until
+/// something changes (a reply, a reload). The daemon sleeps until the
+/// earliest of this and the schedule's next item, so it never polls.
+pub fn next_wake(
+    model: &Model,
+    store: &Store,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    let outbox = store.next_outbox_attempt()?;
+    let start = model
+        .engagements
+        .iter()
+        .map(|e| start_instant(model, e))
+        .filter(|t| *t > now)
+        .min();
+    Ok(outbox.into_iter().chain(start).min())
+}

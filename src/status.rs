@@ -25,6 +25,9 @@ pub struct StatusReport {
     /// The IMAP watcher's mailboxes: last contact and last error.
     pub mailboxes: Vec<MailboxHealth>,
     pub engagements: Vec<EngagementStatus>,
+    /// The daemon's health: running or not, last pass, IMAP contact,
+    /// failures, next wake-up.
+    pub daemon: crate::daemon::DaemonHealth,
 }
 
 /// How a watched mailbox stands.
@@ -160,6 +163,7 @@ pub fn build(model: &Model, store: &Store, now: DateTime<Utc>) -> Result<StatusR
             })
             .collect(),
         engagements,
+        daemon: crate::daemon::report::health(model, store, now)?,
     })
 }
 
@@ -352,5 +356,6 @@ pub fn render(report: &StatusReport, tz: Tz) -> String {
             p.address
         );
     }
+    out += &crate::daemon::report::render(&report.daemon);
     out
 }

@@ -36,6 +36,7 @@ pub enum Purpose {
     DeliveryAccepted,
     RedoRequest,
     NoticeBudget,
+    NoticeConfigError,
 }
 
 impl Purpose {
@@ -61,6 +62,7 @@ impl Purpose {
         Purpose::DeliveryAccepted,
         Purpose::RedoRequest,
         Purpose::NoticeBudget,
+        Purpose::NoticeConfigError,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -86,6 +88,7 @@ impl Purpose {
             Purpose::DeliveryAccepted => "delivery_accepted",
             Purpose::RedoRequest => "redo_request",
             Purpose::NoticeBudget => "notice_budget",
+            Purpose::NoticeConfigError => "notice_config_error",
         }
     }
 
@@ -189,6 +192,14 @@ const DEFAULTS: &[(&str, &str)] = &[
     (
         "notice_declined.txt",
         include_str!("../templates/notice_declined.txt"),
+    ),
+    (
+        "notice_config_error.html",
+        include_str!("../templates/notice_config_error.html"),
+    ),
+    (
+        "notice_config_error.txt",
+        include_str!("../templates/notice_config_error.txt"),
     ),
     (
         "notice_delivery.html",
@@ -445,7 +456,8 @@ mod tests {
             extra => context!{ due_in => "3 days", feedback => "Good", received => "today", excerpt => "Here it is",
                 recipient => "dana@example.test", error => "550 gone", quiet_for => "6 days", last_heard => "Mon",
                 record => "- 1 delivery on time", subject => "Instructions", update => "no", title => "Wireframes", due => "Sat 5 Dec", what => "Wireframes", when => "Sat 5 Dec",
-                notes => "Looks good", reason => "Fix the header", percent => "80", spent => "1600.00 EUR", budget => "2000.00 EUR" },
+                notes => "Looks good", reason => "Fix the header", percent => "80", spent => "1600.00 EUR", budget => "2000.00 EUR",
+                config => "handoff.toml", errors => "handoff.toml:3:9: bad" },
         }
     }
 

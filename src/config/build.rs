@@ -20,6 +20,7 @@ const ROOT_KEYS: &[&str] = &[
     "smtp",
     "imap",
     "policy",
+    "log",
     "contractor",
     "engagement",
 ];
@@ -53,6 +54,7 @@ const POLICY_KEYS: &[&str] = &[
     "max_reminders_per_day",
     "silence_alert_after",
 ];
+const LOG_KEYS: &[&str] = &["level"];
 const CONTRACTOR_KEYS: &[&str] = &["id", "name", "email", "timezone"];
 const ENGAGEMENT_KEYS: &[&str] = &[
     "id",
@@ -155,6 +157,8 @@ pub(super) fn build(
     }
     let policy_section = root.table(d, "policy", POLICY_KEYS);
     let policy = read_policy(d, policy_section);
+    let log_section = root.table(d, "log", LOG_KEYS);
+    let log = read_log(d, log_section);
 
     let contractor_sections = root.tables(d, "contractor", CONTRACTOR_KEYS);
     let (contractors, contractor_ids) = read_contractors(d, contractor_sections, owner_tz);
@@ -175,6 +179,7 @@ pub(super) fn build(
         smtp: smtp.flatten(),
         imap: imap.flatten(),
         policy: policy?,
+        log: log?,
         contractors: contractors?,
         engagements: engagements?,
     })
@@ -497,6 +502,26 @@ fn read_policy(d: &mut Diagnostics<'_>, s: Option<Section<'_, '_>>) -> Option<Po
         quiet_hours: quiet_hours?,
         max_reminders_per_day: max?,
         silence_alert_after: silence?,
+    })
+}
+
+/// `[log]`: the daemon's log level (`RUST_LOG`, when set, wins).
+fn read_log(d: &mut Diagnostics<'_>, s: Option<Section<'_, '_>>) -> Option<LogSettings> {
+    let Some(mut s) = s else {
+        return Some(LogSettings::default());
+    };
+    let v = s.str(d, "level");
+    let levels = [
+        ("error", "error"),
+        ("warn", "warn"),
+        ("info", "info"),
+        ("debug", "debug"),
+        ("trace", "trace"),
+    ];
+    let level = choice(d, v.as_ref(), "level", "[log]", &levels, "info");
+    s.finish(d);
+    Some(LogSettings {
+        level: v.and(level).map(str::to_string),
     })
 }
 

@@ -456,6 +456,10 @@ pub fn sample_extra(purpose: Purpose) -> BTreeMap<String, String> {
             ("what", "(the milestone or meeting)"),
             ("when", "(its time)"),
         ],
+        Purpose::NoticeConfigError => &[
+            ("config", "(the config file)"),
+            ("errors", "(each problem, as FILE:LINE:COL: what is wrong)"),
+        ],
         Purpose::NoticeSendFailed => &[
             ("recipient", "(the address)"),
             ("subject", "(the subject)"),

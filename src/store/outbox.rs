@@ -159,6 +159,30 @@ impl Tx<'_> {
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
+    /// When the next queued mail may go: the earliest `next_attempt_at`
+    /// (first try after quiet hours, or a retry) of any queued row. The
+    /// daemon sleeps until then instead of polling.
+    pub fn next_outbox_attempt(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let next: Option<String> = self.conn.query_row(
+            "SELECT min(next_attempt_at) FROM outbox WHERE status = 'queued'",
+            [],
+            |r| r.get(0),
+        )?;
+        next.map(|t| parse_ts(&t, "outbox next attempt"))
+            .transpose()
+    }
+
+    /// Mails given up for good (`failed`): what `handoff status` counts as
+    /// failures.
+    pub fn outbox_failed(&self) -> Result<u64, StoreError> {
+        let n: i64 = self.conn.query_row(
+            "SELECT count(*) FROM outbox WHERE status = 'failed'",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     /// Queued mails whose time has come, oldest first.
     pub fn due_outbox(
         &self,
@@ -450,6 +474,14 @@ impl super::Store {
         self.autocommit().thread_root(engagement, recipient)
     }
 
+    pub fn next_outbox_attempt(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.autocommit().next_outbox_attempt()
+    }
+
+    pub fn outbox_failed(&self) -> Result<u64, StoreError> {
+        self.autocommit().outbox_failed()
+    }
+
     pub fn sent_ref(&self, message_id: &str) -> Result<Option<SentRef>, StoreError> {
         self.autocommit().sent_ref(message_id)
     }
@@ -585,6 +617,30 @@ mod tests {
             s.enqueue(&mail("k"), t("2026-11-24T10:00:00Z")).unwrap(),
             Enqueued::AlreadyQueued
         );
+    }
+
+    #[test]
+    fn the_next_attempt_is_the_earliest_queued_row_and_failures_are_counted() {
+        let mut s = Store::open_in_memory().unwrap();
+        let now = t("2026-11-24T08:00:00Z");
+        assert_eq!(s.next_outbox_attempt().unwrap(), None);
+        let mut later = mail("later");
+        later.not_before = t("2026-11-24T12:00:00Z");
+        s.enqueue(&later, now).unwrap();
+        let Enqueued::Queued(id) = s.enqueue(&mail("k"), now).unwrap() else {
+            panic!("not queued")
+        };
+        assert_eq!(
+            s.next_outbox_attempt().unwrap(),
+            Some(t("2026-11-24T09:00:00Z"))
+        );
+        s.mark_failed(id, "550 no such user", None, now).unwrap();
+        assert_eq!(
+            s.next_outbox_attempt().unwrap(),
+            Some(t("2026-11-24T12:00:00Z")),
+            "a failed row is never due again"
+        );
+        assert_eq!(s.outbox_failed().unwrap(), 1);
     }
 
     #[test]
