@@ -88,7 +88,7 @@ pub enum TlsMode {
 }
 
 /// One server account: `[smtp]` or the server part of `[imap]`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerSettings {
     pub host: String,
     pub port: u16,
@@ -141,7 +141,7 @@ impl std::fmt::Display for Secret {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImapSettings {
     pub server: ServerSettings,
     pub mailbox: String,

@@ -37,6 +37,7 @@ pub enum Purpose {
     RedoRequest,
     NoticeBudget,
     NoticeConfigError,
+    NoticeInboxDown,
 }
 
 impl Purpose {
@@ -63,6 +64,7 @@ impl Purpose {
         Purpose::RedoRequest,
         Purpose::NoticeBudget,
         Purpose::NoticeConfigError,
+        Purpose::NoticeInboxDown,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -89,6 +91,7 @@ impl Purpose {
             Purpose::RedoRequest => "redo_request",
             Purpose::NoticeBudget => "notice_budget",
             Purpose::NoticeConfigError => "notice_config_error",
+            Purpose::NoticeInboxDown => "notice_inbox_down",
         }
     }
 
@@ -200,6 +203,14 @@ const DEFAULTS: &[(&str, &str)] = &[
     (
         "notice_config_error.txt",
         include_str!("../templates/notice_config_error.txt"),
+    ),
+    (
+        "notice_inbox_down.html",
+        include_str!("../templates/notice_inbox_down.html"),
+    ),
+    (
+        "notice_inbox_down.txt",
+        include_str!("../templates/notice_inbox_down.txt"),
     ),
     (
         "notice_delivery.html",
@@ -457,7 +468,7 @@ mod tests {
                 recipient => "dana@example.test", error => "550 gone", quiet_for => "6 days", last_heard => "Mon",
                 record => "- 1 delivery on time", subject => "Instructions", update => "no", title => "Wireframes", due => "Sat 5 Dec", what => "Wireframes", when => "Sat 5 Dec",
                 notes => "Looks good", reason => "Fix the header", percent => "80", spent => "1600.00 EUR", budget => "2000.00 EUR",
-                config => "handoff.toml", errors => "handoff.toml:3:9: bad" },
+                config => "handoff.toml", errors => "handoff.toml:3:9: bad", mailbox => "owner@example.test/INBOX", since => "Tue 24 Nov 2026, 09:00" },
         }
     }
 

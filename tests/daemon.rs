@@ -3,6 +3,8 @@
 //! systemd see it: mail files appearing, `handoff log`, its log lines, its
 //! exit code, and the sd_notify datagrams on a socket the test binds.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
@@ -454,5 +456,160 @@ fn measure_start_time_and_idle_memory() {
             std::fs::remove_file(&notify.path).unwrap();
             assert!(ready < PATIENCE);
         }
+    }
+}
+
+/// A contractor's reply on a thread, as raw RFC 5322 text.
+fn reply_to(from: &str, to: &str, id: &str, root: &str, message_id: &str, body: &str) -> Vec<u8> {
+    format!(
+        "From: Dana Diaz <{from}>\r\nTo: {to}\r\nSubject: Re: Instructions [{id}]\r\n\
+         Message-ID: <{message_id}>\r\nIn-Reply-To: {root}\r\nReferences: {root}\r\n\
+         Date: Wed, 25 Nov 2026 10:00:00 -0500\r\nMIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+    )
+    .into_bytes()
+}
+
+#[test]
+fn over_smtp_and_imap_the_daemon_sends_records_and_rides_out_an_imap_outage() {
+    let stack = common::MailStack::start();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("owner.pw"), &stack.owner.password).unwrap();
+    let id = "site";
+    let config = dir.path().join("handoff.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[owner]
+name = "Ada Lovelace"
+email = "{owner}"
+timezone = "Europe/Berlin"
+[mail]
+outgoing = "smtp"
+incoming = "imap"
+[smtp]
+host = "127.0.0.1"
+port = {smtp}
+username = "{owner}"
+password_file = "owner.pw"
+ca_file = "{ca}"
+[imap]
+host = "127.0.0.1"
+port = {imaps}
+tls = "tls"
+username = "{owner}"
+password_file = "owner.pw"
+ca_file = "{ca}"
+[policy]
+quiet_hours = "00:00-00:00"
+[[contractor]]
+id = "dana"
+name = "Dana Díaz"
+email = "{dana}"
+timezone = "America/New_York"
+[[engagement]]
+id = "{id}"
+contractor = "dana"
+title = "Website"
+agreement_signed = 2026-11-02
+starts = 2026-11-24
+deliverables = "Five pages"
+quality_standard = "Valid HTML"
+performance_standard = "On time"
+[[engagement.milestone]]
+id = "wireframes"
+title = "Wireframes"
+due = 2026-12-05
+"#,
+            owner = stack.owner.user,
+            smtp = stack.smtp_port,
+            imaps = stack.imaps_port,
+            ca = stack.ca_cert.display(),
+            dana = stack.contractor.user,
+        ),
+    )
+    .unwrap();
+    let mut notify = NotifySocket::bind(dir.path());
+    let socket = notify.path.to_str().unwrap().to_string();
+    let mut daemon = Daemon::start(&config, &[("NOTIFY_SOCKET", &socket)]);
+    notify.expect("READY=1");
+    daemon.expect_log("IMAP watcher connected");
+
+    // The instructions reach the contractor's mailbox through Postfix.
+    let instructions = rt.block_on(common::imap::wait_for_text(
+        &stack,
+        &stack.contractor,
+        "INBOX",
+        ".instructions@",
+        PATIENCE,
+    ));
+    let root = text(&instructions)
+        .lines()
+        .find_map(|l| l.strip_prefix("Message-ID: ").map(str::to_string))
+        .expect("the instructions' Message-ID");
+    let send = |message_id: &str, body: &str| {
+        let raw = reply_to(
+            &stack.contractor.user,
+            &stack.owner.user,
+            id,
+            &root,
+            message_id,
+            body,
+        );
+        rt.block_on(common::smtp::send_raw(
+            &stack,
+            &stack.contractor,
+            &[&stack.owner.user],
+            &raw,
+        ))
+        .expect("Postfix takes the reply");
+    };
+    let recorded = |message_id: &str| {
+        let wanted = format!("<{message_id}>");
+        log_json(&config)
+            .iter()
+            .filter(|e| e["direction"] == "in" && e["message_id"] == wanted.as_str())
+            .count()
+    };
+
+    // A reply is recorded by the daemon's watcher.
+    let sent = Instant::now();
+    send("ack.1@example.test", "Got it, starting Monday.");
+    daemon.expect_log("recorded new mail");
+    println!("reply sent -> recorded by the daemon: {:?}", sent.elapsed());
+    assert_eq!(recorded("ack.1@example.test"), 1);
+
+    // IMAP goes away; mail keeps arriving; IMAP comes back.
+    stack.stop_imap();
+    daemon.expect_log("IMAP watcher disconnected");
+    let status = text(&handoff(&config, &["status"]).stdout);
+    assert!(status.contains("NOT REACHABLE"), "{status}");
+    for i in 0..3 {
+        send(&format!("down.{i}@example.test"), "Status: all on track.");
+    }
+    stack.settle();
+    stack.start_imap();
+    let back = Instant::now();
+    eventually("the three mails recorded", || {
+        (0..3)
+            .all(|i| recorded(&format!("down.{i}@example.test")) == 1)
+            .then_some(())
+    });
+    println!("IMAP back -> all three recorded: {:?}", back.elapsed());
+    assert!(
+        back.elapsed() < Duration::from_secs(5),
+        "resumed within 5 s"
+    );
+    assert!(daemon.is_running());
+
+    let (code, took) = daemon.stop();
+    assert_eq!(code, Some(0));
+    assert!(took < Duration::from_secs(10), "stopped in {took:?}");
+    for i in 0..3 {
+        assert_eq!(recorded(&format!("down.{i}@example.test")), 1, "once each");
     }
 }

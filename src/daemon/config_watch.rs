@@ -18,7 +18,7 @@
 
 use super::{Current, TaskContext};
 use crate::config::{self, ConfigError};
-use crate::outbox::{Composer, MailRequest};
+use crate::outbox::Composer;
 use crate::store::Store;
 use crate::templates::Purpose;
 use notify::{EventKind, RecursiveMode, Watcher};
@@ -150,12 +150,6 @@ fn tell_owner(ctx: &TaskContext, old: &Current, problems: &[String]) {
     text.hash(&mut hasher);
     let key = format!("notice_config_error/{:016x}", hasher.finish());
     let model = &old.loaded.model;
-    // Owner notices are composed in an engagement's context; this one is
-    // about the whole file and its template uses none of it. With no
-    // engagement at all there is nobody to keep on track, and the log says it.
-    let Some(e) = model.engagements.first() else {
-        return;
-    };
     let outcome = (|| -> Result<bool, String> {
         let mut store = Store::open(&ctx.store_path).map_err(|e| e.to_string())?;
         if store
@@ -164,28 +158,23 @@ fn tell_owner(ctx: &TaskContext, old: &Current, problems: &[String]) {
         {
             return Ok(false);
         }
-        let req = MailRequest {
-            purpose: Purpose::NoticeConfigError,
-            engagement: e.id.clone(),
-            milestone: None,
-            extra: [
-                ("config".to_string(), old.loaded.path.display().to_string()),
-                ("errors".to_string(), text.clone()),
-            ]
-            .into_iter()
-            .collect(),
-            calendar: None,
-        };
         let composer = Composer {
             model,
             templates: &old.templates,
         };
+        let extra = [
+            ("config".to_string(), old.loaded.path.display().to_string()),
+            ("errors".to_string(), text.clone()),
+        ]
+        .into_iter()
+        .collect();
         let now = ctx.clock.now();
-        let mut mail = composer
-            .compose(&req, None, now)
+        let Some(mail) = composer
+            .compose_system(Purpose::NoticeConfigError, key.clone(), extra, now)
             .map_err(|e| e.to_string())?
-            .into_outbox(key.clone(), &req, now);
-        mail.engagement = None;
+        else {
+            return Ok(false);
+        };
         store.enqueue(&mail, now).map_err(|e| e.to_string())?;
         Ok(true)
     })();

@@ -38,6 +38,7 @@
 
 pub mod config_watch;
 pub mod health;
+pub mod imap;
 pub mod inbox_watch;
 pub mod lock;
 pub mod logging;
@@ -330,11 +331,9 @@ async fn serve(
 ///     "imap"
 /// });
 /// ```
-fn spawn_imap_watch(tasks: &mut JoinSet<&'static str>, mut ctx: TaskContext) {
+fn spawn_imap_watch(tasks: &mut JoinSet<&'static str>, ctx: TaskContext) {
     tasks.spawn(async move {
-        tracing::warn!("incoming = \"imap\": the IMAP watcher is not part of this build yet; replies are not read");
-        ctx.liveness.degraded("IMAP watcher not available");
-        ctx.shutdown.recv().await;
+        imap::run(ctx).await;
         "imap"
     });
 }

@@ -16,8 +16,10 @@
 //! - **Never dies silently.** Every IMAP step has a timeout; IDLE is renewed
 //!   every [`IDLE_RENEW`] (RFC 2177 asks for less than 29 minutes), and each
 //!   renewal is a NOOP round trip that proves the connection alive. Any error
-//!   drops the session and reconnects with exponential backoff and jitter,
-//!   logging each change of state. The state (connected, down since, last
+//!   drops the session and reconnects with exponential backoff and jitter
+//!   (to at most 4 s while the server is unreachable, so the watcher is back
+//!   within 5 s of it; to 5 minutes while it refuses the login), logging
+//!   each change of state. The state (connected, down since, last
 //!   error, last contact) is in the store for `handoff status`, and after
 //!   [`TELL_OWNER_AFTER`] of failing the pipeline is told once per outage so
 //!   the owner hears of it.
@@ -243,9 +245,17 @@ impl<P: Pipeline> Watcher<P> {
                 return;
             }
             let outcome = self.session(&mut shutdown, &mut failures).await;
-            let error = match outcome {
+            let (error, refused) = match outcome {
                 Ok(()) => return, // asked to stop
-                Err(e) => e.to_string(),
+                Err(e) => {
+                    // A server that refuses the login will refuse it again:
+                    // retrying fast only looks like an attack on it.
+                    let refused = matches!(
+                        e,
+                        WatchError::Imap(ImapError::Login { .. } | ImapError::Password(_))
+                    );
+                    (e.to_string(), refused)
+                }
             };
             let now = self.clock.now();
             tracing::warn!(mailbox = %self.settings.mailbox, error = %error, "IMAP watcher disconnected; reconnecting");
@@ -271,7 +281,12 @@ impl<P: Pipeline> Watcher<P> {
                     tracing::error!(error = %e, "cannot record that the IMAP server is unreachable");
                 }
             }
-            let delay = backoff(failures);
+            let ceiling = if refused {
+                REFUSED_CEILING
+            } else {
+                UNREACHABLE_CEILING
+            };
+            let delay = backoff(failures, ceiling);
             tracing::info!(
                 retry_in_ms = delay.as_millis() as u64,
                 "IMAP watcher waiting before reconnecting"
@@ -571,12 +586,20 @@ fn stopping(shutdown: &watch::Receiver<bool>) -> bool {
     *shutdown.borrow() || shutdown.has_changed().is_err()
 }
 
-/// Reconnect delay after `failures` failures in a row: 1 s doubling to 5
-/// minutes, with up to 25 % jitter so many daemons do not reconnect in step.
-pub fn backoff(failures: u32) -> Duration {
+/// Longest wait between reconnects while the server cannot be reached or
+/// the connection fails: short, so the watcher is back within seconds of the
+/// server (a refused TCP connect costs nothing).
+pub const UNREACHABLE_CEILING: Duration = Duration::from_secs(4);
+
+/// Longest wait between reconnects while the server refuses the login.
+pub const REFUSED_CEILING: Duration = Duration::from_secs(300);
+
+/// Reconnect delay after `failures` failures in a row: 1 s doubling up to
+/// `ceiling`, plus up to 25 % jitter so many daemons do not reconnect in step.
+pub fn backoff(failures: u32, ceiling: Duration) -> Duration {
     let base = Duration::from_secs(1)
         .saturating_mul(1u32 << failures.saturating_sub(1).min(9))
-        .min(Duration::from_secs(300));
+        .min(ceiling);
     let mut byte = [0u8; 1];
     let jitter = match getrandom::getrandom(&mut byte) {
         Ok(()) => f64::from(byte[0]) / 255.0 * 0.25,
@@ -604,10 +627,16 @@ mod tests {
 
     #[test]
     fn backoff_doubles_to_a_ceiling_with_bounded_jitter() {
-        let secs = |n| backoff(n).as_secs_f64();
+        let secs = |n| backoff(n, REFUSED_CEILING).as_secs_f64();
         assert!((1.0..=1.25).contains(&secs(1)));
         assert!((2.0..=2.5).contains(&secs(2)));
         assert!((8.0..=10.0).contains(&secs(4)));
+        let quick = |n| backoff(n, UNREACHABLE_CEILING).as_secs_f64();
+        assert!((4.0..=5.0).contains(&quick(3)));
+        assert!(
+            (4.0..=5.0).contains(&quick(1000)),
+            "back within 5 s of the server"
+        );
         assert!((300.0..=375.0).contains(&secs(30)));
         assert!((300.0..=375.0).contains(&secs(u32::MAX)));
     }

@@ -217,6 +217,35 @@ impl Composer<'_> {
         })
     }
 
+    /// A notice to the owner about Handoff itself rather than an engagement
+    /// (a config that does not load, a mailbox that cannot be reached), queued
+    /// under `key`. Templates are rendered in an engagement's context, so the
+    /// first engagement lends its context (these templates use none of it)
+    /// and the row belongs to no engagement. With no engagement at all there
+    /// is nothing to keep on track and nobody to tell: `None`, and the log
+    /// says it.
+    pub fn compose_system(
+        &self,
+        purpose: crate::templates::Purpose,
+        key: String,
+        extra: BTreeMap<String, String>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<crate::store::NewOutboxMail>, ComposeError> {
+        let Some(e) = self.model.engagements.first() else {
+            return Ok(None);
+        };
+        let req = MailRequest {
+            purpose,
+            engagement: e.id.clone(),
+            milestone: None,
+            extra,
+            calendar: None,
+        };
+        let mut mail = self.compose(&req, None, now)?.into_outbox(key, &req, now);
+        mail.engagement = None;
+        Ok(Some(mail))
+    }
+
     fn find(&self, req: &MailRequest) -> Result<(&Engagement, Option<&Milestone>), ComposeError> {
         let engagement = self
             .model
@@ -455,6 +484,11 @@ pub fn sample_extra(purpose: Purpose) -> BTreeMap<String, String> {
         Purpose::NoticeDeclined => &[
             ("what", "(the milestone or meeting)"),
             ("when", "(its time)"),
+        ],
+        Purpose::NoticeInboxDown => &[
+            ("mailbox", "(the mailbox)"),
+            ("since", "(when it stopped answering)"),
+            ("error", "(what went wrong)"),
         ],
         Purpose::NoticeConfigError => &[
             ("config", "(the config file)"),
