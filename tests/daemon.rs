@@ -74,7 +74,12 @@ impl Daemon {
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
         for (k, v) in env {
-            cmd.env(k, v);
+            // An empty HANDOFF_NOW: the real clock.
+            if *k == "HANDOFF_NOW" && v.is_empty() {
+                cmd.env_remove(k);
+            } else {
+                cmd.env(k, v);
+            }
         }
         let mut child = cmd.spawn().expect("start handoff run");
         let stderr = child.stderr.take().expect("piped stderr");
@@ -470,17 +475,10 @@ fn reply_to(from: &str, to: &str, id: &str, root: &str, message_id: &str, body: 
     .into_bytes()
 }
 
-#[test]
-fn over_smtp_and_imap_the_daemon_sends_records_and_rides_out_an_imap_outage() {
-    let stack = common::MailStack::start();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("owner.pw"), &stack.owner.password).unwrap();
-    let id = "site";
-    let config = dir.path().join("handoff.toml");
+/// A config sending through `stack` and watching its IMAP, one engagement.
+fn stack_config(stack: &common::MailStack, dir: &Path, id: &str) -> PathBuf {
+    std::fs::write(dir.join("owner.pw"), &stack.owner.password).unwrap();
+    let config = dir.join("handoff.toml");
     std::fs::write(
         &config,
         format!(
@@ -533,6 +531,19 @@ due = 2026-12-05
         ),
     )
     .unwrap();
+    config
+}
+
+#[test]
+fn over_smtp_and_imap_the_daemon_sends_records_and_rides_out_an_imap_outage() {
+    let stack = common::MailStack::start();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let id = "site";
+    let config = stack_config(&stack, dir.path(), id);
     let mut notify = NotifySocket::bind(dir.path());
     let socket = notify.path.to_str().unwrap().to_string();
     let mut daemon = Daemon::start(&config, &[("NOTIFY_SOCKET", &socket)]);
@@ -612,4 +623,61 @@ due = 2026-12-05
     for i in 0..3 {
         assert_eq!(recorded(&format!("down.{i}@example.test")), 1, "once each");
     }
+}
+
+#[test]
+fn mail_waiting_for_postfix_goes_within_seconds_of_its_return() {
+    let stack = common::MailStack::start();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let id = "outage";
+    let config = stack_config(&stack, dir.path(), id);
+    // The real clock: retries are due in real seconds.
+    let mut daemon = Daemon::start(&config, &[("HANDOFF_NOW", "")]);
+    daemon.expect_log("IMAP watcher connected");
+    rt.block_on(common::imap::wait_for_text(
+        &stack,
+        &stack.contractor,
+        "INBOX",
+        ".instructions@",
+        PATIENCE,
+    ));
+
+    stack.stop_smtp();
+    // A question arrives (filed straight into the owner's INBOX: submission
+    // is down); the owner notice it causes cannot go.
+    let question = format!(
+        "From: Dana Diaz <{from}>\r\nTo: {to}\r\nSubject: Question [{id}]\r\n\
+         Message-ID: <q.outage@example.test>\r\nDate: Wed, 25 Nov 2026 10:00:00 -0500\r\n\r\n\
+         Which font should the headings use?\r\n",
+        from = stack.contractor.user,
+        to = stack.owner.user,
+    );
+    rt.block_on(async {
+        let mut s = common::imap::login_starttls(&stack, &stack.owner)
+            .await
+            .unwrap();
+        s.append("INBOX", None, None, question.as_bytes())
+            .await
+            .unwrap();
+    });
+    daemon.expect_log("SMTP server unreachable");
+    let back = Instant::now();
+    stack.start_smtp();
+    rt.block_on(common::imap::wait_for_text(
+        &stack,
+        &stack.owner,
+        "INBOX",
+        ".notice_question@",
+        PATIENCE,
+    ));
+    let resumed = back.elapsed();
+    println!("Postfix back -> the waiting owner notice delivered: {resumed:?}");
+    assert!(resumed < Duration::from_secs(5), "took {resumed:?}");
+    daemon.expect_log("SMTP server reachable again");
+    let (code, _) = daemon.stop();
+    assert_eq!(code, Some(0));
 }

@@ -100,11 +100,29 @@ pub async fn deliver_due(
         // queued again.
         let claimed: Vec<bool> =
             store.transaction(|tx| due.iter().map(|m| tx.claim(m.id)).collect())?;
-        for (mail, ok) in due.into_iter().zip(claimed) {
+        let mut batch = due.into_iter().zip(claimed);
+        while let Some((mail, ok)) = batch.next() {
             if !ok {
                 continue;
             }
             match transport.send(&mail).await {
+                Err(SendFailure::Unreachable(e)) => {
+                    // Nothing in this batch can go now: all of it waits for
+                    // the server, which is tried again within seconds so
+                    // mail resumes as soon as it is back.
+                    let at = now + UNREACHABLE_RETRY;
+                    let rest: Vec<i64> = batch.filter(|(_, ok)| *ok).map(|(m, _)| m.id).collect();
+                    store.transaction(|tx| {
+                        tx.defer(mail.id, &e, at)?;
+                        for id in &rest {
+                            tx.defer(*id, &e, at)?;
+                        }
+                        Ok(())
+                    })?;
+                    note_unreachable(store, &e, now)?;
+                    report.retrying += 1 + rest.len();
+                    return finish(sent_session, report).await;
+                }
                 Ok(()) => {
                     if let Some(imap) = sent_copy {
                         file_sent_copy(store, imap, &mut sent_session, &mail, now).await?;
@@ -126,6 +144,56 @@ pub async fn deliver_due(
             }
         }
     }
+    if report.sent > 0 {
+        note_reachable(store, now)?;
+    }
+    finish(sent_session, report).await
+}
+
+/// How soon mail waiting for an unreachable server is tried again.
+pub const UNREACHABLE_RETRY: TimeDelta = TimeDelta::seconds(3);
+
+/// The scheduler-state key set while the SMTP server cannot be reached.
+const UNREACHABLE_KEY: &str = "outbox/smtp_unreachable_since";
+
+/// Journals (and logs at warn) the start of an outage, once; later failures
+/// of the same outage are only debug lines.
+fn note_unreachable(store: &mut Store, error: &str, now: DateTime<Utc>) -> Result<(), OutboxError> {
+    if store.scheduler_get(UNREACHABLE_KEY)?.is_some() {
+        tracing::debug!(error = %error, "SMTP server still unreachable");
+        return Ok(());
+    }
+    tracing::warn!(error = %error, "SMTP server unreachable; mail waits and is retried every few seconds");
+    store.transaction(|tx| {
+        tx.scheduler_set(UNREACHABLE_KEY, &crate::store::ts(now), now)?;
+        tx.record_event(
+            &NewEvent::internal("smtp_unreachable").detail(error.to_string()),
+            now,
+        )
+    })?;
+    Ok(())
+}
+
+/// Ends an outage noted by [`note_unreachable`], if there was one.
+fn note_reachable(store: &mut Store, now: DateTime<Utc>) -> Result<(), OutboxError> {
+    let Some(since) = store.scheduler_get(UNREACHABLE_KEY)? else {
+        return Ok(());
+    };
+    tracing::info!(since = %since, "SMTP server reachable again");
+    store.transaction(|tx| {
+        tx.delete_scheduler_key(UNREACHABLE_KEY)?;
+        tx.record_event(
+            &NewEvent::internal("smtp_reachable").detail(format!("unreachable since {since}")),
+            now,
+        )
+    })?;
+    Ok(())
+}
+
+async fn finish(
+    sent_session: Option<imap_conn::Session>,
+    report: DeliveryReport,
+) -> Result<DeliveryReport, OutboxError> {
     if let Some(mut session) = sent_session {
         let _ = session.logout().await;
     }

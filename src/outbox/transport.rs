@@ -39,6 +39,9 @@ const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
 pub enum SendFailure {
     /// Worth trying again later: a 4xx reply, a lost connection, a timeout.
     Temporary(String),
+    /// The server could not be reached at all (no TCP connection): nothing
+    /// about this mail; try again as soon as the server is back.
+    Unreachable(String),
     /// Never going to work: a 5xx reply, an unusable address.
     Permanent(String),
 }
@@ -46,7 +49,9 @@ pub enum SendFailure {
 impl std::fmt::Display for SendFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            SendFailure::Temporary(e) | SendFailure::Permanent(e) => f.write_str(e),
+            SendFailure::Temporary(e) | SendFailure::Permanent(e) | SendFailure::Unreachable(e) => {
+                f.write_str(e)
+            }
         }
     }
 }
@@ -125,6 +130,7 @@ impl Transport {
                         implicit,
                         hello: ClientId::Domain(model.owner.email.domain().to_string()),
                         conn: Mutex::new(None),
+                        last_used: std::sync::Mutex::new(None),
                     }),
                     from: model.owner.email.clone(),
                 })
@@ -158,6 +164,11 @@ impl Transport {
     }
 }
 
+/// A kept SMTP connection idle for longer than this is checked with a NOOP
+/// before it carries a mail; within a burst of mail it is not (one round
+/// trip a mail saved).
+const IDLE_CHECK_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// An SMTP client that keeps one connection open across sends.
 pub struct SmtpClient {
     settings: ServerSettings,
@@ -168,6 +179,8 @@ pub struct SmtpClient {
     implicit: Option<std::sync::Arc<tokio_rustls::rustls::ClientConfig>>,
     hello: ClientId,
     conn: Mutex<Option<AsyncSmtpConnection>>,
+    /// When the kept connection last carried a mail.
+    last_used: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 /// Runs one SMTP step with the transport's timeout.
@@ -191,13 +204,50 @@ async fn timed<T>(
 impl SmtpClient {
     async fn send(&self, envelope: &Envelope, message: &[u8]) -> Result<(), SendFailure> {
         let mut slot = self.conn.lock().await;
-        if slot.as_ref().is_none_or(|c| c.has_broken()) {
+        // A kept connection may have been closed by the server meanwhile
+        // (Postfix drops idle clients after smtpd_timeout, a restart drops
+        // everyone). A NOOP finds out before the mail is at stake, so a
+        // failure below is about this mail, not a stale socket.
+        let idle = self
+            .last_used
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_none_or(|t| t.elapsed() > IDLE_CHECK_AFTER);
+        if idle
+            && let Some(c) = slot.as_mut()
+            && !c.has_broken()
+            && !tokio::time::timeout(SMTP_TIMEOUT, c.test_connected())
+                .await
+                .unwrap_or(false)
+        {
+            if let Some(mut stale) = slot.take() {
+                stale.abort().await;
+            }
+        }
+        let reused = slot.as_ref().is_some_and(|c| !c.has_broken());
+        if !reused {
             *slot = Some(self.connect().await?);
         }
         let Some(conn) = slot.as_mut() else {
             return Err(SendFailure::Temporary("no SMTP connection".into()));
         };
-        let result = timed("sending", conn.send(envelope, message)).await;
+        let result = match tokio::time::timeout(SMTP_TIMEOUT, conn.send(envelope, message)).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) if e.is_permanent() => Err(SendFailure::Permanent(format!("sending: {e}"))),
+            Ok(Err(e)) if e.is_transient() => Err(SendFailure::Temporary(format!("sending: {e}"))),
+            // Not a reply but a broken kept connection (the server went away
+            // since the last mail): nothing about this mail; the next pass
+            // connects afresh within seconds.
+            Ok(Err(e)) if reused => Err(SendFailure::Unreachable(format!(
+                "sending on the kept connection: {e}"
+            ))),
+            Ok(Err(e)) => Err(SendFailure::Temporary(format!("sending: {e}"))),
+            Err(_) => Err(SendFailure::Temporary(format!(
+                "sending: no answer within {} s",
+                SMTP_TIMEOUT.as_secs()
+            ))),
+        };
+        *self.last_used.lock().unwrap_or_else(|e| e.into_inner()) = Some(std::time::Instant::now());
         if result.is_err() {
             // After a refusal lettre has already aborted the session; after a
             // timeout the state is unknown. Either way, start afresh next time.
@@ -213,10 +263,10 @@ impl SmtpClient {
         let tcp = tokio::time::timeout(SMTP_TIMEOUT, TcpStream::connect((s.host.as_str(), s.port)))
             .await
             .map_err(|_| {
-                SendFailure::Temporary(format!("connecting to {}:{}: timed out", s.host, s.port))
+                SendFailure::Unreachable(format!("connecting to {}:{}: timed out", s.host, s.port))
             })?
             .map_err(|e| {
-                SendFailure::Temporary(format!("connecting to {}:{}: {e}", s.host, s.port))
+                SendFailure::Unreachable(format!("connecting to {}:{}: {e}", s.host, s.port))
             })?;
         // See the module doc: without this, every mail waits 40 ms.
         tcp.set_nodelay(true)

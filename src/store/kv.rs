@@ -31,6 +31,14 @@ impl Tx<'_> {
     }
 }
 
+impl Tx<'_> {
+    /// Removes a scheduler-state key (absent is fine).
+    pub fn delete_scheduler_key(&self, key: &str) -> Result<(), StoreError> {
+        self.cached_exec("DELETE FROM scheduler_state WHERE key = ?1", [key])?;
+        Ok(())
+    }
+}
+
 impl super::Store {
     pub fn scheduler_get(&self, key: &str) -> Result<Option<String>, StoreError> {
         self.autocommit().scheduler_get(key)

@@ -389,6 +389,19 @@ impl Tx<'_> {
     /// then (a temporary failure, e.g. SMTP 4xx; journaled `send_deferred`);
     /// without, it is given up (a permanent one, e.g. 5xx; journaled
     /// `send_failed`), so the owner sees every failure in the log.
+    /// Puts a claimed mail back in the queue until `at`, without counting an
+    /// attempt: the server could not be reached, which says nothing about
+    /// the mail. Not journaled per mail (an outage would flood the journal);
+    /// the sender journals the outage once.
+    pub fn defer(&self, id: i64, error: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.cached_exec(
+            "UPDATE outbox SET status = 'queued', last_error = ?2, next_attempt_at = ?3
+             WHERE id = ?1 AND status IN ('queued', 'sending')",
+            params![id, error, ts(at)],
+        )?;
+        Ok(())
+    }
+
     pub fn mark_failed(
         &self,
         id: i64,
