@@ -409,7 +409,11 @@ fn main() {
         out,
         "inbox benchmark: loopback Dovecot + Postfix (tests/mailstack), {} cores, {} build",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
-        if cfg!(debug_assertions) { "debug" } else { "release" }
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        }
     );
     rt.block_on(async {
         imap_latency(&stack, replies, &mut out).await;
