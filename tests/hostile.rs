@@ -472,8 +472,8 @@ unsafe extern "C" {
     fn wait4(pid: i32, status: *mut i32, options: i32, rusage: *mut Rusage) -> i32;
 }
 
-/// Runs handoff with `args` and returns (exit status, stdout, peak RSS in
-/// MiB) of that one process.
+/// Runs handoff with `args` and returns (exit code, or minus the signal that
+/// ended it; stdout; peak RSS in MiB) of that one process.
 // Waited for with wait4 (for its rusage), which clippy cannot see.
 #[allow(clippy::zombie_processes)]
 fn handoff_peak_rss(config: &Path, args: &[&str]) -> (i32, String, f64) {
@@ -500,7 +500,12 @@ fn handoff_peak_rss(config: &Path, args: &[&str]) -> (i32, String, f64) {
     // of the right layout (x86_64/aarch64 Linux `struct rusage`).
     let pid = unsafe { wait4(child.id() as i32, &mut status, 0, &mut usage) };
     assert_eq!(pid, child.id() as i32);
-    let code = (status >> 8) & 0xff;
+    // WIFEXITED: the low 7 bits are 0; else a signal ended it (-signal).
+    let code = if status & 0x7f == 0 {
+        (status >> 8) & 0xff
+    } else {
+        -(status & 0x7f)
+    };
     let stdout = std::fs::read_to_string(out.path()).unwrap();
     (code, stdout, usage.maxrss as f64 / 1024.0)
 }
