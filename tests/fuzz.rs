@@ -18,7 +18,7 @@ use handoff::outbox::{Composer, Transport};
 use handoff::store::Store;
 use handoff::templates::Templates;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, FileFailurePersistence, TestRunner};
+use proptest::test_runner::{Config, TestRunner};
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -37,9 +37,9 @@ fn runner(cases: u32) -> TestRunner {
         cases,
         // Shrinking a failure is worth a little time; an unbounded search is not.
         max_shrink_iters: 2_000,
-        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource(
-            "proptest-regressions",
-        ))),
+        // A failure prints its shrunk input; no regression file is written
+        // (the runner, used without the macro, knows no source file for one).
+        failure_persistence: None,
         ..Config::default()
     })
 }
