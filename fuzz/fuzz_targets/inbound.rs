@@ -44,7 +44,13 @@ fn owner() -> &'static Owner {
             .enable_all()
             .build()
             .expect("a runtime")
-            .block_on(handoff::pass::run_once(&model, &templates, &mut store, &transport, now()))
+            .block_on(handoff::pass::run_once(
+                &model,
+                &templates,
+                &mut store,
+                &transport,
+                now(),
+            ))
             .expect("one pass");
         Owner {
             model,
