@@ -576,7 +576,9 @@ fn ingest(
     }
     let mut out = std::io::stdout().lock();
     for file in files {
-        let raw = std::fs::read(file)?;
+        // At most just over the size limit: a huge file is recorded as
+        // too_large without being read whole.
+        let raw = crate::inbox::maildir::read_mail(file)?;
         let uid = store.transaction(|tx| tx.next_local_uid("ingest"))?;
         let source = crate::inbox::Source {
             account: "ingest".into(),

@@ -208,7 +208,30 @@ impl Inbox<'_> {
             && let Some(from) = &facts.from
         {
             for ics in &facts.calendars {
-                calendar::record_reply(self.model, self.composer, store, ics, from, now)?;
+                match calendar::record_reply(self.model, self.composer, store, ics, from, now) {
+                    Ok(_) => {}
+                    // A calendar that does not parse is the sender's fault,
+                    // not a failure of the pipeline: the mail is recorded
+                    // already, so say so in the journal and go on. (As an
+                    // error it made `handoff ingest` exit 1 and a scan record
+                    // a second, `failed` row for the same mail.)
+                    Err(calendar::RecordError::Reply(e)) => {
+                        tracing::warn!(error = %e, "a calendar reply could not be read");
+                        store.record_event(
+                            &NewEvent {
+                                kind: "calendar_unreadable".into(),
+                                direction: Some(Direction::In),
+                                engagement: ctx.engagement.clone(),
+                                message_id: facts.message_id.as_ref().map(|id| format!("<{id}>")),
+                                detail: Some(format!("its calendar could not be read: {e}")),
+                                ..Default::default()
+                            },
+                            now,
+                        )?;
+                        outcome.why = format!("{}; its calendar could not be read", outcome.why);
+                    }
+                    Err(e) => return Err(e.into()),
+                }
             }
         }
         Ok(outcome)

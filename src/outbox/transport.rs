@@ -219,10 +219,9 @@ impl SmtpClient {
             && !tokio::time::timeout(SMTP_TIMEOUT, c.test_connected())
                 .await
                 .unwrap_or(false)
+            && let Some(mut stale) = slot.take()
         {
-            if let Some(mut stale) = slot.take() {
-                stale.abort().await;
-            }
+            stale.abort().await;
         }
         let reused = slot.as_ref().is_some_and(|c| !c.has_broken());
         if !reused {
