@@ -74,7 +74,8 @@ pub fn tls_config(
     Ok(Arc::new(config))
 }
 
-async fn timed<T>(
+/// Runs one IMAP step with [`TIMEOUT`].
+pub async fn timed<T>(
     host: &str,
     f: impl Future<Output = Result<T, ImapError>>,
 ) -> Result<T, ImapError> {
@@ -144,6 +145,96 @@ async fn tls(
         .connect(name, tcp)
         .await
         .map_err(|e| tls_err(e.to_string()))
+}
+
+/// The IMAP keyword on a Sent copy filed before its mail went out; removed
+/// once the SMTP server accepted it. See the outbox's module doc.
+pub const PENDING: &str = "$HandoffPending";
+
+/// What the Sent folder says about a mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SentCopy {
+    /// No copy: the mail was not sent.
+    Absent,
+    /// Only copies still marked [`PENDING`] (their UIDs): filed, but the
+    /// server's acceptance was never confirmed.
+    Pending(Vec<u32>),
+    /// A confirmed copy: the mail was sent.
+    Confirmed,
+}
+
+/// Message-IDs we make are hex, '.', '_' and a domain; anything that would
+/// need quoting is dropped rather than trusted.
+fn quoted(message_id: &str) -> String {
+    message_id
+        .chars()
+        .filter(|c| !matches!(c, '"' | '\\' | '\r' | '\n'))
+        .collect()
+}
+
+/// Looks up a mail's copies in the (selected) Sent mailbox.
+pub async fn sent_copy(session: &mut Session, message_id: &str) -> Result<SentCopy, ImapError> {
+    let id = quoted(message_id);
+    let all = session
+        .uid_search(format!("HEADER Message-ID \"{id}\""))
+        .await?;
+    if all.is_empty() {
+        return Ok(SentCopy::Absent);
+    }
+    let pending = session
+        .uid_search(format!("KEYWORD {PENDING} HEADER Message-ID \"{id}\""))
+        .await?;
+    if all.len() > pending.len() {
+        return Ok(SentCopy::Confirmed);
+    }
+    let mut uids: Vec<u32> = pending.into_iter().collect();
+    uids.sort_unstable();
+    Ok(SentCopy::Pending(uids))
+}
+
+/// Files `message` in the selected `mailbox` marked [`PENDING`]; returns its
+/// UID.
+pub async fn stage_sent_copy(
+    session: &mut Session,
+    mailbox: &str,
+    message_id: &str,
+    message: &[u8],
+) -> Result<Option<u32>, ImapError> {
+    session
+        .append(mailbox, Some(&format!("(\\Seen {PENDING})")), None, message)
+        .await?;
+    let id = quoted(message_id);
+    let found = session
+        .uid_search(format!("KEYWORD {PENDING} HEADER Message-ID \"{id}\""))
+        .await?;
+    Ok(found.into_iter().max())
+}
+
+/// Confirms a staged copy: the mail went out.
+pub async fn confirm_sent_copy(session: &mut Session, uid: u32) -> Result<(), ImapError> {
+    use futures::TryStreamExt;
+    let stream = session
+        .uid_store(uid.to_string(), format!("-FLAGS.SILENT ({PENDING})"))
+        .await?;
+    let _: Vec<_> = stream.try_collect().await?;
+    Ok(())
+}
+
+/// Removes staged copies of a mail that did not go out.
+pub async fn discard_sent_copies(session: &mut Session, uids: &[u32]) -> Result<(), ImapError> {
+    use futures::TryStreamExt;
+    if uids.is_empty() {
+        return Ok(());
+    }
+    let set: Vec<String> = uids.iter().map(u32::to_string).collect();
+    let set = set.join(",");
+    {
+        let stream = session.uid_store(&set, "+FLAGS.SILENT (\\Deleted)").await?;
+        let _: Vec<_> = stream.try_collect().await?;
+    }
+    let stream = session.uid_expunge(&set).await?;
+    let _: Vec<_> = stream.try_collect().await?;
+    Ok(())
 }
 
 /// Whether `mailbox` holds a message with this Message-ID header.

@@ -20,13 +20,17 @@
 //! - local mode: the `.eml` name comes from the row's Message-ID and the
 //!   rename into `new/` is the send, so the file either is there (mark sent)
 //!   or is not (queue it again);
-//! - SMTP with an IMAP account: the copy is filed in the Sent folder right
-//!   after the server accepts and before the row is marked, and the bytes
-//!   (hence the Message-ID) are fixed per row, so the sender searches Sent for
-//!   the Message-ID: found means sent; not found means it is sent again. What
-//!   remains is the few milliseconds between the SMTP server's "250" and the
-//!   end of the APPEND: a crash exactly there yields a second copy carrying
-//!   the same Message-ID, which most clients (Gmail among them) show once;
+//! - SMTP with an IMAP account: the copy for the Sent folder is filed
+//!   *before* the mail goes out, marked with the keyword `$HandoffPending`,
+//!   and the keyword is removed in the one round trip after the server's
+//!   "250"; the bytes (hence the Message-ID) are fixed per row. At restart the
+//!   sender looks the Message-ID up in Sent: a confirmed copy means sent; only
+//!   a pending copy, or none, means it is sent again (a pending copy is
+//!   removed first). What remains is that one round trip between the "250"
+//!   and the confirmation: a crash exactly there yields a second copy
+//!   carrying the same Message-ID, which most clients (Gmail among them) show
+//!   once. (Filing the copy after the "250", as the first version did, left
+//!   the whole APPEND in that window: 6 duplicates in a 200-kill crash loop.)
 //! - SMTP without IMAP: nothing can tell, so the mail is sent again (at least
 //!   once rather than at most once: a lost instruction is worse than a double).
 //!

@@ -105,7 +105,21 @@ pub async fn deliver_due(
             if !ok {
                 continue;
             }
-            match transport.send(&mail).await {
+            // The Sent copy is filed first, marked pending, and confirmed
+            // right after the server accepts: see the module doc.
+            let staged = match sent_copy {
+                Some(imap) => stage(store, imap, &mut sent_session, &mail, now).await?,
+                None => None,
+            };
+            let sent = transport.send(&mail).await;
+            if let (Some(imap), Some(uid)) = (sent_copy, staged) {
+                if sent.is_ok() {
+                    confirm(store, imap, &mut sent_session, &mail, uid, now).await?;
+                } else {
+                    discard(imap, &mut sent_session, uid).await;
+                }
+            }
+            match sent {
                 Err(SendFailure::Unreachable(e)) => {
                     // Nothing in this batch can go now: all of it waits for
                     // the server, which is tried again within seconds so
@@ -124,9 +138,6 @@ pub async fn deliver_due(
                     return finish(sent_session, report).await;
                 }
                 Ok(()) => {
-                    if let Some(imap) = sent_copy {
-                        file_sent_copy(store, imap, &mut sent_session, &mail, now).await?;
-                    }
                     crate::failpoint::hit("outbox.after_send");
                     store.mark_sent(mail.id, now)?;
                     report.sent += 1;
@@ -256,48 +267,110 @@ fn give_up(
     Ok(())
 }
 
-/// Files a copy of a sent mail in the owner's Sent folder. A failure here is
-/// journaled, not fatal: the mail itself went out.
-async fn file_sent_copy(
+/// The session on the Sent mailbox, logged in and the mailbox selected on
+/// first use.
+async fn sent_session<'a>(
+    slot: &'a mut Option<imap_conn::Session>,
+    imap: &ImapSettings,
+) -> Result<&'a mut imap_conn::Session, imap_conn::ImapError> {
+    if slot.is_none() {
+        let mut s = imap_conn::login(&imap.server).await?;
+        imap_conn::timed(&imap.server.host, async {
+            s.select(&imap.sent_mailbox).await?;
+            Ok(())
+        })
+        .await?;
+        *slot = Some(s);
+    }
+    slot.as_mut().ok_or(imap_conn::ImapError::Protocol(
+        async_imap::error::Error::Append,
+    ))
+}
+
+/// Files the copy of a mail about to go out in the Sent folder, marked
+/// pending; returns its UID. A failure is journaled, not fatal: the mail
+/// goes out without a copy (and without the crash protection the copy gives).
+async fn stage(
     store: &mut Store,
     imap: &ImapSettings,
-    session: &mut Option<imap_conn::Session>,
+    slot: &mut Option<imap_conn::Session>,
     mail: &OutboxMail,
+    now: DateTime<Utc>,
+) -> Result<Option<u32>, OutboxError> {
+    let result = async {
+        let s = sent_session(slot, imap).await?;
+        imap_conn::timed(
+            &imap.server.host,
+            imap_conn::stage_sent_copy(s, &imap.sent_mailbox, &mail.message_id, &mail.message),
+        )
+        .await
+    }
+    .await;
+    match result {
+        Ok(uid) => Ok(uid),
+        Err(e) => {
+            copy_failed(store, slot, mail, &e, now)?;
+            Ok(None)
+        }
+    }
+}
+
+/// Confirms the staged copy of a mail the server accepted.
+async fn confirm(
+    store: &mut Store,
+    imap: &ImapSettings,
+    slot: &mut Option<imap_conn::Session>,
+    mail: &OutboxMail,
+    uid: u32,
     now: DateTime<Utc>,
 ) -> Result<(), OutboxError> {
     let result = async {
-        if session.is_none() {
-            *session = Some(imap_conn::login(&imap.server).await?);
-        }
-        if let Some(s) = session.as_mut() {
-            let append = s.append(&imap.sent_mailbox, Some("(\\Seen)"), None, &mail.message);
-            tokio::time::timeout(imap_conn::TIMEOUT, append)
-                .await
-                .map_err(|_| imap_conn::ImapError::Timeout {
-                    host: imap.server.host.clone(),
-                    secs: imap_conn::TIMEOUT.as_secs(),
-                })??;
-        }
-        Ok::<_, imap_conn::ImapError>(())
+        let s = sent_session(slot, imap).await?;
+        imap_conn::timed(&imap.server.host, imap_conn::confirm_sent_copy(s, uid)).await
     }
     .await;
     if let Err(e) = result {
-        // The session may be broken: start afresh for the next copy.
-        *session = None;
-        tracing::warn!(mail = mail.id, error = %e, "could not file a copy in the Sent folder");
-        store.record_event(
-            &NewEvent {
-                kind: "sent_copy_failed".to_string(),
-                engagement: mail.engagement.clone(),
-                milestone: mail.milestone.clone(),
-                message_id: Some(mail.message_id.clone()),
-                subject: Some(mail.subject.clone()),
-                detail: Some(e.to_string()),
-                ..NewEvent::internal("sent_copy_failed")
-            },
-            now,
-        )?;
+        copy_failed(store, slot, mail, &e, now)?;
     }
+    Ok(())
+}
+
+/// Removes the staged copy of a mail that did not go out (logged if that
+/// fails: a pending copy is never taken for a sent mail).
+async fn discard(imap: &ImapSettings, slot: &mut Option<imap_conn::Session>, uid: u32) {
+    let result = async {
+        let s = sent_session(slot, imap).await?;
+        imap_conn::timed(&imap.server.host, imap_conn::discard_sent_copies(s, &[uid])).await
+    }
+    .await;
+    if let Err(e) = result {
+        *slot = None;
+        tracing::warn!(error = %e, "could not remove the Sent copy of a mail that did not go out");
+    }
+}
+
+/// Journals a Sent-copy failure and drops the (maybe broken) session.
+fn copy_failed(
+    store: &mut Store,
+    slot: &mut Option<imap_conn::Session>,
+    mail: &OutboxMail,
+    e: &imap_conn::ImapError,
+    now: DateTime<Utc>,
+) -> Result<(), OutboxError> {
+    *slot = None;
+    tracing::warn!(mail = mail.id, error = %e, "could not file a copy in the Sent folder");
+    store.record_event(
+        &NewEvent {
+            kind: "sent_copy_failed".to_string(),
+            engagement: mail.engagement.clone(),
+            milestone: mail.milestone.clone(),
+            message_id: Some(mail.message_id.clone()),
+            subject: Some(mail.subject.clone()),
+            detail: Some(e.to_string()),
+            ..NewEvent::internal("sent_copy_failed")
+        },
+        now,
+    )?;
     Ok(())
 }
 
@@ -313,8 +386,9 @@ async fn recover(
     if stuck.is_empty() {
         return Ok(());
     }
+    let mut slot = None;
     let mut session = match (transport, sent_copy) {
-        (Transport::Smtp { .. }, Some(imap)) => match imap_conn::login(&imap.server).await {
+        (Transport::Smtp { .. }, Some(imap)) => match sent_session(&mut slot, imap).await {
             Ok(s) => Some(s),
             Err(e) => {
                 // Without a look in Sent we cannot tell; leave the rows as they
@@ -333,8 +407,26 @@ async fn recover(
         ) {
             (Some(known), _, _) => known,
             (None, Some(s), Some(imap)) => {
-                match imap_conn::has_message_id(s, &imap.sent_mailbox, &mail.message_id).await {
-                    Ok(found) => found,
+                let copy =
+                    imap_conn::timed(&imap.server.host, imap_conn::sent_copy(s, &mail.message_id))
+                        .await;
+                match copy {
+                    Ok(imap_conn::SentCopy::Confirmed) => true,
+                    Ok(imap_conn::SentCopy::Absent) => false,
+                    // Filed, but the acceptance was never confirmed: the
+                    // crash came before the server's "250" (or in the one
+                    // round trip after it). Sent again; the stale copy goes.
+                    Ok(imap_conn::SentCopy::Pending(uids)) => {
+                        if let Err(e) = imap_conn::timed(
+                            &imap.server.host,
+                            imap_conn::discard_sent_copies(s, &uids),
+                        )
+                        .await
+                        {
+                            tracing::warn!(error = %e, "could not remove a pending Sent copy");
+                        }
+                        false
+                    }
                     Err(e) => {
                         tracing::warn!(error = %e, "cannot search the Sent folder; leaving interrupted mails for later");
                         return Ok(());
@@ -351,7 +443,7 @@ async fn recover(
             report.recovered_requeued += 1;
         }
     }
-    if let Some(mut s) = session {
+    if let Some(s) = session {
         let _ = s.logout().await;
     }
     Ok(())
