@@ -92,9 +92,15 @@ pub fn decide(
     now: DateTime<Utc>,
 ) -> Result<Vec<String>, PassError> {
     let mut queued = Vec::new();
-    let records = store.engagements()?;
+    // One read for all engagements, looked up by id: the pass must not cost
+    // a query (or a scan) per engagement per engagement.
+    let records: std::collections::HashMap<String, crate::store::EngagementRecord> = store
+        .engagements()?
+        .into_iter()
+        .map(|r| (r.id.clone(), r))
+        .collect();
     for e in &model.engagements {
-        let Some(record) = records.iter().find(|r| r.id == e.id) else {
+        let Some(record) = records.get(&e.id) else {
             continue;
         };
         match record.state {
@@ -143,11 +149,25 @@ pub fn decide(
                 if sent {
                     queued.push(key);
                 }
-                invitations(model, composer, store, e, now, &mut queued)?;
+                // The instructions just moved planned milestones on: read
+                // this engagement's record again only if they did.
+                let fresh;
+                let record = if sent {
+                    fresh = store.engagements()?.into_iter().find(|r| r.id == e.id);
+                    match &fresh {
+                        Some(r) => r,
+                        None => continue,
+                    }
+                } else {
+                    record
+                };
+                invitations(model, composer, store, e, record, now, &mut queued)?;
             }
             _ => {}
         }
     }
+    // The schedule's rules: reminders, requests, notices, the digest.
+    crate::schedule::queue_due(model, composer, store, now, &mut queued)?;
     Ok(queued)
 }
 
@@ -169,12 +189,10 @@ fn invitations(
     composer: &Composer<'_>,
     store: &mut Store,
     e: &Engagement,
+    record: &crate::store::EngagementRecord,
     now: DateTime<Utc>,
     queued: &mut Vec<String>,
 ) -> Result<(), PassError> {
-    let Some(record) = store.engagements()?.into_iter().find(|r| r.id == e.id) else {
-        return Ok(());
-    };
     let contractor = model.contractor_of(e);
     let attendee = Party {
         name: contractor.name.clone(),
@@ -292,7 +310,7 @@ fn milestone_span(due: DateTime<Utc>, tz: chrono_tz::Tz) -> Span {
 }
 
 /// The moment work starts: midnight at the start of `starts`, owner's zone.
-fn start_instant(model: &Model, e: &Engagement) -> DateTime<Utc> {
+pub(crate) fn start_instant(model: &Model, e: &Engagement) -> DateTime<Utc> {
     let local = e.starts.and_time(NaiveTime::MIN);
     model
         .owner
@@ -352,6 +370,23 @@ fn queue(
     now: DateTime<Utc>,
     also: impl FnOnce(&crate::store::Tx<'_>) -> Result<(), StoreError>,
 ) -> Result<bool, PassError> {
+    queue_at(model, composer, store, key, e, req, now, now, also)
+}
+
+/// [`queue`], with the mail held until `earliest` at the soonest (the
+/// reminder cap holds some to a later day); quiet hours apply from there.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn queue_at(
+    model: &Model,
+    composer: &Composer<'_>,
+    store: &mut Store,
+    key: &str,
+    e: &Engagement,
+    req: MailRequest,
+    now: DateTime<Utc>,
+    earliest: DateTime<Utc>,
+    also: impl FnOnce(&crate::store::Tx<'_>) -> Result<(), StoreError>,
+) -> Result<bool, PassError> {
     if store.transaction(|tx| tx.outbox_has(key))? {
         return Ok(false);
     }
@@ -365,7 +400,7 @@ fn queue(
     let mail = composer.compose(&req, root.as_deref(), now)?.into_outbox(
         key.to_string(),
         &req,
-        not_before(model, e, purpose, now),
+        not_before(model, e, purpose, earliest.max(now)),
     );
     store.transaction(|tx| {
         tx.enqueue(&mail, now)?;

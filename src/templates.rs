@@ -33,6 +33,12 @@ pub enum Purpose {
     NoticePaymentDue,
     NoticeSendFailed,
     NoticeDeclined,
+    Digest,
+    AgreementReminder,
+    Escalation,
+    NoticeUnanswered,
+    NoticeOverdue,
+    NoticeStatusMissing,
 }
 
 impl Purpose {
@@ -55,6 +61,12 @@ impl Purpose {
         Purpose::NoticePaymentDue,
         Purpose::NoticeSendFailed,
         Purpose::NoticeDeclined,
+        Purpose::Digest,
+        Purpose::AgreementReminder,
+        Purpose::Escalation,
+        Purpose::NoticeUnanswered,
+        Purpose::NoticeOverdue,
+        Purpose::NoticeStatusMissing,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -77,6 +89,12 @@ impl Purpose {
             Purpose::NoticePaymentDue => "notice_payment_due",
             Purpose::NoticeSendFailed => "notice_send_failed",
             Purpose::NoticeDeclined => "notice_declined",
+            Purpose::Digest => "digest",
+            Purpose::AgreementReminder => "agreement_reminder",
+            Purpose::Escalation => "escalation",
+            Purpose::NoticeUnanswered => "notice_unanswered",
+            Purpose::NoticeOverdue => "notice_overdue",
+            Purpose::NoticeStatusMissing => "notice_status_missing",
         }
     }
 
@@ -88,6 +106,10 @@ impl Purpose {
     /// the contractor.
     pub fn is_owner_notice(self) -> bool {
         self.as_str().starts_with("notice_")
+            || matches!(
+                self,
+                Purpose::Digest | Purpose::AgreementReminder | Purpose::Escalation
+            )
     }
 
     /// Whether the mail is about one milestone (and needs one in its context).
@@ -99,6 +121,8 @@ impl Purpose {
                 | Purpose::OverdueNotice
                 | Purpose::NoticeDelivery
                 | Purpose::NoticeRecheck
+                | Purpose::Escalation
+                | Purpose::NoticeOverdue
         )
     }
 }
@@ -111,6 +135,48 @@ impl std::fmt::Display for Purpose {
 
 /// The defaults, compiled in: (file name, source).
 const DEFAULTS: &[(&str, &str)] = &[
+    ("digest.html", include_str!("../templates/digest.html")),
+    ("digest.txt", include_str!("../templates/digest.txt")),
+    (
+        "agreement_reminder.html",
+        include_str!("../templates/agreement_reminder.html"),
+    ),
+    (
+        "agreement_reminder.txt",
+        include_str!("../templates/agreement_reminder.txt"),
+    ),
+    (
+        "escalation.html",
+        include_str!("../templates/escalation.html"),
+    ),
+    (
+        "escalation.txt",
+        include_str!("../templates/escalation.txt"),
+    ),
+    (
+        "notice_unanswered.html",
+        include_str!("../templates/notice_unanswered.html"),
+    ),
+    (
+        "notice_unanswered.txt",
+        include_str!("../templates/notice_unanswered.txt"),
+    ),
+    (
+        "notice_overdue.html",
+        include_str!("../templates/notice_overdue.html"),
+    ),
+    (
+        "notice_overdue.txt",
+        include_str!("../templates/notice_overdue.txt"),
+    ),
+    (
+        "notice_status_missing.html",
+        include_str!("../templates/notice_status_missing.html"),
+    ),
+    (
+        "notice_status_missing.txt",
+        include_str!("../templates/notice_status_missing.txt"),
+    ),
     ("_layout.html", include_str!("../templates/_layout.html")),
     ("_notice.html", include_str!("../templates/_notice.html")),
     (
@@ -409,7 +475,9 @@ mod tests {
             milestone => context!{ id => "wf", title => "Wireframes", due => "Sat 5 Dec 2026, 17:59 EST (America/New_York)" },
             extra => context!{ due_in => "3 days", feedback => "Good", received => "today", excerpt => "Here it is",
                 recipient => "dana@example.test", error => "550 gone", quiet_for => "6 days", last_heard => "Mon",
-                record => "- 1 delivery on time", subject => "Instructions", update => "no", title => "Wireframes", due => "Sat 5 Dec", what => "Wireframes", when => "Sat 5 Dec" },
+                record => "- 1 delivery on time", subject => "Instructions", update => "no", title => "Wireframes", due => "Sat 5 Dec", what => "Wireframes", when => "Sat 5 Dec",
+                headline => "1 engagement, 1 needs you", summary => "Website: late", waiting_since => "Mon",
+                overdue_for => "3 days", asked => "Mon", requested => "Mon" },
         }
     }
 

@@ -41,6 +41,7 @@ pub mod inbound;
 pub mod kv;
 pub mod outbox;
 pub mod reconcile;
+pub mod schedule;
 mod schema;
 
 pub use engagements::{EngagementRecord, MilestoneRecord};
@@ -50,6 +51,7 @@ pub use outbox::{Enqueued, NewOutboxMail, OutboxMail, SentRef};
 pub use reconcile::{
     MilestoneChange, MilestoneRef, PlannedEngagement, PlannedMilestone, ReconcileReport,
 };
+pub use schedule::JournalFacts;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, TransactionBehavior};
