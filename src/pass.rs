@@ -166,8 +166,10 @@ pub fn decide(
             _ => {}
         }
     }
-    // The schedule's rules: reminders, requests, notices, the digest.
-    crate::schedule::queue_due(model, composer, store, now, &mut queued)?;
+    // The schedule's rules: reminders, requests, notices, the digest. The
+    // records read above serve it too; only the instructions changed any
+    // (planned → instructed), which its rules treat alike.
+    crate::schedule::queue_due_for(model, composer, store, records, now, &mut queued)?;
     Ok(queued)
 }
 
@@ -234,6 +236,10 @@ fn invitations(
             continue;
         }
         let key = format!("{invited}{}", m.sequence);
+        // Most passes find every invitation sent: ask before building one.
+        if store.autocommit().outbox_has(&key)? {
+            continue;
+        }
         let mut req = request(e, Purpose::MilestoneInvite);
         req.milestone = Some(m.id.clone());
         let update = if m.sequence > 0 { "yes" } else { "no" };

@@ -373,7 +373,11 @@ fn schedule_policy_keys_are_read_with_their_defaults() {
     assert_eq!(p.catch_up_horizon, chrono::TimeDelta::days(7));
     let digest = p.digest.expect("a digest by default");
     assert_eq!(digest.crontab, "0 8 * * MON");
-    assert_eq!(digest.timezone, chrono_tz::Europe::Berlin, "the owner's zone");
+    assert_eq!(
+        digest.timezone,
+        chrono_tz::Europe::Berlin,
+        "the owner's zone"
+    );
     // Without a [policy] section at all, the same defaults.
     let start = EXAMPLE.find("[policy]").unwrap();
     let end = EXAMPLE[start..].find("\n[[").unwrap() + start;

@@ -152,6 +152,14 @@ impl Facts {
             .into_iter()
             .map(|r| (r.id.clone(), r))
             .collect();
+        Self::with_records(store, records)
+    }
+
+    /// With the engagement records the caller has read already.
+    fn with_records(
+        store: &Store,
+        records: HashMap<String, EngagementRecord>,
+    ) -> Result<Facts, StoreError> {
         let journal = store.journal_facts(rules::KINDS)?.by_engagement();
         Ok(Facts {
             records,
@@ -187,15 +195,25 @@ fn items(model: &Model, facts: &Facts, w: &Window) -> Vec<Item> {
             start: pass::start_instant(model, e),
         };
         out.extend(rules::engagement(&subject, w));
+        // The summary is only worth writing for a digest about to be queued;
+        // the plan and the next wake-up need its instant alone.
         if !digest_at.is_empty()
+            && w.mode == Mode::Due
             && matches!(
                 record.state,
                 EngagementState::AwaitingAgreement | EngagementState::Active
             )
         {
-            carrier.get_or_insert(e);
             // The summary as of the (first) digest instant in the window.
             digest.push(rules::digest_lines(&subject, digest_at[0]));
+        }
+        if carrier.is_none()
+            && matches!(
+                record.state,
+                EngagementState::AwaitingAgreement | EngagementState::Active
+            )
+        {
+            carrier = Some(e);
         }
     }
     // The digest is about every engagement; a mail needs one to hang on
@@ -287,11 +305,36 @@ pub fn queue_due(
     now: DateTime<Utc>,
     queued: &mut Vec<String>,
 ) -> Result<(), PassError> {
+    let facts = Facts::load(store)?;
+    queue_due_with(model, composer, store, facts, now, queued)
+}
+
+/// [`queue_due`] with the engagement records the pass has read already (one
+/// read of every milestone per wake, not two).
+pub(crate) fn queue_due_for(
+    model: &Model,
+    composer: &Composer<'_>,
+    store: &mut Store,
+    records: HashMap<String, EngagementRecord>,
+    now: DateTime<Utc>,
+    queued: &mut Vec<String>,
+) -> Result<(), PassError> {
+    let facts = Facts::with_records(store, records)?;
+    queue_due_with(model, composer, store, facts, now, queued)
+}
+
+fn queue_due_with(
+    model: &Model,
+    composer: &Composer<'_>,
+    store: &mut Store,
+    facts: Facts,
+    now: DateTime<Utc>,
+    queued: &mut Vec<String>,
+) -> Result<(), PassError> {
     let last_wake = store
         .scheduler_get(LAST_WAKE)?
         .and_then(|v| DateTime::parse_from_rfc3339(&v).ok())
         .map(|t| t.with_timezone(&Utc));
-    let facts = Facts::load(store)?;
     let due = due_items(model, &facts, now, last_wake);
     log_skipped(model, &facts, store, now, last_wake, &due)?;
     for it in due {
@@ -522,8 +565,14 @@ pub fn plan(
             });
         }
     }
+    // By id: a plan has items for thousands of engagements.
+    let by_id: HashMap<&str, &crate::model::Engagement> = model
+        .engagements
+        .iter()
+        .map(|e| (e.id.as_str(), e))
+        .collect();
     for it in all {
-        let Some(e) = model.engagement(&it.engagement) else {
+        let Some(e) = by_id.get(it.engagement.as_str()).copied() else {
             continue;
         };
         let (at, tz) = if it.purpose.is_owner_notice() {

@@ -299,7 +299,10 @@ fn owner_schedules(s: &Subject<'_>, w: &Window, out: &mut Vec<Item>) {
             format!("evaluation/{id}/{}", at.to_rfc3339()),
             format!("evaluation/{id}"),
         );
-        it.extra.insert("record".into(), record(s, at));
+        // The record is for the mail itself: not worth writing for the plan.
+        if w.mode == Mode::Due {
+            it.extra.insert("record".into(), record(s, at));
+        }
         out.push(it);
     }
     let Some(pay) = &s.e.payment else {

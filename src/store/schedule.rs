@@ -152,7 +152,8 @@ impl Tx<'_> {
         args.extend(purposes.iter().map(|p| p.to_string()));
         let n: i64 = self
             .conn
-            .query_row(&sql, params_from_iter(args.iter()), |r| r.get(0))?;
+            .prepare_cached(&sql)?
+            .query_row(params_from_iter(args.iter()), |r| r.get(0))?;
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 }
