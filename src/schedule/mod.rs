@@ -37,9 +37,13 @@
 //! flooded. Quiet hours apply on top, as for every contractor mail.
 
 pub mod occurrence;
+mod plan;
 mod rules;
+mod summary;
 #[cfg(test)]
 mod tests;
+
+pub use plan::{PlanEntry, plan};
 
 use crate::lifecycle::EngagementState;
 use crate::model::Model;
@@ -47,8 +51,7 @@ use crate::outbox::{Composer, MailRequest};
 use crate::pass::{self, PassError};
 use crate::store::{EngagementRecord, JournalFacts, Store, StoreError};
 use crate::templates::Purpose;
-use chrono::{DateTime, TimeDelta, TimeZone, Utc};
-use serde::Serialize;
+use chrono::{DateTime, TimeDelta, Utc};
 use std::collections::{BTreeMap, HashMap};
 
 /// One mail the schedule wants sent.
@@ -205,7 +208,7 @@ fn items(model: &Model, facts: &Facts, w: &Window) -> Vec<Item> {
             )
         {
             // The summary as of the (first) digest instant in the window.
-            digest.push(rules::digest_lines(&subject, digest_at[0]));
+            digest.push(summary::digest_lines(&subject, digest_at[0]));
         }
         if carrier.is_none()
             && matches!(
@@ -485,118 +488,4 @@ pub fn next_due(
         .filter(|s| *s > now)
         .min();
     Ok(scheduled.into_iter().chain(starts).min())
-}
-
-/// One line of `handoff plan`.
-#[derive(Debug, Clone, Serialize)]
-pub struct PlanEntry {
-    /// When it goes (RFC 3339, UTC): quiet hours already applied.
-    pub at: DateTime<Utc>,
-    /// The same instant in the recipient's zone.
-    pub local: String,
-    pub to: String,
-    pub purpose: String,
-    pub engagement: String,
-    pub milestone: Option<String>,
-    pub rule: String,
-}
-
-/// The timeline of the next `days` days: what is due now and not yet queued
-/// (it goes on the next pass), then every future item, assuming nothing
-/// changes meanwhile (no reply, no delivery, no owner command).
-pub fn plan(
-    model: &Model,
-    store: &Store,
-    now: DateTime<Utc>,
-    days: u32,
-) -> Result<Vec<PlanEntry>, StoreError> {
-    let facts = Facts::load(store)?;
-    let last_wake = store
-        .scheduler_get(LAST_WAKE)?
-        .and_then(|v| DateTime::parse_from_rfc3339(&v).ok())
-        .map(|t| t.with_timezone(&Utc));
-    let mut all: Vec<Item> = Vec::new();
-    for it in due_items(model, &facts, now, last_wake) {
-        if !store.autocommit().outbox_has(&it.key)? {
-            all.push(it);
-        }
-    }
-    let w = Window {
-        after: now,
-        until: now + TimeDelta::days(i64::from(days)),
-        mode: Mode::All,
-        once_after: now,
-        recurring_after: now,
-    };
-    all.extend(items(model, &facts, &w));
-    let mut out = Vec::new();
-    for e in &model.engagements {
-        let Some(r) = facts.records.get(&e.id) else {
-            continue;
-        };
-        let start = pass::start_instant(model, e);
-        let (key, purpose, at, rule) = match r.state {
-            EngagementState::AwaitingAgreement => (
-                format!("agreement_request/{}", e.id),
-                Purpose::AgreementRequest,
-                now,
-                "agreement not signed: the agreement request",
-            ),
-            EngagementState::Active => (
-                format!("instructions/{}", e.id),
-                Purpose::Instructions,
-                start.max(now),
-                "work starts: instructions, then the invitations",
-            ),
-            _ => continue,
-        };
-        if at <= w.until && !store.autocommit().outbox_has(&key)? {
-            all.push(Item {
-                at,
-                to: model.contractor_of(e).email.to_string(),
-                purpose,
-                engagement: e.id.clone(),
-                milestone: None,
-                rule,
-                key,
-                series: String::new(),
-                once: true,
-                extra: BTreeMap::new(),
-            });
-        }
-    }
-    // By id: a plan has items for thousands of engagements.
-    let by_id: HashMap<&str, &crate::model::Engagement> = model
-        .engagements
-        .iter()
-        .map(|e| (e.id.as_str(), e))
-        .collect();
-    for it in all {
-        let Some(e) = by_id.get(it.engagement.as_str()).copied() else {
-            continue;
-        };
-        let (at, tz) = if it.purpose.is_owner_notice() {
-            (it.at.max(now), model.owner.timezone)
-        } else {
-            let c = model.contractor_of(e);
-            (
-                pass::not_before(model, e, it.purpose, it.at.max(now)),
-                c.timezone,
-            )
-        };
-        out.push(PlanEntry {
-            at,
-            local: tz
-                .from_utc_datetime(&at.naive_utc())
-                .format("%Y-%m-%d %H:%M %Z")
-                .to_string(),
-            to: it.to,
-            purpose: it.purpose.to_string(),
-            engagement: it.engagement,
-            milestone: it.milestone,
-            rule: it.rule.to_string(),
-        });
-    }
-    out.sort_by(|a, b| (a.at, &a.engagement, &a.purpose).cmp(&(b.at, &b.engagement, &b.purpose)));
-    Ok(out)
 }

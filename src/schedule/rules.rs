@@ -78,12 +78,12 @@ impl Subject<'_> {
         }
     }
 
-    fn owner_tz(&self) -> chrono_tz::Tz {
+    pub(crate) fn owner_tz(&self) -> chrono_tz::Tz {
         self.model.owner.timezone
     }
 
     /// Milestones still in the config that still await delivery.
-    fn open(&self) -> impl Iterator<Item = &MilestoneRecord> {
+    pub(crate) fn open(&self) -> impl Iterator<Item = &MilestoneRecord> {
         self.record.milestones.iter().filter(|m| {
             !m.removed_from_config
                 && matches!(
@@ -102,7 +102,7 @@ impl Subject<'_> {
     }
 
     /// The latest genuine contractor mail, if any.
-    fn last_heard(&self) -> Option<DateTime<Utc>> {
+    pub(crate) fn last_heard(&self) -> Option<DateTime<Utc>> {
         GENUINE
             .iter()
             .filter_map(|k| self.facts.latest(&self.e.id, k))
@@ -301,7 +301,8 @@ fn owner_schedules(s: &Subject<'_>, w: &Window, out: &mut Vec<Item>) {
         );
         // The record is for the mail itself: not worth writing for the plan.
         if w.mode == Mode::Due {
-            it.extra.insert("record".into(), record(s, at));
+            it.extra
+                .insert("record".into(), super::summary::record(s, at));
         }
         out.push(it);
     }
@@ -392,122 +393,6 @@ fn unanswered(s: &Subject<'_>, w: &Window, out: &mut Vec<Item>) {
         .insert("asked".into(), local_time(*asked, s.owner_tz()));
     it.extra.insert("excerpt".into(), text.clone());
     out.push(it);
-}
-
-/// The record so far, one fact per line, for the evaluation reminder.
-pub(crate) fn record(s: &Subject<'_>, now: DateTime<Utc>) -> String {
-    let (mut on_time, mut late, mut open, mut overdue) = (0, 0, 0, 0);
-    for m in s
-        .record
-        .milestones
-        .iter()
-        .filter(|m| !m.removed_from_config)
-    {
-        match m.state {
-            MilestoneState::Delivered | MilestoneState::Accepted => {
-                match s.facts.latest_for(&s.e.id, &m.id, "milestone_delivered") {
-                    Some(t) if t > m.due => late += 1,
-                    _ => on_time += 1,
-                }
-            }
-            MilestoneState::Cancelled => {}
-            _ => {
-                open += 1;
-                if m.due < now {
-                    overdue += 1;
-                }
-            }
-        }
-    }
-    let tz = s.owner_tz();
-    let mut lines = vec![format!(
-        "- Milestones: {on_time} delivered on time, {late} late, {open} open ({overdue} overdue)"
-    )];
-    let ack = s.facts.latest(&s.e.id, "acknowledgement");
-    lines.push(match ack {
-        Some(t) => format!("- Last acknowledgement: {}", local_time(t, tz)),
-        None => "- No acknowledgement recorded".to_string(),
-    });
-    lines.push(match s.last_heard() {
-        Some(t) => format!("- Last heard from them: {}", local_time(t, tz)),
-        None => "- Nothing heard from them yet".to_string(),
-    });
-    if let Some((asked, _)) = s.facts.last_question(&s.e.id) {
-        let answered = s
-            .facts
-            .latest(&s.e.id, "owner_answered")
-            .is_some_and(|t| t >= *asked);
-        lines.push(format!(
-            "- Last question: {}{}",
-            local_time(*asked, tz),
-            if answered {
-                " (answered)"
-            } else {
-                " (not answered yet)"
-            }
-        ));
-    }
-    lines.join("\n")
-}
-
-/// One engagement's lines in the owner's digest at `now`.
-pub(crate) fn digest_lines(s: &Subject<'_>, now: DateTime<Utc>) -> (String, bool) {
-    let tz = s.owner_tz();
-    let week = now + TimeDelta::days(7);
-    let mut lines = vec![format!(
-        "{} ({}, {}): {}",
-        s.e.title,
-        s.e.id,
-        s.model.contractor_of(s.e).name,
-        s.record.state
-    )];
-    let mut needs_owner = false;
-    if s.record.state == EngagementState::AwaitingAgreement {
-        lines.push("  - waiting for the agreement to be signed".into());
-        needs_owner = true;
-    }
-    for m in s.open() {
-        if m.due < now {
-            lines.push(format!(
-                "  - late: {} (due {})",
-                m.title,
-                local_time(m.due, tz)
-            ));
-        } else if m.due <= week {
-            lines.push(format!(
-                "  - due this week: {} ({})",
-                m.title,
-                local_time(m.due, tz)
-            ));
-        }
-    }
-    for m in s.record.milestones.iter() {
-        if m.state == MilestoneState::Delivered && !m.removed_from_config {
-            lines.push(format!(
-                "  - waiting on you: check the delivery of {}",
-                m.title
-            ));
-            needs_owner = true;
-        }
-    }
-    if let Some((asked, _)) = s.facts.last_question(&s.e.id)
-        && s.facts
-            .latest(&s.e.id, "owner_answered")
-            .is_none_or(|t| t < *asked)
-    {
-        lines.push(format!(
-            "  - waiting on you: a question asked {}",
-            local_time(*asked, tz)
-        ));
-        needs_owner = true;
-    }
-    if s.record.state == EngagementState::Active && s.open().next().is_some() {
-        let since = s.last_heard().map_or(s.start, |t| t.max(s.start));
-        if now >= s.start && now - since >= s.model.policy.silence_alert_after {
-            lines.push(format!("  - silent since {}", local_time(since, tz)));
-        }
-    }
-    (lines.join("\n"), needs_owner)
 }
 
 /// Occurrences of a crontab schedule in the window, as the mode wants them.
