@@ -161,6 +161,9 @@ fn milestones(s: &Subject<'_>, w: &Window, out: &mut Vec<Item>) {
             continue;
         };
         let due = cfg.due;
+        // A milestone due before work started (`check` warns of it) is
+        // overdue from the start, not before anyone was told of it.
+        let overdue_at = due.max(s.start);
         match m.state {
             MilestoneState::Planned
             | MilestoneState::Instructed
@@ -185,9 +188,9 @@ fn milestones(s: &Subject<'_>, w: &Window, out: &mut Vec<Item>) {
                         out.push(it);
                     }
                 }
-                if w.contains_once(due) {
+                if w.contains_once(overdue_at) {
                     let mut it = s.item(
-                        due,
+                        overdue_at,
                         Purpose::OverdueNotice,
                         Some(&m.id),
                         "due with no delivery: overdue notice",
@@ -197,7 +200,7 @@ fn milestones(s: &Subject<'_>, w: &Window, out: &mut Vec<Item>) {
                     it.once = true;
                     out.push(it);
                     let mut it = s.item(
-                        due,
+                        overdue_at,
                         Purpose::NoticeOverdue,
                         Some(&m.id),
                         "due with no delivery: owner told",
@@ -207,7 +210,7 @@ fn milestones(s: &Subject<'_>, w: &Window, out: &mut Vec<Item>) {
                     it.once = true;
                     out.push(it);
                 }
-                let at = due + s.model.policy.escalate_after;
+                let at = overdue_at + s.model.policy.escalate_after;
                 if w.contains(at) {
                     let mut it = s.item(
                         at,

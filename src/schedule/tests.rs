@@ -563,3 +563,19 @@ fn human_periods() {
     assert_eq!(rules::human(TimeDelta::hours(36)), "1 day 12 hours");
     assert_eq!(rules::human(TimeDelta::minutes(30)), "30 minutes");
 }
+
+#[test]
+fn a_milestone_due_before_the_start_is_overdue_from_the_start_not_before() {
+    let ms = r#"
+[[engagement.milestone]]
+id = "early"
+title = "Early"
+due = 2027-02-20
+"#;
+    let mut w = World::new(load(true, "", ms));
+    // Signed, not started: nothing goes out although the due date has passed.
+    assert_eq!(w.pass("2027-02-25T12:00:00Z"), []);
+    let q = w.pass("2027-03-01T14:00:00Z");
+    let overdue: Vec<&Sent> = q.iter().filter(|s| s.purpose == "overdue_notice").collect();
+    assert_eq!(overdue.len(), 1, "{q:?}");
+}
