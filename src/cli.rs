@@ -68,8 +68,16 @@ pub enum Command {
         #[arg(long)]
         once: bool,
     },
-    /// Show what is scheduled when (not yet available).
-    Plan,
+    /// The timeline: every mail and reminder due in the next days, when
+    /// (UTC and the recipient's time), to whom, and the rule behind it.
+    Plan {
+        /// How many days ahead.
+        #[arg(long, default_value_t = 14)]
+        days: u32,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show the exact mail Handoff would send, without sending or changing anything.
     Preview {
         /// The engagement id.
@@ -187,7 +195,9 @@ pub fn run(cli: Cli) -> u8 {
         Command::Run { once: true } => {
             with_config(&cli.config, |loaded| run_once(loaded, clock.as_ref()))
         }
-        Command::Plan => not_yet("plan", "the schedule"),
+        Command::Plan { days, json } => with_config(&cli.config, |loaded| {
+            plan_cmd(loaded, clock.as_ref(), days, json)
+        }),
         Command::Preview {
             engagement,
             purpose,
@@ -330,11 +340,6 @@ fn owner_act(
             EXIT_RUNTIME
         }
     }
-}
-
-fn not_yet(command: &str, part: &str) -> u8 {
-    eprintln!("handoff {command}: not available yet (it arrives with {part})");
-    EXIT_RUNTIME
 }
 
 /// Prints config problems, one line each, the way `check` does.
@@ -828,6 +833,46 @@ fn status_cmd(loaded: &Loaded, clock: &dyn Clock, json: bool) -> Result<(), CliE
             "{}",
             status::render(&report, loaded.model.owner.timezone)
         )?;
+    }
+    Ok(())
+}
+
+fn plan_cmd(loaded: &Loaded, clock: &dyn Clock, days: u32, json: bool) -> Result<(), CliError> {
+    let model = &loaded.model;
+    let mut store = open_store(model)?;
+    // The store must know the config's engagements (as `run` would record
+    // them) for the plan to show them.
+    store.reconcile(&crate::reconcile::plan(model), clock.now())?;
+    let entries = crate::schedule::plan(model, &store, clock.now(), days)?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        for e in &entries {
+            serde_json::to_writer(&mut out, e)?;
+            writeln!(out)?;
+        }
+    } else if entries.is_empty() {
+        writeln!(
+            out,
+            "nothing scheduled in the next {days} day{}",
+            plural(days as usize)
+        )?;
+    } else {
+        for e in &entries {
+            writeln!(
+                out,
+                "{}  {:<26} {:<28} {:<22} {}{}  ({})",
+                e.at.format("%Y-%m-%d %H:%M UTC"),
+                e.local,
+                e.to,
+                e.purpose,
+                e.engagement,
+                e.milestone
+                    .as_deref()
+                    .map(|m| format!("/{m}"))
+                    .unwrap_or_default(),
+                e.rule,
+            )?;
+        }
     }
     Ok(())
 }

@@ -25,6 +25,11 @@
 //!   store records new, changed and removed items (never deleting history).
 //! - [`pass`] is one pass of work: reconcile, decide which mails are due (each
 //!   queued with the state change that causes it), deliver the outbox.
+//! - [`schedule`] is what is due when: deadline reminders, overdue notices,
+//!   status requests, re-checks, evaluations, payments, silence, unanswered
+//!   questions and the digest, DST-correct, coalesced after downtime, capped
+//!   per contractor per day. The pass queues what is due; the daemon sleeps
+//!   until [`schedule::next_due`]; `handoff plan` lists the timeline.
 //! - [`templates`] renders mail from `templates/`; [`outbox`] composes,
 //!   queues and delivers it (crash-safe, retried, never twice); [`calendar`]
 //!   builds iMIP invitations and reads replies.
@@ -55,6 +60,7 @@ pub mod money;
 pub mod outbox;
 pub mod pass;
 pub mod reconcile;
+pub mod schedule;
 pub mod status;
 pub mod store;
 pub mod templates;

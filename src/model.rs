@@ -166,6 +166,19 @@ pub struct Policy {
     pub quiet_hours: Option<QuietHours>,
     pub max_reminders_per_day: u32,
     pub silence_alert_after: TimeDelta,
+    /// After an overdue notice, one escalation to the owner this much later.
+    pub escalate_after: TimeDelta,
+    /// A payment still not recorded this long after it was due: one more
+    /// reminder.
+    pub payment_followup_after: TimeDelta,
+    /// A contractor's question the owner has not answered within this: one
+    /// owner reminder.
+    pub answer_within: TimeDelta,
+    /// The owner's digest, in the owner's zone; `None` when switched off.
+    pub digest: Option<Schedule>,
+    /// After downtime, scheduled items older than this are logged and
+    /// skipped (an overdue notice still goes out once).
+    pub catch_up_horizon: TimeDelta,
 }
 
 /// A daily window of local time, possibly crossing midnight ("20:00-08:00").
@@ -250,12 +263,10 @@ pub struct Schedule {
 }
 
 impl Schedule {
-    /// The first occurrence strictly after `t`.
+    /// The first occurrence strictly after `t`, correct across daylight-saving
+    /// changes (see [`crate::schedule::occurrence`]).
     pub fn next_after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        self.cron
-            .after(&t.with_timezone(&self.timezone))
-            .next()
-            .map(|n| n.with_timezone(&Utc))
+        crate::schedule::occurrence::next_after(self, t)
     }
 }
 

@@ -106,9 +106,15 @@ pub fn decide(
     now: DateTime<Utc>,
 ) -> Result<Vec<String>, PassError> {
     let mut queued = Vec::new();
-    let records = store.engagements()?;
+    // One read for all engagements, looked up by id: the pass must not cost
+    // a query (or a scan) per engagement per engagement.
+    let records: std::collections::HashMap<String, crate::store::EngagementRecord> = store
+        .engagements()?
+        .into_iter()
+        .map(|r| (r.id.clone(), r))
+        .collect();
     for e in &model.engagements {
-        let Some(record) = records.iter().find(|r| r.id == e.id) else {
+        let Some(record) = records.get(&e.id) else {
             continue;
         };
         match record.state {
@@ -157,11 +163,27 @@ pub fn decide(
                 if sent {
                     queued.push(key);
                 }
-                invitations(model, composer, store, e, now, &mut queued)?;
+                // The instructions just moved planned milestones on: read
+                // this engagement's record again only if they did.
+                let fresh;
+                let record = if sent {
+                    fresh = store.engagements()?.into_iter().find(|r| r.id == e.id);
+                    match &fresh {
+                        Some(r) => r,
+                        None => continue,
+                    }
+                } else {
+                    record
+                };
+                invitations(model, composer, store, e, record, now, &mut queued)?;
             }
             _ => {}
         }
     }
+    // The schedule's rules: reminders, requests, notices, the digest. The
+    // records read above serve it too; only the instructions changed any
+    // (planned → instructed), which its rules treat alike.
+    crate::schedule::queue_due_for(model, composer, store, records, now, &mut queued)?;
     Ok(queued)
 }
 
@@ -183,12 +205,10 @@ fn invitations(
     composer: &Composer<'_>,
     store: &mut Store,
     e: &Engagement,
+    record: &crate::store::EngagementRecord,
     now: DateTime<Utc>,
     queued: &mut Vec<String>,
 ) -> Result<(), PassError> {
-    let Some(record) = store.engagements()?.into_iter().find(|r| r.id == e.id) else {
-        return Ok(());
-    };
     let contractor = model.contractor_of(e);
     let attendee = Party {
         name: contractor.name.clone(),
@@ -215,6 +235,10 @@ fn invitations(
         }
         let event = milestone_event(model, e, m);
         let key = format!("{invited}{}", m.sequence);
+        // Most passes find every invitation sent: ask before building one.
+        if store.autocommit().outbox_has(&key)? {
+            continue;
+        }
         let mut req = request(e, Purpose::MilestoneInvite);
         req.milestone = Some(m.id.clone());
         let update = if m.sequence > 0 { "yes" } else { "no" };
@@ -395,7 +419,7 @@ fn milestone_span(due: DateTime<Utc>, tz: chrono_tz::Tz) -> Span {
 }
 
 /// The moment work starts: midnight at the start of `starts`, owner's zone.
-fn start_instant(model: &Model, e: &Engagement) -> DateTime<Utc> {
+pub(crate) fn start_instant(model: &Model, e: &Engagement) -> DateTime<Utc> {
     let local = e.starts.and_time(NaiveTime::MIN);
     model
         .owner
@@ -455,6 +479,23 @@ fn queue(
     now: DateTime<Utc>,
     also: impl FnOnce(&crate::store::Tx<'_>) -> Result<(), StoreError>,
 ) -> Result<bool, PassError> {
+    queue_at(model, composer, store, key, e, req, now, now, also)
+}
+
+/// [`queue`], with the mail held until `earliest` at the soonest (the
+/// reminder cap holds some to a later day); quiet hours apply from there.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn queue_at(
+    model: &Model,
+    composer: &Composer<'_>,
+    store: &mut Store,
+    key: &str,
+    e: &Engagement,
+    req: MailRequest,
+    now: DateTime<Utc>,
+    earliest: DateTime<Utc>,
+    also: impl FnOnce(&crate::store::Tx<'_>) -> Result<(), StoreError>,
+) -> Result<bool, PassError> {
     if store.transaction(|tx| tx.outbox_has(key))? {
         return Ok(false);
     }
@@ -468,7 +509,7 @@ fn queue(
     let mail = composer.compose(&req, root.as_deref(), now)?.into_outbox(
         key.to_string(),
         &req,
-        not_before(model, e, purpose, now),
+        not_before(model, e, purpose, earliest.max(now)),
     );
     store.transaction(|tx| {
         tx.enqueue(&mail, now)?;
@@ -479,10 +520,11 @@ fn queue(
 
 /// The next moment a pass has something to do, as far as the pass knows: the
 /// outbox's earliest queued row (a first try held back by quiet hours, or a
-/// retry), or the start of an engagement that has not started yet (its
-/// instructions and invitations go then). `None`: nothing is due until
-/// something changes (a reply, a reload). The daemon sleeps until the
-/// earliest of this and the schedule's next item, so it never polls.
+/// retry), the start of an engagement that has not started yet (its
+/// instructions and invitations go then), or the schedule's next item
+/// (reminders, status requests, evaluations, payments, silence, digest).
+/// `None`: nothing is due until something changes (a reply, a reload). The
+/// daemon sleeps until then, so it never polls.
 pub fn next_wake(
     model: &Model,
     store: &Store,
@@ -495,5 +537,6 @@ pub fn next_wake(
         .map(|e| start_instant(model, e))
         .filter(|t| *t > now)
         .min();
-    Ok(outbox.into_iter().chain(start).min())
+    let schedule = crate::schedule::next_due(model, store, now)?;
+    Ok(outbox.into_iter().chain(start).chain(schedule).min())
 }

@@ -38,6 +38,12 @@ pub enum Purpose {
     NoticeBudget,
     NoticeConfigError,
     NoticeInboxDown,
+    Digest,
+    AgreementReminder,
+    Escalation,
+    NoticeUnanswered,
+    NoticeOverdue,
+    NoticeStatusMissing,
 }
 
 impl Purpose {
@@ -65,6 +71,12 @@ impl Purpose {
         Purpose::NoticeBudget,
         Purpose::NoticeConfigError,
         Purpose::NoticeInboxDown,
+        Purpose::Digest,
+        Purpose::AgreementReminder,
+        Purpose::Escalation,
+        Purpose::NoticeUnanswered,
+        Purpose::NoticeOverdue,
+        Purpose::NoticeStatusMissing,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -92,6 +104,12 @@ impl Purpose {
             Purpose::NoticeBudget => "notice_budget",
             Purpose::NoticeConfigError => "notice_config_error",
             Purpose::NoticeInboxDown => "notice_inbox_down",
+            Purpose::Digest => "digest",
+            Purpose::AgreementReminder => "agreement_reminder",
+            Purpose::Escalation => "escalation",
+            Purpose::NoticeUnanswered => "notice_unanswered",
+            Purpose::NoticeOverdue => "notice_overdue",
+            Purpose::NoticeStatusMissing => "notice_status_missing",
         }
     }
 
@@ -103,6 +121,10 @@ impl Purpose {
     /// the contractor.
     pub fn is_owner_notice(self) -> bool {
         self.as_str().starts_with("notice_")
+            || matches!(
+                self,
+                Purpose::Digest | Purpose::AgreementReminder | Purpose::Escalation
+            )
     }
 
     /// Whether the mail is about one milestone (and needs one in its context).
@@ -116,6 +138,8 @@ impl Purpose {
                 | Purpose::NoticeRecheck
                 | Purpose::DeliveryAccepted
                 | Purpose::RedoRequest
+                | Purpose::Escalation
+                | Purpose::NoticeOverdue
         )
     }
 }
@@ -128,6 +152,48 @@ impl std::fmt::Display for Purpose {
 
 /// The defaults, compiled in: (file name, source).
 const DEFAULTS: &[(&str, &str)] = &[
+    ("digest.html", include_str!("../templates/digest.html")),
+    ("digest.txt", include_str!("../templates/digest.txt")),
+    (
+        "agreement_reminder.html",
+        include_str!("../templates/agreement_reminder.html"),
+    ),
+    (
+        "agreement_reminder.txt",
+        include_str!("../templates/agreement_reminder.txt"),
+    ),
+    (
+        "escalation.html",
+        include_str!("../templates/escalation.html"),
+    ),
+    (
+        "escalation.txt",
+        include_str!("../templates/escalation.txt"),
+    ),
+    (
+        "notice_unanswered.html",
+        include_str!("../templates/notice_unanswered.html"),
+    ),
+    (
+        "notice_unanswered.txt",
+        include_str!("../templates/notice_unanswered.txt"),
+    ),
+    (
+        "notice_overdue.html",
+        include_str!("../templates/notice_overdue.html"),
+    ),
+    (
+        "notice_overdue.txt",
+        include_str!("../templates/notice_overdue.txt"),
+    ),
+    (
+        "notice_status_missing.html",
+        include_str!("../templates/notice_status_missing.html"),
+    ),
+    (
+        "notice_status_missing.txt",
+        include_str!("../templates/notice_status_missing.txt"),
+    ),
     ("_layout.html", include_str!("../templates/_layout.html")),
     ("_notice.html", include_str!("../templates/_notice.html")),
     (
@@ -468,7 +534,9 @@ mod tests {
                 recipient => "dana@example.test", error => "550 gone", quiet_for => "6 days", last_heard => "Mon",
                 record => "- 1 delivery on time", subject => "Instructions", update => "no", title => "Wireframes", due => "Sat 5 Dec", what => "Wireframes", when => "Sat 5 Dec",
                 notes => "Looks good", reason => "Fix the header", percent => "80", spent => "1600.00 EUR", budget => "2000.00 EUR",
-                config => "handoff.toml", errors => "handoff.toml:3:9: bad", mailbox => "owner@example.test/INBOX", since => "Tue 24 Nov 2026, 09:00" },
+                config => "handoff.toml", errors => "handoff.toml:3:9: bad", mailbox => "owner@example.test/INBOX", since => "Tue 24 Nov 2026, 09:00",
+                headline => "1 engagement, 1 needs you", summary => "Website: late", waiting_since => "Mon",
+                overdue_for => "3 days", asked => "Mon", requested => "Mon" },
         }
     }
 

@@ -195,11 +195,64 @@ fn log_json_prints_one_object_per_event() {
 }
 
 #[test]
-fn commands_still_to_come_say_so_and_exit_1() {
+fn plan_shows_the_timeline_in_utc_and_the_recipients_time() {
     let (_dir, config) = owner_dir();
-    let out = handoff(&config, &["plan"]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("not available yet"));
+    // The example starts on 2026-11-24; the wireframes are due 2026-12-05.
+    let out = handoff_at(
+        &config,
+        &["plan", "--days", "14", "--json"],
+        "2026-11-24T09:00:00Z",
+    );
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    let lines: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for l in &lines {
+        for key in [
+            "at",
+            "local",
+            "to",
+            "purpose",
+            "engagement",
+            "milestone",
+            "rule",
+        ] {
+            assert!(l.get(key).is_some(), "{key} missing in {l}");
+        }
+    }
+    let find = |purpose: &str, key: &str| {
+        lines
+            .iter()
+            .find(|l| l["purpose"] == purpose && l["milestone"] == key)
+            .unwrap_or_else(|| panic!("no {purpose} for {key} in {lines:?}"))
+            .clone()
+    };
+    // The 3-day reminder: due 2026-12-05 23:59:59 Berlin = 22:59:59 UTC,
+    // minus 3 days; 17:59 in New York, outside Dana's quiet hours.
+    let r = find("deadline_reminder", "wireframes");
+    assert_eq!(r["at"], "2026-12-02T22:59:59Z");
+    assert_eq!(r["local"], "2026-12-02 17:59 EST");
+    assert_eq!(r["to"], "dana@example.test");
+    // The overdue notice at the due instant, and the owner's side of it.
+    let o = find("overdue_notice", "wireframes");
+    assert_eq!(o["at"], "2026-12-05T22:59:59Z");
+    let n = find("notice_overdue", "wireframes");
+    assert_eq!(n["to"], "ada@example.test");
+    assert_eq!(n["local"], "2026-12-05 23:59 CET");
+    // The weekly status request, Mondays 09:00 in New York.
+    assert!(lines.iter().any(|l| l["purpose"] == "status_request"
+        && l["local"] == "2026-11-30 09:00 EST"
+        && l["at"] == "2026-11-30T14:00:00Z"));
+    // Time order.
+    let ats: Vec<&str> = lines.iter().map(|l| l["at"].as_str().unwrap()).collect();
+    let mut sorted = ats.clone();
+    sorted.sort();
+    assert_eq!(ats, sorted);
+    // The table says the same for a person.
+    let out = handoff_at(&config, &["plan"], "2026-11-24T09:00:00Z");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).contains("deadline reminder (remind_before)"));
 }
 
 #[test]

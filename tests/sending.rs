@@ -334,11 +334,24 @@ async fn every_purpose_renders_and_arrives_intact() {
     let to_owner = mails_for(stack, &stack.owner, "INBOX", &o.id).await;
     let notices = Purpose::ALL.iter().filter(|p| p.is_owner_notice()).count();
     assert_eq!(to_dana.len(), Purpose::ALL.len() - notices);
-    // The config-error and inbox-down notices are about Handoff itself, not
-    // this engagement, so they do not carry the engagement id these mails
-    // are found by.
+    // The config-error and inbox-down notices are about Handoff itself and
+    // the digest about every engagement, so they do not carry the
+    // engagement id these mails are found by; the digest is found by its
+    // subject instead.
     let about_handoff = [Purpose::NoticeConfigError, Purpose::NoticeInboxDown].len();
-    assert_eq!(to_owner.len(), notices - about_handoff);
+    assert_eq!(to_owner.len(), notices - about_handoff - 1);
+    let digests: Vec<_> = {
+        stack.settle();
+        let mut session = imap::login_starttls(stack, &stack.owner)
+            .await
+            .expect("login");
+        imap::fetch_all(&mut session, "INBOX")
+            .await
+            .into_iter()
+            .filter(|m| contains(m, "Your week"))
+            .collect()
+    };
+    assert!(!digests.is_empty(), "the digest arrived");
     for raw in to_owner {
         let m = MessageParser::default().parse(&raw).unwrap();
         assert_eq!(

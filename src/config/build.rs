@@ -53,6 +53,11 @@ const POLICY_KEYS: &[&str] = &[
     "quiet_hours",
     "max_reminders_per_day",
     "silence_alert_after",
+    "escalate_after",
+    "payment_followup_after",
+    "answer_within",
+    "digest",
+    "catch_up_horizon",
 ];
 const LOG_KEYS: &[&str] = &["level"];
 const CONTRACTOR_KEYS: &[&str] = &["id", "name", "email", "timezone"];
@@ -156,7 +161,7 @@ pub(super) fn build(
         }
     }
     let policy_section = root.table(d, "policy", POLICY_KEYS);
-    let policy = read_policy(d, policy_section);
+    let policy = read_policy(d, policy_section, owner_tz);
     let log_section = root.table(d, "log", LOG_KEYS);
     let log = read_log(d, log_section);
 
@@ -466,16 +471,29 @@ fn is_loopback(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
-fn read_policy(d: &mut Diagnostics<'_>, s: Option<Section<'_, '_>>) -> Option<Policy> {
+fn read_policy(
+    d: &mut Diagnostics<'_>,
+    s: Option<Section<'_, '_>>,
+    owner_tz: Tz,
+) -> Option<Policy> {
     let default_quiet = QuietHours {
         start: NaiveTime::from_hms_opt(20, 0, 0).unwrap_or_default(),
         end: NaiveTime::from_hms_opt(8, 0, 0).unwrap_or_default(),
     };
+    // The default digest line is a constant that parses (a unit test checks
+    // it); were it ever broken, the digest would be off rather than the load
+    // failing.
+    let default_digest = || crate::config::schedule(DEFAULT_DIGEST, owner_tz).ok();
     let Some(mut s) = s else {
         return Some(Policy {
             quiet_hours: Some(default_quiet),
             max_reminders_per_day: 1,
             silence_alert_after: TimeDelta::days(5),
+            escalate_after: TimeDelta::days(3),
+            payment_followup_after: TimeDelta::days(7),
+            answer_within: TimeDelta::hours(24),
+            digest: default_digest(),
+            catch_up_horizon: TimeDelta::days(7),
         });
     };
     let quiet_hours = match s.str(d, "quiet_hours") {
@@ -493,15 +511,50 @@ fn read_policy(d: &mut Diagnostics<'_>, s: Option<Section<'_, '_>>) -> Option<Po
             }
         },
     };
-    let silence = match s.str(d, "silence_alert_after") {
-        None => Some(TimeDelta::days(5)),
-        Some(v) => check(d, &v, "`silence_alert_after` in [policy]", values::period),
+    let silence = period_or(
+        d,
+        &mut s,
+        "silence_alert_after",
+        "[policy]",
+        TimeDelta::days(5),
+    );
+    let escalate = period_or(d, &mut s, "escalate_after", "[policy]", TimeDelta::days(3));
+    let followup = period_or(
+        d,
+        &mut s,
+        "payment_followup_after",
+        "[policy]",
+        TimeDelta::days(7),
+    );
+    let answer = period_or(d, &mut s, "answer_within", "[policy]", TimeDelta::hours(24));
+    let horizon = period_or(
+        d,
+        &mut s,
+        "catch_up_horizon",
+        "[policy]",
+        TimeDelta::days(7),
+    );
+    let digest = match s.str(d, "digest") {
+        None => Some(default_digest()),
+        // "off" (or an empty line) switches the digest off.
+        Some(v) if v.get_ref().trim().is_empty() || v.get_ref().trim() == "off" => Some(None),
+        Some(v) => {
+            // Any fixed day works for "does it ever fire": the 5 fields
+            // carry no year.
+            let reference = NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or_default();
+            schedule(d, &v, "`digest` in [policy]", owner_tz, reference).map(Some)
+        }
     };
     s.finish(d);
     Some(Policy {
         quiet_hours: quiet_hours?,
         max_reminders_per_day: max?,
         silence_alert_after: silence?,
+        escalate_after: escalate?,
+        payment_followup_after: followup?,
+        answer_within: answer?,
+        digest: digest?,
+        catch_up_horizon: horizon?,
     })
 }
 
@@ -524,6 +577,9 @@ fn read_log(d: &mut Diagnostics<'_>, s: Option<Section<'_, '_>>) -> Option<LogSe
         level: v.and(level).map(str::to_string),
     })
 }
+
+/// The owner's digest when the config names none: Mondays at 08:00.
+const DEFAULT_DIGEST: &str = "0 8 * * MON";
 
 /// Reads an id and checks it is unique among `seen`.
 fn read_id(

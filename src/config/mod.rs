@@ -118,5 +118,15 @@ pub fn parse(
     }
 }
 
+/// A crontab line (the owner's 5-field form) as a schedule in `tz`, for
+/// callers that build models without a config file (tests, benchmarks).
+pub fn schedule(crontab: &str, tz: chrono_tz::Tz) -> Result<crate::model::Schedule, String> {
+    Ok(crate::model::Schedule {
+        crontab: crontab.trim().to_string(),
+        cron: values::crontab(crontab)?.schedule,
+        timezone: tz,
+    })
+}
+
 #[cfg(test)]
 mod tests;

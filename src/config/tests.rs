@@ -376,3 +376,44 @@ fn a_budget_reads_exactly_or_is_an_error_at_its_value() {
     let src = example_with("budget = \"6000 EUR\"", "");
     assert!(check(&src).unwrap().model.engagements[0].budget.is_none());
 }
+
+#[test]
+fn schedule_policy_keys_are_read_with_their_defaults() {
+    let p = check(EXAMPLE).unwrap().model.policy;
+    assert_eq!(p.escalate_after, chrono::TimeDelta::days(3));
+    assert_eq!(p.payment_followup_after, chrono::TimeDelta::days(7));
+    assert_eq!(p.answer_within, chrono::TimeDelta::hours(24));
+    assert_eq!(p.catch_up_horizon, chrono::TimeDelta::days(7));
+    let digest = p.digest.expect("a digest by default");
+    assert_eq!(digest.crontab, "0 8 * * MON");
+    assert_eq!(
+        digest.timezone,
+        chrono_tz::Europe::Berlin,
+        "the owner's zone"
+    );
+    // Without a [policy] section at all, the same defaults.
+    let start = EXAMPLE.find("[policy]").unwrap();
+    let end = EXAMPLE[start..].find("\n[[").unwrap() + start;
+    let bare = format!("{}{}", &EXAMPLE[..start], &EXAMPLE[end..]);
+    let p = check(&bare).unwrap().model.policy;
+    assert_eq!(p.escalate_after, chrono::TimeDelta::days(3));
+    assert_eq!(p.digest.unwrap().crontab, "0 8 * * MON");
+    // Set, and switched off.
+    let src = example_with("escalate_after = \"3d\"", "escalate_after = \"1w\"");
+    let src = src.replacen("digest = \"0 8 * * MON\"", "digest = \"off\"", 1);
+    let p = check(&src).unwrap().model.policy;
+    assert_eq!(p.escalate_after, chrono::TimeDelta::days(7));
+    assert!(p.digest.is_none());
+}
+
+#[test]
+fn bad_schedule_policy_values_name_the_place() {
+    let src = example_with("answer_within = \"24h\"", "answer_within = \"a day\"");
+    assert_one_error(&src, "\"a day\"", "`answer_within` in [policy]");
+    let src = example_with("catch_up_horizon = \"7d\"", "catch_up_horizon = \"0d\"");
+    assert_one_error(&src, "\"0d\"", "is zero");
+    let src = example_with("digest = \"0 8 * * MON\"", "digest = \"0 8 * MON\"");
+    assert_one_error(&src, "\"0 8 * MON\"", "`digest` in [policy]");
+    let src = example_with("escalate_after", "escalate_afterr");
+    assert_one_error(&src, "escalate_afterr", "unknown key `escalate_afterr`");
+}

@@ -506,6 +506,17 @@ pub fn sample_extra(purpose: Purpose) -> BTreeMap<String, String> {
             ("spent", "(paid so far)"),
             ("budget", "(the budget)"),
         ],
+        Purpose::Digest => &[
+            ("headline", "(how many engagements, how many need you)"),
+            ("summary", "(each engagement: due, late, waiting on you)"),
+        ],
+        Purpose::AgreementReminder => &[("waiting_since", "(a date)")],
+        Purpose::Escalation => &[("overdue_for", "3 days")],
+        Purpose::NoticeUnanswered => &[
+            ("asked", "(a date)"),
+            ("excerpt", "(the contractor's question)"),
+        ],
+        Purpose::NoticeStatusMissing => &[("requested", "(a date)")],
         _ => &[],
     };
     pairs

@@ -190,6 +190,7 @@ impl Tx<'_> {
     }
 
     fn milestones(&self, engagement: &str) -> Result<Vec<MilestoneRecord>, StoreError> {
+        // Cached: `engagements` runs this once per engagement.
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, title, due, state, calendar_uid, sequence, removed_from_config
              FROM milestone WHERE engagement_id = ?1 ORDER BY due, id",

@@ -42,6 +42,7 @@ pub mod kv;
 pub mod outbox;
 pub mod owner;
 pub mod reconcile;
+pub mod schedule;
 mod schema;
 
 pub use engagements::{EngagementRecord, MilestoneRecord};
@@ -51,6 +52,7 @@ pub use outbox::{Enqueued, NewOutboxMail, OutboxMail, SentRef};
 pub use reconcile::{
     MilestoneChange, MilestoneRef, PlannedEngagement, PlannedMilestone, ReconcileReport,
 };
+pub use schedule::JournalFacts;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, TransactionBehavior};
@@ -395,7 +397,7 @@ mod tests {
         let path = dir.path().join("state/handoff.db");
         let mut store = Store::open(&path).unwrap();
         let v = store.schema_version().unwrap();
-        assert_eq!(v, 1);
+        assert_eq!(v, 2);
         store
             .reconcile(&plan(&[], true), t("2026-11-24T09:00:00Z"))
             .unwrap();

@@ -97,6 +97,7 @@ impl Tx<'_> {
     /// Whether a mail under this idempotency key was ever queued (whatever
     /// became of it): lets callers skip composing a mail that would be a no-op.
     pub fn outbox_has(&self, idempotency_key: &str) -> Result<bool, StoreError> {
+        // Cached: every pass asks this for every milestone's invitation.
         Ok(self
             .cached_row(
                 "SELECT 1 FROM outbox WHERE idempotency_key = ?1",

@@ -4,7 +4,7 @@
 use rusqlite_migration::{M, Migrations};
 
 pub(super) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1)])
+    Migrations::new(vec![M::up(V1), M::up(V2_SCHEDULE_INDEXES)])
 }
 
 const V1: &str = r#"
@@ -106,6 +106,16 @@ CREATE TABLE watcher_state (
     last_contact_at TEXT,
     last_error      TEXT
 );
+"#;
+
+/// Indexes for the schedule's reads, so a wake costs what is due rather than
+/// a scan of everything ever queued or journaled: the reminder cap counts one
+/// recipient's mail per day, threading finds an engagement's first mail to a
+/// recipient, and the journal summary reads only the kinds it needs.
+const V2_SCHEDULE_INDEXES: &str = r#"
+CREATE INDEX outbox_recipient ON outbox (recipient, next_attempt_at);
+CREATE INDEX outbox_thread ON outbox (engagement_id, recipient);
+CREATE INDEX event_kind ON event (kind, engagement_id, milestone_id, time);
 "#;
 
 #[cfg(test)]
