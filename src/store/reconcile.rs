@@ -124,8 +124,13 @@ impl Tx<'_> {
         // Everything at once: a small business has tens of rows, and one
         // snapshot makes "in the store but not in the plan" a plain lookup.
         let stored = self.engagements()?;
+        // By id: with thousands of engagements a scan per lookup is what
+        // made reconciling slow (quadratic).
+        let by_id: std::collections::HashMap<&str, &super::EngagementRecord> =
+            stored.iter().map(|e| (e.id.as_str(), e)).collect();
+        let planned: std::collections::HashSet<&str> = plan.iter().map(|p| p.id.as_str()).collect();
         for p in plan {
-            let existing = stored.iter().find(|e| e.id == p.id);
+            let existing = by_id.get(p.id.as_str()).copied();
             let state = match existing {
                 // An engagement that returns to the config after being ended
                 // is configured again but stays ended (its invites were
@@ -176,7 +181,7 @@ impl Tx<'_> {
                 .unwrap_or_default();
             self.reconcile_milestones(p, stored_milestones, now, &mut report)?;
         }
-        for e in stored.iter().filter(|e| !plan.iter().any(|p| p.id == e.id)) {
+        for e in stored.iter().filter(|e| !planned.contains(e.id.as_str())) {
             if e.removed_from_config {
                 continue;
             }
