@@ -173,6 +173,12 @@ pub fn run(cli: Cli) -> u8 {
             return EXIT_USAGE;
         }
     };
+    // The daemon sets up its own log (level from the config); a one-shot
+    // command shows warnings and errors (a mail that could not be sent, a
+    // file it could not read) on standard error, more with RUST_LOG.
+    if !matches!(cli.command, Command::Run { once: false }) {
+        crate::daemon::logging::init(Some("warn"));
+    }
     match cli.command {
         Command::Init { dir } => init(&cli.config, dir.as_deref()),
         Command::Check => check(&cli.config, clock.as_ref()),

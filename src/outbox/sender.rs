@@ -400,6 +400,7 @@ async fn recover(
         _ => None,
     };
     for mail in stuck {
+        let mut unconfirmed = false;
         let delivered = match (
             transport.already_delivered(&mail),
             session.as_mut(),
@@ -425,6 +426,7 @@ async fn recover(
                         {
                             tracing::warn!(error = %e, "could not remove a pending Sent copy");
                         }
+                        unconfirmed = true;
                         false
                     }
                     Err(e) => {
@@ -439,7 +441,28 @@ async fn recover(
             store.mark_sent(mail.id, now)?;
             report.recovered_sent += 1;
         } else {
-            store.transaction(|tx| tx.requeue(mail.id))?;
+            store.transaction(|tx| {
+                tx.requeue(mail.id)?;
+                if unconfirmed {
+                    // The documented window: the server may have accepted it
+                    // just before the crash. Journaled, so a second copy can
+                    // always be told apart from a bug.
+                    tx.record_event(
+                        &NewEvent {
+                            message_id: Some(mail.message_id.clone()),
+                            engagement: mail.engagement.clone(),
+                            subject: Some(mail.subject.clone()),
+                            detail: Some(
+                                "interrupted between sending and confirming its Sent copy; sent again"
+                                    .to_string(),
+                            ),
+                            ..NewEvent::internal("resent_unconfirmed")
+                        },
+                        now,
+                    )?;
+                }
+                Ok(())
+            })?;
             report.recovered_requeued += 1;
         }
     }
