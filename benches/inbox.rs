@@ -54,62 +54,17 @@ struct Owner {
 /// (IMAP) or in the local inbox (`local`).
 async fn owner(stack: &MailStack, mailbox: &str, local: bool) -> Owner {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("owner.pw"), &stack.owner.password).unwrap();
     let mail = if local {
-        "outgoing = \"maildir\"\nincoming = \"maildir\"".to_string()
+        "outgoing = \"maildir\"\nincoming = \"maildir\""
     } else {
-        "outgoing = \"smtp\"\nincoming = \"imap\"".to_string()
+        "outgoing = \"smtp\"\nincoming = \"imap\""
     };
-    let text = format!(
-        r#"[owner]
-name = "Ada Lovelace"
-email = "{owner}"
-timezone = "Europe/Berlin"
-[mail]
-{mail}
-[smtp]
-host = "127.0.0.1"
-port = {smtp}
-username = "{owner}"
-password_file = "owner.pw"
-ca_file = "{ca}"
-[imap]
-host = "127.0.0.1"
-port = {imaps}
-tls = "tls"
-username = "{owner}"
-password_file = "owner.pw"
-ca_file = "{ca}"
-mailbox = "{mailbox}"
-[policy]
-quiet_hours = "00:00-00:00"
-[[contractor]]
-id = "dana"
-name = "Dana Díaz"
-email = "{dana}"
-timezone = "America/New_York"
-[[engagement]]
-id = "bench"
-contractor = "dana"
-title = "Benchmark engagement"
-agreement_signed = 2026-11-02
-starts = 2026-11-24
-deliverables = "Many replies"
-quality_standard = "All recorded"
-performance_standard = "Fast"
-[[engagement.milestone]]
-id = "m1"
-title = "Milestone"
-due = 2026-12-05
-"#,
-        owner = stack.owner.user,
-        smtp = stack.smtp_port,
-        imaps = stack.imaps_port,
-        ca = stack.ca_cert.display(),
-        dana = stack.contractor.user,
+    let path = stack.write_config(
+        dir.path(),
+        mail,
+        &format!("mailbox = \"{mailbox}\""),
+        &common::engagement("bench"),
     );
-    let path = dir.path().join("handoff.toml");
-    std::fs::write(&path, text).unwrap();
     let model = handoff::config::load(&path).unwrap().model;
     let templates = Templates::load(None).unwrap();
     let transport = Transport::from_model(&model).unwrap();

@@ -41,44 +41,9 @@ impl Rng {
 }
 
 fn config(stack: &MailStack, dir: &Path) -> PathBuf {
-    std::fs::write(dir.join("owner.pw"), &stack.owner.password).unwrap();
-    let mut text = format!(
-        r#"[owner]
-name = "Ada Lovelace"
-email = "{owner}"
-timezone = "Europe/Berlin"
-[mail]
-outgoing = "smtp"
-incoming = "imap"
-[smtp]
-host = "127.0.0.1"
-port = {smtp}
-username = "{owner}"
-password_file = "owner.pw"
-ca_file = "{ca}"
-[imap]
-host = "127.0.0.1"
-port = {imaps}
-tls = "tls"
-username = "{owner}"
-password_file = "owner.pw"
-ca_file = "{ca}"
-[policy]
-quiet_hours = "00:00-00:00"
-[[contractor]]
-id = "dana"
-name = "Dana Díaz"
-email = "{dana}"
-timezone = "America/New_York"
-"#,
-        owner = stack.owner.user,
-        smtp = stack.smtp_port,
-        imaps = stack.imaps_port,
-        ca = stack.ca_cert.display(),
-        dana = stack.contractor.user,
-    );
+    let mut engagements = String::new();
     for e in 0..ENGAGEMENTS {
-        text += &format!(
+        engagements += &format!(
             r#"
 [[engagement]]
 id = "crash{e}"
@@ -101,9 +66,12 @@ due = 2026-12-12
 "#
         );
     }
-    let path = dir.join("handoff.toml");
-    std::fs::write(&path, text).unwrap();
-    path
+    stack.write_config(
+        dir,
+        "outgoing = \"smtp\"\nincoming = \"imap\"",
+        "",
+        &engagements,
+    )
 }
 
 fn start(config: &Path) -> Child {

@@ -477,61 +477,12 @@ fn reply_to(from: &str, to: &str, id: &str, root: &str, message_id: &str, body: 
 
 /// A config sending through `stack` and watching its IMAP, one engagement.
 fn stack_config(stack: &common::MailStack, dir: &Path, id: &str) -> PathBuf {
-    std::fs::write(dir.join("owner.pw"), &stack.owner.password).unwrap();
-    let config = dir.join("handoff.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"[owner]
-name = "Ada Lovelace"
-email = "{owner}"
-timezone = "Europe/Berlin"
-[mail]
-outgoing = "smtp"
-incoming = "imap"
-[smtp]
-host = "127.0.0.1"
-port = {smtp}
-username = "{owner}"
-password_file = "owner.pw"
-ca_file = "{ca}"
-[imap]
-host = "127.0.0.1"
-port = {imaps}
-tls = "tls"
-username = "{owner}"
-password_file = "owner.pw"
-ca_file = "{ca}"
-[policy]
-quiet_hours = "00:00-00:00"
-[[contractor]]
-id = "dana"
-name = "Dana Díaz"
-email = "{dana}"
-timezone = "America/New_York"
-[[engagement]]
-id = "{id}"
-contractor = "dana"
-title = "Website"
-agreement_signed = 2026-11-02
-starts = 2026-11-24
-deliverables = "Five pages"
-quality_standard = "Valid HTML"
-performance_standard = "On time"
-[[engagement.milestone]]
-id = "wireframes"
-title = "Wireframes"
-due = 2026-12-05
-"#,
-            owner = stack.owner.user,
-            smtp = stack.smtp_port,
-            imaps = stack.imaps_port,
-            ca = stack.ca_cert.display(),
-            dana = stack.contractor.user,
-        ),
+    stack.write_config(
+        dir,
+        "outgoing = \"smtp\"\nincoming = \"imap\"",
+        "",
+        &common::engagement(id),
     )
-    .unwrap();
-    config
 }
 
 #[test]

@@ -39,69 +39,13 @@ struct Owner {
 
 async fn owner(stack: &MailStack, mailbox: &str) -> Owner {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("owner.pw"), &stack.owner.password).unwrap();
     let id = common::unique("watch").replace(|c: char| !c.is_ascii_alphanumeric(), "-");
-    let config = format!(
-        r#"
-[owner]
-name = "Ada Lovelace"
-email = "{owner}"
-timezone = "Europe/Berlin"
-
-[mail]
-outgoing = "smtp"
-incoming = "imap"
-
-[smtp]
-host = "127.0.0.1"
-port = {smtp}
-tls = "starttls"
-username = "{owner}"
-password_file = "owner.pw"
-ca_file = "{ca}"
-
-[imap]
-host = "127.0.0.1"
-port = {imaps}
-tls = "tls"
-username = "{owner}"
-password_file = "owner.pw"
-ca_file = "{ca}"
-mailbox = "{mailbox}"
-poll_every = "1s"
-
-[policy]
-quiet_hours = "00:00-00:00"
-
-[[contractor]]
-id = "dana"
-name = "Dana Díaz"
-email = "{contractor}"
-timezone = "America/New_York"
-
-[[engagement]]
-id = "{id}"
-contractor = "dana"
-title = "Website"
-agreement_signed = 2026-11-02
-starts = 2026-11-24
-deliverables = "Five pages"
-quality_standard = "Valid HTML"
-performance_standard = "On time"
-
-[[engagement.milestone]]
-id = "wireframes"
-title = "Wireframes"
-due = 2026-12-05
-"#,
-        owner = stack.owner.user,
-        smtp = stack.smtp_port,
-        imaps = stack.imaps_port,
-        ca = stack.ca_cert.display(),
-        contractor = stack.contractor.user,
+    let path = stack.write_config(
+        dir.path(),
+        "outgoing = \"smtp\"\nincoming = \"imap\"",
+        &format!("mailbox = \"{mailbox}\"\npoll_every = \"1s\""),
+        &common::engagement(&id),
     );
-    let path = dir.path().join("handoff.toml");
-    std::fs::write(&path, config).unwrap();
     let model = handoff::config::load(&path).expect("config").model;
     let templates = Templates::load(None).unwrap();
     let transport = Transport::from_model(&model).unwrap();

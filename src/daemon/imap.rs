@@ -10,7 +10,7 @@
 
 use super::{Current, TaskContext, Wake};
 use crate::inbox::imap_watch::{self, Folder, Pipeline, WatchEvent, Watcher};
-use crate::inbox::{Inbox, InboxError, Outcome, Source};
+use crate::inbox::{InboxError, Outcome, Source};
 use crate::model::ImapSettings;
 use crate::outbox::Composer;
 use crate::store::Store;
@@ -34,19 +34,14 @@ impl Pipeline for CurrentPipeline {
         now: DateTime<Utc>,
     ) -> Result<Vec<Outcome>, InboxError> {
         let current = self.config.borrow().clone();
-        let model = &current.loaded.model;
-        let composer = Composer {
-            model,
-            templates: &current.templates,
-        };
-        let inbox = Inbox {
-            model,
-            composer: &composer,
-        };
-        match folder {
-            Folder::Inbox => inbox.ingest_batch(store, mails, now),
-            Folder::Sent => inbox.ingest_sent(store, mails, now),
-        }
+        imap_watch::ingest_with(
+            &current.loaded.model,
+            &current.templates,
+            store,
+            folder,
+            mails,
+            now,
+        )
     }
 
     fn unreachable(

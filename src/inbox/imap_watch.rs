@@ -104,18 +104,7 @@ impl Pipeline for FixedPipeline {
         mails: &[(Source, Vec<u8>)],
         now: DateTime<Utc>,
     ) -> Result<Vec<Outcome>, InboxError> {
-        let composer = crate::outbox::Composer {
-            model: &self.model,
-            templates: &self.templates,
-        };
-        let inbox = super::Inbox {
-            model: &self.model,
-            composer: &composer,
-        };
-        match folder {
-            Folder::Inbox => inbox.ingest_batch(store, mails, now),
-            Folder::Sent => inbox.ingest_sent(store, mails, now),
-        }
+        ingest_with(&self.model, &self.templates, store, folder, mails, now)
     }
 
     fn unreachable(
@@ -127,6 +116,28 @@ impl Pipeline for FixedPipeline {
     ) -> Result<(), InboxError> {
         record_unreachable(store, error, since, now)?;
         Ok(())
+    }
+}
+
+/// Runs a batch from `folder` through the pipeline of one config: replies
+/// through [`super::Inbox::ingest_batch`], the owner's sent mail through
+/// [`super::Inbox::ingest_sent`].
+pub fn ingest_with(
+    model: &crate::model::Model,
+    templates: &crate::templates::Templates,
+    store: &mut Store,
+    folder: Folder,
+    mails: &[(Source, Vec<u8>)],
+    now: DateTime<Utc>,
+) -> Result<Vec<Outcome>, InboxError> {
+    let composer = crate::outbox::Composer { model, templates };
+    let inbox = super::Inbox {
+        model,
+        composer: &composer,
+    };
+    match folder {
+        Folder::Inbox => inbox.ingest_batch(store, mails, now),
+        Folder::Sent => inbox.ingest_sent(store, mails, now),
     }
 }
 

@@ -324,6 +324,83 @@ fn client_config(
     Arc::new(config)
 }
 
+impl MailStack {
+    /// Writes `dir/owner.pw` and `dir/handoff.toml` for the owner's account on
+    /// this stack: SMTP submission and IMAP (implicit TLS), both verified
+    /// against the stack's CA; quiet hours off; Dana as the contractor. `mail`
+    /// is the body of `[mail]` (e.g. `outgoing = "smtp"`), `imap_extra` more
+    /// `[imap]` keys, `rest` what follows (engagements: see [`engagement`]).
+    pub fn write_config(&self, dir: &Path, mail: &str, imap_extra: &str, rest: &str) -> PathBuf {
+        std::fs::write(dir.join("owner.pw"), &self.owner.password).expect("write owner.pw");
+        let text = format!(
+            r#"[owner]
+name = "Ada Lovelace"
+email = "{owner}"
+timezone = "Europe/Berlin"
+
+[mail]
+{mail}
+
+[smtp]
+host = "127.0.0.1"
+port = {smtp}
+username = "{owner}"
+password_file = "owner.pw"
+ca_file = "{ca}"
+
+[imap]
+host = "127.0.0.1"
+port = {imaps}
+tls = "tls"
+username = "{owner}"
+password_file = "owner.pw"
+ca_file = "{ca}"
+{imap_extra}
+
+[policy]
+quiet_hours = "00:00-00:00"
+
+[[contractor]]
+id = "dana"
+name = "Dana Díaz"
+email = "{dana}"
+timezone = "America/New_York"
+{rest}"#,
+            owner = self.owner.user,
+            smtp = self.smtp_port,
+            imaps = self.imaps_port,
+            ca = self.ca_cert.display(),
+            dana = self.contractor.user,
+        );
+        let path = dir.join("handoff.toml");
+        std::fs::write(&path, text).expect("write handoff.toml");
+        path
+    }
+}
+
+/// An engagement with Dana, signed, started 2026-11-24, one milestone
+/// `wireframes` due 2026-12-05.
+pub fn engagement(id: &str) -> String {
+    format!(
+        r#"
+[[engagement]]
+id = "{id}"
+contractor = "dana"
+title = "Website"
+agreement_signed = 2026-11-02
+starts = 2026-11-24
+deliverables = "Five pages"
+quality_standard = "Valid HTML"
+performance_standard = "On time"
+
+[[engagement.milestone]]
+id = "wireframes"
+title = "Wireframes"
+due = 2026-12-05
+"#
+    )
+}
+
 /// A subject or id no other test (nor another run's leftovers) uses.
 pub fn unique(tag: &str) -> String {
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
