@@ -5,6 +5,8 @@
 //! and Handoff keeps working afterwards (each test ends by recording a normal
 //! reply).
 
+mod common;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -25,27 +27,6 @@ fn handoff(config: &Path, args: &[&str]) -> Output {
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
-}
-
-fn base64(data: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 /// An owner directory (local mode) where the instructions and invitations
@@ -373,7 +354,7 @@ fn a_hostile_reply_adds_no_header_or_recipient_to_the_owner_notice() {
     let (dir, config, instructions) = started();
     let subject = format!(
         "=?utf-8?B?{}?=",
-        base64(b"Is the logo final?\r\nBcc: evil@example.test\r\nX-Injected: yes")
+        common::base64(b"Is the logo final?\r\nBcc: evil@example.test\r\nX-Injected: yes")
     );
     let body = "Is the logo final?\r\nBcc: evil@example.test\r\nTo: evil@example.test\r\n\r\n\
                 --boundary\r\nContent-Type: text/calendar; method=REQUEST\r\n\r\n\
@@ -385,7 +366,7 @@ fn a_hostile_reply_adds_no_header_or_recipient_to_the_owner_notice() {
              Message-ID: <hostile-1@example.test>\r\nIn-Reply-To: <{instructions}>\r\n\
              MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\
              Content-Transfer-Encoding: base64\r\n\r\n{}\r\n",
-            base64(body.as_bytes())
+            common::base64(body.as_bytes())
         )
         .into_bytes(),
         // The same in plain 8-bit text, with bare LFs and CRs.

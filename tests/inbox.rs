@@ -1,6 +1,8 @@
 //! Replies as real clients write them, run through `handoff ingest`: each is
 //! classified as the README's rule table says, and records what it earned.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -20,27 +22,6 @@ fn handoff(config: &Path, args: &[&str]) -> Output {
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
-}
-
-fn base64(data: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 /// An owner directory where Handoff has already sent the instructions and
@@ -92,7 +73,7 @@ fn fixture(dir: &Path, name: &str, instructions: &str, uid: &str) -> PathBuf {
     );
     let filled = String::from_utf8_lossy(&src)
         .replace("@@INSTRUCTIONS@@", instructions)
-        .replace("@@REPLY_BASE64@@", &base64(reply.as_bytes()));
+        .replace("@@REPLY_BASE64@@", &common::base64(reply.as_bytes()));
     // The garbled fixture is not text: keep its bytes.
     let bytes = if name == "garbled.eml" {
         src

@@ -80,28 +80,6 @@ fn the_store_and_the_mail_folders_are_private_whatever_the_umask() {
     }
 }
 
-/// Base64 (RFC 4648), to look for a password as SMTP AUTH would encode it.
-fn base64(data: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 /// A config that sends through the stack and files copies over IMAP, with
 /// `password` in the password files (and the stack's CA trusted when `ca`).
 fn server_config(stack: &MailStack, dir: &Path, id: &str, password: &str, ca: bool) -> PathBuf {
@@ -183,9 +161,9 @@ fn unique_id(tag: &str) -> String {
 fn leaks(password: &str, user: &str, haystack: &[u8]) -> Vec<String> {
     let forms = [
         password.to_string(),
-        base64(password.as_bytes()),
-        base64(format!("\0{user}\0{password}").as_bytes()),
-        base64(format!("{user}\0{user}\0{password}").as_bytes()),
+        common::base64(password.as_bytes()),
+        common::base64(format!("\0{user}\0{password}").as_bytes()),
+        common::base64(format!("{user}\0{user}\0{password}").as_bytes()),
     ];
     forms
         .into_iter()
