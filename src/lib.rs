@@ -31,10 +31,13 @@
 //!   per contractor per day. The pass queues what is due; the daemon sleeps
 //!   until [`schedule::next_due`]; `handoff plan` lists the timeline.
 //! - [`templates`] renders mail from `templates/`; [`outbox`] composes,
-//!   queues and delivers it (crash-safe, retried, never twice); [`calendar`]
+//!   queues and delivers it (crash-safe and retried; after a crash a second
+//!   copy only in one journaled window, see the outbox's doc); [`calendar`]
 //!   builds iMIP invitations and reads replies.
-//! - [`inbox`] turns incoming mail into recorded events; it never sends, it
-//!   queues owner notices for the outbox.
+//! - [`inbox`] turns incoming mail into recorded events, from the local
+//!   Maildir, `handoff ingest`, or the IMAP IDLE watcher
+//!   ([`inbox::imap_watch`]); it never sends, it queues owner notices for the
+//!   outbox.
 //! - [`actions`] are the owner's acts (sign, accept, redo, evaluate, paid,
 //!   answered, end), by command or by reply: each one event, its transition
 //!   and its mail in one transaction. [`money`] reads budgets and payments.

@@ -11,7 +11,7 @@
 //!   watcher, a new config, or shutdown. It owns the daemon's [`Store`].
 //! - the inbox watcher: in local mode ([`inbox_watch`]) file notifications
 //!   on `<maildir>/inbox/new` wake `work`, with polling only as a fallback;
-//!   with `incoming = "imap"`, the IMAP IDLE watcher (see [`spawn_imap_watch`]).
+//!   with `incoming = "imap"`, the IMAP IDLE watcher ([`imap`]).
 //! - the config watcher ([`config_watch`]): a change of the config file, or
 //!   SIGHUP, re-reads and checks it; a good one is published on the config
 //!   channel (every task sees the new [`Current`]), a bad one is logged with
