@@ -146,6 +146,8 @@ struct Facts {
     records: HashMap<String, EngagementRecord>,
     journal: HashMap<String, JournalFacts>,
     empty: JournalFacts,
+    /// Payments recorded (`owner_paid` details, "1200.00 EUR"), by engagement.
+    paid: HashMap<String, Vec<String>>,
 }
 
 impl Facts {
@@ -164,10 +166,17 @@ impl Facts {
         records: HashMap<String, EngagementRecord>,
     ) -> Result<Facts, StoreError> {
         let journal = store.journal_facts(rules::KINDS)?.by_engagement();
+        let mut paid: HashMap<String, Vec<String>> = HashMap::new();
+        for (engagement, detail) in store.event_details_all("owner_paid")? {
+            if let Some(d) = detail {
+                paid.entry(engagement).or_default().push(d);
+            }
+        }
         Ok(Facts {
             records,
             journal,
             empty: JournalFacts::default(),
+            paid,
         })
     }
 }
@@ -208,7 +217,12 @@ fn items(model: &Model, facts: &Facts, w: &Window) -> Vec<Item> {
             )
         {
             // The summary as of the (first) digest instant in the window.
-            digest.push(summary::digest_lines(&subject, digest_at[0]));
+            let (mut lines, needs) = summary::digest_lines(&subject, digest_at[0]);
+            if let Some(budget) = &e.budget {
+                let paid = facts.paid.get(&e.id).map_or(&[][..], Vec::as_slice);
+                lines.push_str(&summary::budget_line(budget, paid));
+            }
+            digest.push((lines, needs));
         }
         if carrier.is_none()
             && matches!(

@@ -122,3 +122,23 @@ pub(crate) fn digest_lines(s: &Subject<'_>, now: DateTime<Utc>) -> (String, bool
     }
     (lines.join("\n"), needs_owner)
 }
+
+/// The digest's budget line: what the recorded payments (`owner_paid`
+/// details) in the budget's currency add up to, against the budget.
+pub(crate) fn budget_line(budget: &crate::money::Money, paid: &[String]) -> String {
+    let spent = paid
+        .iter()
+        .filter_map(|d| crate::money::Money::parse(d).ok())
+        .filter(|m| m.currency == budget.currency)
+        .fold(0i64, |sum, m| sum.saturating_add(m.cents));
+    let percent = if budget.cents > 0 {
+        spent.saturating_mul(100) / budget.cents
+    } else {
+        0
+    };
+    let spent = crate::money::Money {
+        cents: spent,
+        currency: budget.currency.clone(),
+    };
+    format!("\n  - budget: {spent} of {budget} spent ({percent} %)")
+}

@@ -518,9 +518,23 @@ fn the_digest_goes_to_the_owner_on_monday_morning() {
     let src = load(true, "", DRAFT);
     let mut model = src.model.clone();
     model.policy.digest = Some(config::schedule("0 8 * * MON", chrono_tz::Europe::Berlin).unwrap());
+    model.engagements[0].budget = Some(crate::money::Money {
+        cents: 200_000,
+        currency: "EUR".into(),
+    });
     let mut w = World::new(src);
     w.loaded.model = model;
     w.pass("2027-03-01T06:00:00Z");
+    w.store
+        .transaction(|tx| {
+            tx.record_event(
+                &crate::store::NewEvent::internal("owner_paid")
+                    .engagement("site")
+                    .detail("500.00 EUR"),
+                t("2027-03-01T06:30:00Z"),
+            )
+        })
+        .unwrap();
     // 08:00 Berlin (CET) = 07:00 UTC.
     let q = w.pass("2027-03-01T07:00:00Z");
     let d = q.iter().find(|s| s.purpose == "digest").unwrap();
@@ -535,6 +549,10 @@ fn the_digest_goes_to_the_owner_on_monday_morning() {
         .unwrap();
     let text = text_of(&m.message);
     assert!(text.contains("Website (site, Dana"), "{text}");
+    assert!(
+        text.contains("budget: 500.00 EUR of 2000.00 EUR spent (25 %)"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -65,6 +65,20 @@ impl Tx<'_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Every event of `kind` that names an engagement: (engagement, detail),
+    /// oldest first. One query for all engagements (the digest's budget lines).
+    pub fn event_details_all(
+        &self,
+        kind: &str,
+    ) -> Result<Vec<(String, Option<String>)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT engagement_id, detail FROM event
+             WHERE kind = ?1 AND engagement_id IS NOT NULL ORDER BY time, id",
+        )?;
+        let rows = stmt.query_map([kind], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// The idempotency key of the mail we queued under this Message-ID (with
     /// angle brackets): it names the decision the mail came from.
     pub fn outbox_key_of(&self, message_id: &str) -> Result<Option<String>, StoreError> {
@@ -137,6 +151,13 @@ impl super::Store {
         engagement: &str,
     ) -> Result<Option<String>, StoreError> {
         self.autocommit().latest_unanswered_question(engagement)
+    }
+
+    pub fn event_details_all(
+        &self,
+        kind: &str,
+    ) -> Result<Vec<(String, Option<String>)>, StoreError> {
+        self.autocommit().event_details_all(kind)
     }
 
     pub fn event_details(
