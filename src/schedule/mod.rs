@@ -204,6 +204,7 @@ fn items(model: &Model, facts: &Facts, w: &Window) -> Vec<Item> {
             e,
             record,
             facts: facts.journal.get(&e.id).unwrap_or(&facts.empty),
+            paid: facts.paid.get(&e.id).map_or(&[][..], Vec::as_slice),
             start: pass::start_instant(model, e),
         };
         out.extend(rules::engagement(&subject, w));
@@ -219,8 +220,10 @@ fn items(model: &Model, facts: &Facts, w: &Window) -> Vec<Item> {
             // The summary as of the (first) digest instant in the window.
             let (mut lines, needs) = summary::digest_lines(&subject, digest_at[0]);
             if let Some(budget) = &e.budget {
-                let paid = facts.paid.get(&e.id).map_or(&[][..], Vec::as_slice);
-                lines.push_str(&summary::budget_line(budget, paid));
+                lines.push_str(&format!(
+                    "\n  - {}",
+                    summary::budget_line(budget, subject.paid)
+                ));
             }
             digest.push((lines, needs));
         }

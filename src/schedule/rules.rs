@@ -45,6 +45,8 @@ pub(crate) struct Subject<'a> {
     pub e: &'a Engagement,
     pub record: &'a EngagementRecord,
     pub facts: &'a JournalFacts,
+    /// Payments recorded for it (`owner_paid` details).
+    pub paid: &'a [String],
     /// When work starts (midnight of `starts`, owner's zone).
     pub start: DateTime<Utc>,
 }

@@ -60,6 +60,9 @@ pub(crate) fn record(s: &Subject<'_>, now: DateTime<Utc>) -> String {
             }
         ));
     }
+    if let Some(budget) = &s.e.budget {
+        lines.push(format!("- {}", budget_line(budget, s.paid)));
+    }
     lines.join("\n")
 }
 
@@ -123,7 +126,7 @@ pub(crate) fn digest_lines(s: &Subject<'_>, now: DateTime<Utc>) -> (String, bool
     (lines.join("\n"), needs_owner)
 }
 
-/// The digest's budget line: what the recorded payments (`owner_paid`
+/// The budget line of the digest and the record: what the recorded payments (`owner_paid`
 /// details) in the budget's currency add up to, against the budget.
 pub(crate) fn budget_line(budget: &crate::money::Money, paid: &[String]) -> String {
     let spent = paid
@@ -140,5 +143,32 @@ pub(crate) fn budget_line(budget: &crate::money::Money, paid: &[String]) -> Stri
         cents: spent,
         currency: budget.currency.clone(),
     };
-    format!("\n  - budget: {spent} of {budget} spent ({percent} %)")
+    format!("budget: {spent} of {budget} spent ({percent} %)")
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::money::Money;
+
+    #[test]
+    fn the_budget_line_adds_payments_in_the_budgets_currency() {
+        let budget = Money {
+            cents: 200_000,
+            currency: "EUR".into(),
+        };
+        let paid = [
+            "500.00 EUR".to_string(),
+            "1100.50 EUR".to_string(),
+            "999.00 USD".to_string(),
+            "not an amount".to_string(),
+        ];
+        assert_eq!(
+            super::budget_line(&budget, &paid),
+            "budget: 1600.50 EUR of 2000.00 EUR spent (80 %)"
+        );
+        assert_eq!(
+            super::budget_line(&budget, &[]),
+            "budget: 0.00 EUR of 2000.00 EUR spent (0 %)"
+        );
+    }
 }
