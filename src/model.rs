@@ -179,6 +179,21 @@ pub struct Policy {
     /// After downtime, scheduled items older than this are logged and
     /// skipped (an overdue notice still goes out once).
     pub catch_up_horizon: TimeDelta,
+    /// Whether owner notices that can wait go out at once or are folded
+    /// into the next digest.
+    pub owner_notices: OwnerNotices,
+}
+
+/// `policy.owner_notices`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OwnerNotices {
+    /// Every owner notice goes out when it is due.
+    #[default]
+    Immediate,
+    /// Notices that can wait are listed in the next digest instead; what
+    /// cannot wait (a question, a bounce, a decline, a failed send, Handoff's
+    /// own trouble) still goes at once.
+    Digest,
 }
 
 /// A daily window of local time, possibly crossing midnight ("20:00-08:00").

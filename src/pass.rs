@@ -437,14 +437,30 @@ pub(crate) fn start_instant(model: &Model, e: &Engagement) -> DateTime<Utc> {
         .map_or_else(|| local.and_utc(), |t| t.with_timezone(&Utc))
 }
 
-/// The earliest moment a mail to the contractor may go: now, or the end of
-/// their quiet hours if now is inside them.
+/// Whether a mail of `purpose` waits for the next digest and is folded into
+/// it (`policy.owner_notices = "digest"`): owner notices that can wait.
+pub fn folds_into_digest(model: &Model, purpose: Purpose) -> bool {
+    model.policy.owner_notices == crate::model::OwnerNotices::Digest
+        && model.policy.digest.is_some()
+        && purpose.is_owner_notice()
+        && !purpose.is_urgent()
+        && purpose != Purpose::Digest
+}
+
+/// The earliest moment a mail may go: for the contractor, now or the end of
+/// their quiet hours if now is inside them; for the owner, now, or the next
+/// digest for a notice that is folded into it ([`folds_into_digest`]).
 pub fn not_before(
     model: &Model,
     e: &Engagement,
     purpose: Purpose,
     now: DateTime<Utc>,
 ) -> DateTime<Utc> {
+    if folds_into_digest(model, purpose)
+        && let Some(digest) = model.policy.digest.as_ref().and_then(|d| d.next_after(now))
+    {
+        return digest;
+    }
     let Some(quiet) = model.policy.quiet_hours else {
         return now;
     };

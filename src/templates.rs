@@ -127,6 +127,21 @@ impl Purpose {
             )
     }
 
+    /// Owner notices that cannot wait for a digest: something only the owner
+    /// can answer or fix (with `policy.owner_notices = "digest"`, the rest
+    /// wait for the digest).
+    pub fn is_urgent(self) -> bool {
+        matches!(
+            self,
+            Purpose::NoticeQuestion
+                | Purpose::NoticeBounce
+                | Purpose::NoticeDeclined
+                | Purpose::NoticeSendFailed
+                | Purpose::NoticeConfigError
+                | Purpose::NoticeInboxDown
+        )
+    }
+
     /// Whether the mail is about one milestone (and needs one in its context).
     pub fn needs_milestone(self) -> bool {
         matches!(
@@ -535,7 +550,7 @@ mod tests {
                 record => "- 1 delivery on time", subject => "Instructions", update => "no", title => "Wireframes", due => "Sat 5 Dec", what => "Wireframes", when => "Sat 5 Dec",
                 notes => "Looks good", reason => "Fix the header", percent => "80", spent => "1600.00 EUR", budget => "2000.00 EUR",
                 config => "handoff.toml", errors => "handoff.toml:3:9: bad", mailbox => "owner@example.test/INBOX", since => "Tue 24 Nov 2026, 09:00",
-                headline => "1 engagement, 1 needs you", summary => "Website: late", waiting_since => "Mon",
+                headline => "1 engagement, 1 needs you", folded => "", summary => "Website: late", waiting_since => "Mon",
                 overdue_for => "3 days", asked => "Mon", requested => "Mon" },
         }
     }

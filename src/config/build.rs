@@ -58,6 +58,7 @@ const POLICY_KEYS: &[&str] = &[
     "answer_within",
     "digest",
     "catch_up_horizon",
+    "owner_notices",
 ];
 const LOG_KEYS: &[&str] = &["level"];
 const CONTRACTOR_KEYS: &[&str] = &["id", "name", "email", "timezone"];
@@ -494,6 +495,7 @@ fn read_policy(
             answer_within: TimeDelta::hours(24),
             digest: default_digest(),
             catch_up_horizon: TimeDelta::days(7),
+            owner_notices: OwnerNotices::Immediate,
         });
     };
     let quiet_hours = match s.str(d, "quiet_hours") {
@@ -545,6 +547,18 @@ fn read_policy(
             schedule(d, &v, "`digest` in [policy]", owner_tz, reference).map(Some)
         }
     };
+    let notices_value = s.str(d, "owner_notices");
+    let owner_notices = choice(
+        d,
+        notices_value.as_ref(),
+        "owner_notices",
+        "[policy]",
+        &[
+            ("immediate", OwnerNotices::Immediate),
+            ("digest", OwnerNotices::Digest),
+        ],
+        OwnerNotices::Immediate,
+    );
     s.finish(d);
     Some(Policy {
         quiet_hours: quiet_hours?,
@@ -555,6 +569,7 @@ fn read_policy(
         answer_within: answer?,
         digest: digest?,
         catch_up_horizon: horizon?,
+        owner_notices: owner_notices?,
     })
 }
 

@@ -417,3 +417,22 @@ fn bad_schedule_policy_values_name_the_place() {
     let src = example_with("escalate_after", "escalate_afterr");
     assert_one_error(&src, "escalate_afterr", "unknown key `escalate_afterr`");
 }
+
+#[test]
+fn owner_notices_is_immediate_or_digest() {
+    let p = check(EXAMPLE).unwrap().model.policy;
+    assert_eq!(p.owner_notices, crate::model::OwnerNotices::Immediate);
+    let src = example_with(
+        "owner_notices = \"immediate\"",
+        "owner_notices = \"digest\"",
+    );
+    assert_eq!(
+        check(&src).unwrap().model.policy.owner_notices,
+        crate::model::OwnerNotices::Digest
+    );
+    let src = example_with(
+        "owner_notices = \"immediate\"",
+        "owner_notices = \"weekly\"",
+    );
+    assert_one_error(&src, "\"weekly\"", "owner_notices");
+}

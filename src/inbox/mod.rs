@@ -441,10 +441,15 @@ impl Inbox<'_> {
             "{purpose}/{engagement}/{}",
             f.message_id.as_deref().unwrap_or("no-message-id")
         );
+        // A notice that can wait is held for the digest when the owner asked
+        // for that (see pass::not_before).
+        let not_before = self.model.engagement(engagement).map_or(now, |e| {
+            crate::pass::not_before(self.model, e, purpose, now)
+        });
         Ok(Some(
             self.composer
                 .compose(&req, None, now)?
-                .into_outbox(key, &req, now),
+                .into_outbox(key, &req, not_before),
         ))
     }
 }

@@ -509,6 +509,7 @@ pub fn sample_extra(purpose: Purpose) -> BTreeMap<String, String> {
         Purpose::Digest => &[
             ("headline", "(how many engagements, how many need you)"),
             ("summary", "(each engagement: due, late, waiting on you)"),
+            ("folded", ""),
         ],
         Purpose::AgreementReminder => &[("waiting_since", "(a date)")],
         Purpose::Escalation => &[("overdue_for", "3 days")],

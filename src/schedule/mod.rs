@@ -369,13 +369,26 @@ fn queue_due_with(
         } else {
             now
         };
+        let mut extra = it.extra.clone();
+        // The digest takes in the owner notices held for it (policy
+        // owner_notices = "digest"): listed in it, not sent on their own.
+        let folded = if it.purpose == Purpose::Digest {
+            folded_notices(model, store)?
+        } else {
+            Vec::new()
+        };
+        if it.purpose == Purpose::Digest {
+            let list: Vec<String> = folded.iter().map(|(_, s)| format!("- {s}")).collect();
+            extra.insert("folded".to_string(), list.join("\n"));
+        }
         let req = MailRequest {
             purpose: it.purpose,
             engagement: it.engagement.clone(),
             milestone: it.milestone.clone(),
-            extra: it.extra.clone(),
+            extra,
             calendar: None,
         };
+        let why = format!("folded into the digest {}", it.key);
         if pass::queue_at(
             model,
             composer,
@@ -385,7 +398,22 @@ fn queue_due_with(
             req,
             now,
             earliest,
-            |_| Ok(()),
+            |tx| {
+                for (id, _) in &folded {
+                    tx.take_back(*id, &why)?;
+                }
+                if !folded.is_empty() {
+                    tx.record_event(
+                        &crate::store::NewEvent::internal("notices_folded").detail(format!(
+                            "{} owner notice(s) into {}",
+                            folded.len(),
+                            it.key
+                        )),
+                        now,
+                    )?;
+                }
+                Ok(())
+            },
         )? {
             tracing::info!(key = %it.key, rule = it.rule, due = %it.at, "queued");
             queued.push(it.key);
@@ -395,6 +423,20 @@ fn queue_due_with(
         store.scheduler_set(LAST_WAKE, &now.to_rfc3339(), now)?;
     }
     Ok(())
+}
+
+/// The owner notices waiting for the digest: queued, of a purpose that folds
+/// into it. None unless the owner asked for that.
+fn folded_notices(model: &Model, store: &Store) -> Result<Vec<(i64, String)>, StoreError> {
+    let purposes: Vec<&str> = Purpose::ALL
+        .iter()
+        .filter(|p| pass::folds_into_digest(model, **p))
+        .map(|p| p.as_str())
+        .collect();
+    if purposes.is_empty() {
+        return Ok(Vec::new());
+    }
+    store.autocommit().queued_of_purposes(&purposes)
 }
 
 /// The reminder cap: the start of the first local day of the contractor's

@@ -105,8 +105,10 @@ impl World {
         };
         let keys = pass::decide(model, &composer, &mut self.store, now).unwrap();
         let all = self.outbox();
+        // (A notice folded into a digest queued in the same pass is queued
+        // and taken back in it: not in the outbox.)
         keys.iter()
-            .map(|k| all.iter().find(|s| &s.key == k).unwrap().clone())
+            .filter_map(|k| all.iter().find(|s| &s.key == k).cloned())
             .collect()
     }
 
@@ -596,4 +598,48 @@ due = 2027-02-20
     let q = w.pass("2027-03-01T14:00:00Z");
     let overdue: Vec<&Sent> = q.iter().filter(|s| s.purpose == "overdue_notice").collect();
     assert_eq!(overdue.len(), 1, "{q:?}");
+}
+
+#[test]
+fn with_owner_notices_digest_a_notice_that_can_wait_is_folded_into_the_digest() {
+    let src = load(true, "", DRAFT);
+    let mut model = src.model.clone();
+    model.policy.digest = Some(config::schedule("0 8 * * MON", chrono_tz::Europe::Berlin).unwrap());
+    model.policy.owner_notices = crate::model::OwnerNotices::Digest;
+    let mut w = World::new(src);
+    w.loaded.model = model;
+    w.pass("2027-03-01T06:00:00Z");
+    // Monday 15 March, 09:00 Berlin: the payment falls due. The notice is
+    // queued, but held for the next digest (Monday 22nd, 08:00 CET).
+    let q = w.pass("2027-03-15T08:00:00Z");
+    let pay = q
+        .iter()
+        .find(|s| s.purpose == "notice_payment_due")
+        .expect("payment notice queued");
+    assert_eq!(pay.not_before, t("2027-03-22T07:00:00Z"));
+    let held = pay.key.clone();
+    // The digest comes, lists it, and it is not sent on its own.
+    let q = w.pass("2027-03-22T07:00:00Z");
+    assert!(q.iter().any(|s| s.purpose == "digest"), "{q:?}");
+    let outbox = w.store.due_outbox(t("2100-01-01T00:00:00Z"), 100).unwrap();
+    assert!(
+        outbox.iter().all(|m| m.idempotency_key != held),
+        "the payment notice was taken back"
+    );
+    let digest = outbox
+        .iter()
+        .find(|m| m.purpose == "digest" && m.idempotency_key.contains("2027-03-22"))
+        .unwrap();
+    let text = text_of(&digest.message);
+    assert!(text.contains("Notices since the last digest"), "{text}");
+    assert!(text.contains("payment"), "{text}");
+    // A question still goes at once.
+    assert!(!crate::pass::folds_into_digest(
+        &w.loaded.model,
+        Purpose::NoticeQuestion
+    ));
+    assert!(crate::pass::folds_into_digest(
+        &w.loaded.model,
+        Purpose::NoticeDelivery
+    ));
 }

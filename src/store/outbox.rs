@@ -177,11 +177,42 @@ impl Tx<'_> {
     /// failures.
     pub fn outbox_failed(&self) -> Result<u64, StoreError> {
         let n: i64 = self.conn.query_row(
-            "SELECT count(*) FROM outbox WHERE status = 'failed'",
+            // Mail taken back on purpose (withdrawn by `end`, folded into
+            // the digest) is not a failure.
+            "SELECT count(*) FROM outbox WHERE status = 'failed'
+               AND coalesce(last_error, '') NOT LIKE 'withdrawn%'
+               AND coalesce(last_error, '') NOT LIKE 'folded%'",
             [],
             |r| r.get(0),
         )?;
         Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// Queued mails of these purposes, whenever due: (id, subject), oldest
+    /// first. The digest lists the owner notices it folds in.
+    pub fn queued_of_purposes(&self, purposes: &[&str]) -> Result<Vec<(i64, String)>, StoreError> {
+        let mut out = Vec::new();
+        for p in purposes {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT id, subject FROM outbox WHERE status = 'queued' AND purpose = ?1 ORDER BY id",
+            )?;
+            let rows = stmt.query_map([p], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            for row in rows {
+                out.push(row?);
+            }
+        }
+        out.sort_unstable_by_key(|(id, _)| *id);
+        Ok(out)
+    }
+
+    /// Takes a queued mail back: it will not be sent (`why` says where it
+    /// went instead, starting "folded" or "withdrawn").
+    pub fn take_back(&self, id: i64, why: &str) -> Result<(), StoreError> {
+        self.cached_exec(
+            "UPDATE outbox SET status = 'failed', last_error = ?2 WHERE id = ?1 AND status = 'queued'",
+            params![id, why],
+        )?;
+        Ok(())
     }
 
     /// Queued mails whose time has come, oldest first.
