@@ -14,8 +14,9 @@
 //!   together with the new last UID; a crash before the commit fetches the
 //!   batch again, a crash after it does not.
 //! - **Never dies silently.** Every IMAP step has a timeout; IDLE is renewed
-//!   every [`IDLE_RENEW`] (RFC 2177 asks for less than 29 minutes), and each
-//!   renewal is a NOOP round trip that proves the connection alive. Any error
+//!   every `poll_every` (at least a minute, at most [`IDLE_RENEW`]; RFC 2177
+//!   asks for less than 29 minutes), and each renewal is a NOOP round trip
+//!   that proves the connection alive (and a look at the Sent mailbox). Any error
 //!   drops the session and reconnects with exponential backoff and jitter
 //!   (to at most 4 s while the server is unreachable, so the watcher is back
 //!   within 5 s of it; to 5 minutes while it refuses the login), logging
@@ -42,8 +43,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 
-/// How long one IDLE lasts before it is renewed (and the connection checked
-/// with a NOOP).
+/// The longest one IDLE lasts before it is renewed (and the connection
+/// checked with a NOOP); `poll_every` makes it shorter.
 pub const IDLE_RENEW: Duration = Duration::from_secs(10 * 60);
 
 /// Failing to reach the server for this long tells the owner (once).
