@@ -107,9 +107,12 @@ pub async fn deliver_due(
             }
             // The Sent copy is filed first, marked pending, and confirmed
             // right after the server accepts: see the module doc.
-            let staged = match sent_copy {
-                Some(imap) => stage(store, imap, &mut sent_session, &mail, now).await?,
-                None => None,
+            let (staged, stage_error) = match sent_copy {
+                Some(imap) => match stage(imap, &mut sent_session, &mail).await {
+                    Ok(uid) => (uid, None),
+                    Err(e) => (None, Some(e)),
+                },
+                None => (None, None),
             };
             let sent = transport.send(&mail).await;
             if let (Some(imap), Some(uid)) = (sent_copy, staged) {
@@ -138,6 +141,9 @@ pub async fn deliver_due(
                     return finish(sent_session, report).await;
                 }
                 Ok(()) => {
+                    if let Some(e) = &stage_error {
+                        copy_failed(store, &mut sent_session, &mail, e, now)?;
+                    }
                     crate::failpoint::hit("outbox.after_send");
                     store.mark_sent(mail.id, now)?;
                     report.sent += 1;
@@ -288,15 +294,14 @@ async fn sent_session<'a>(
 }
 
 /// Files the copy of a mail about to go out in the Sent folder, marked
-/// pending; returns its UID. A failure is journaled, not fatal: the mail
-/// goes out without a copy (and without the crash protection the copy gives).
+/// pending; returns its UID. A failure is not fatal: the mail goes out
+/// without a copy (and without the crash protection the copy gives); it is
+/// journaled once the mail has gone (not on every retry of an outage).
 async fn stage(
-    store: &mut Store,
     imap: &ImapSettings,
     slot: &mut Option<imap_conn::Session>,
     mail: &OutboxMail,
-    now: DateTime<Utc>,
-) -> Result<Option<u32>, OutboxError> {
+) -> Result<Option<u32>, imap_conn::ImapError> {
     let result = async {
         let s = sent_session(slot, imap).await?;
         imap_conn::timed(
@@ -306,13 +311,11 @@ async fn stage(
         .await
     }
     .await;
-    match result {
-        Ok(uid) => Ok(uid),
-        Err(e) => {
-            copy_failed(store, slot, mail, &e, now)?;
-            Ok(None)
-        }
+    if result.is_err() {
+        // The session may be broken: start afresh for the next mail.
+        *slot = None;
     }
+    result
 }
 
 /// Confirms the staged copy of a mail the server accepted.
