@@ -270,7 +270,13 @@ impl<P: Pipeline> Watcher<P> {
                 }
             };
             let now = self.clock.now();
-            tracing::warn!(mailbox = %self.settings.mailbox, error = %error, "IMAP watcher disconnected; reconnecting");
+            // Once per outage at warn; each further failed attempt (every few
+            // seconds while the server is away) only at debug.
+            if failures == 0 {
+                tracing::warn!(mailbox = %self.settings.mailbox, error = %error, "IMAP watcher disconnected; reconnecting");
+            } else {
+                tracing::debug!(mailbox = %self.settings.mailbox, error = %error, attempt = failures, "IMAP server still unreachable");
+            }
             // `session` zeroes the count once it logs in: that session's end
             // starts a new outage.
             if failures == 0 {
@@ -299,7 +305,7 @@ impl<P: Pipeline> Watcher<P> {
                 UNREACHABLE_CEILING
             };
             let delay = backoff(failures, ceiling);
-            tracing::info!(
+            tracing::debug!(
                 retry_in_ms = delay.as_millis() as u64,
                 "IMAP watcher waiting before reconnecting"
             );
