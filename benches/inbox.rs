@@ -22,19 +22,15 @@ mod common;
 
 use chrono::{DateTime, Utc};
 use common::MailStack;
+use common::watch::{Owner, Running};
 use futures::TryStreamExt;
-use handoff::clock::FixedClock;
-use handoff::inbox::imap_watch::{FixedPipeline, Folder, WatchEvent, Watcher};
+use handoff::inbox::imap_watch::{Folder, WatchEvent};
 use handoff::inbox::{Inbox, maildir};
-use handoff::model::Model;
-use handoff::outbox::{Composer, Transport};
+use handoff::outbox::Composer;
 use handoff::store::Store;
-use handoff::templates::Templates;
 use std::fmt::Write as _;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, watch};
 
 const NOW: &str = "2026-11-24T15:00:00Z";
 
@@ -42,102 +38,44 @@ fn now() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(NOW).unwrap().to_utc()
 }
 
-struct Owner {
-    _dir: tempfile::TempDir,
-    model: Arc<Model>,
-    templates: Arc<Templates>,
-    /// The instructions' Message-ID, with brackets: replies cite it.
-    root: String,
-}
-
 /// An owner whose instructions went out; replies watched in `mailbox`
 /// (IMAP) or in the local inbox (`local`).
 async fn owner(stack: &MailStack, mailbox: &str, local: bool) -> Owner {
-    let dir = tempfile::tempdir().unwrap();
     let mail = if local {
         "outgoing = \"maildir\"\nincoming = \"maildir\""
     } else {
         "outgoing = \"smtp\"\nincoming = \"imap\""
     };
-    let path = stack.write_config(
-        dir.path(),
+    common::watch::owner(
+        stack,
         mail,
         &format!("mailbox = \"{mailbox}\""),
-        &common::engagement("bench"),
-    );
-    let model = handoff::config::load(&path).unwrap().model;
-    let templates = Templates::load(None).unwrap();
-    let transport = Transport::from_model(&model).unwrap();
-    let mut store = Store::open(&model.mail.state).unwrap();
-    handoff::pass::run_once(&model, &templates, &mut store, &transport, now())
-        .await
-        .unwrap();
-    let root = store
-        .thread_root("bench", &stack.contractor.user)
-        .unwrap()
-        .expect("instructions sent");
-    Owner {
-        _dir: dir,
-        model: Arc::new(model),
-        templates: Arc::new(templates),
-        root,
-    }
+        "bench",
+        now(),
+    )
+    .await
 }
 
 /// A contractor's status report on the instructions' thread.
 fn reply(stack: &MailStack, root: &str, run: &str, i: usize) -> Vec<u8> {
-    format!(
-        "From: Dana Diaz <{from}>\r\nTo: {to}\r\nSubject: Re: Instructions [bench]\r\n\
-         Message-ID: <{run}.{i}@example.test>\r\nIn-Reply-To: {root}\r\nReferences: {root}\r\n\
-         Date: Tue, 24 Nov 2026 10:00:00 -0500\r\nMIME-Version: 1.0\r\n\
-         Content-Type: text/plain; charset=utf-8\r\n\r\n\
-         Status report {i}: the wireframes are half done, the copy is next.\r\n\r\n\
-         > quoted text of the earlier mail\r\n",
-        from = stack.contractor.user,
-        to = stack.owner.user,
+    common::watch::reply(
+        stack,
+        "bench",
+        root,
+        &format!("{run}.{i}@example.test"),
+        &format!(
+            "Status report {i}: the wireframes are half done, the copy is next.\r\n\r\n\
+             > quoted text of the earlier mail"
+        ),
     )
-    .into_bytes()
-}
-
-struct Running {
-    events: mpsc::UnboundedReceiver<WatchEvent>,
-    stop: watch::Sender<bool>,
-    task: tokio::task::JoinHandle<()>,
 }
 
 fn spawn(o: &Owner) -> Running {
-    let (tx, events) = mpsc::unbounded_channel();
-    let (stop, stop_rx) = watch::channel(false);
-    let watcher = Watcher::new(
-        o.model.imap.clone().unwrap(),
-        Store::open(&o.model.mail.state).unwrap(),
-        Arc::new(FixedClock::new(now())),
-        FixedPipeline {
-            model: o.model.clone(),
-            templates: o.templates.clone(),
-        },
-    )
-    .with_events(tx);
-    Running {
-        events,
-        stop,
-        task: tokio::spawn(watcher.run(stop_rx)),
-    }
+    common::watch::spawn(o, now())
 }
 
-impl Running {
-    async fn next(&mut self) -> WatchEvent {
-        tokio::time::timeout(Duration::from_secs(120), self.events.recv())
-            .await
-            .expect("the watcher reported in time")
-            .expect("the watcher runs")
-    }
-
-    async fn stop(self) {
-        self.stop.send(true).unwrap();
-        let _ = tokio::time::timeout(Duration::from_secs(10), self.task).await;
-    }
-}
+/// How long the benchmark waits for any one event from the watcher.
+const PATIENCE: Duration = Duration::from_secs(120);
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
@@ -167,7 +105,7 @@ fn line(out: &mut String, what: &str, mut v: Vec<Duration>) {
 async fn imap_latency(stack: &MailStack, n: usize, out: &mut String) {
     let o = owner(stack, "INBOX", false).await;
     let mut w = spawn(&o);
-    while !matches!(w.next().await, WatchEvent::Connected { .. }) {}
+    while !matches!(w.next(PATIENCE).await, WatchEvent::Connected { .. }) {}
     let (mut server, mut ours, mut total) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..n {
         let raw = reply(stack, &o.root, "lat", i);
@@ -177,7 +115,7 @@ async fn imap_latency(stack: &MailStack, n: usize, out: &mut String) {
             .unwrap();
         let mut woken = None;
         loop {
-            match w.next().await {
+            match w.next(PATIENCE).await {
                 WatchEvent::Woken { at } => woken = woken.or(Some(at)),
                 WatchEvent::Recorded {
                     folder: Folder::Inbox,
@@ -211,7 +149,7 @@ async fn maildir_latency(stack: &MailStack, n: usize, out: &mut String) {
         model: &o.model,
         composer: &composer,
     };
-    let mut store = Store::open(&o.model.mail.state).unwrap();
+    let mut store = Store::open(&o.state).unwrap();
     let root = o.model.mail.maildir.join("inbox");
     std::fs::create_dir_all(root.join("tmp")).unwrap();
     std::fs::create_dir_all(root.join("new")).unwrap();
@@ -275,7 +213,7 @@ async fn backlog(stack: &MailStack, n: usize, out: &mut String) {
             folder: Folder::Inbox,
             outcomes,
             ..
-        } = w.next().await
+        } = w.next(PATIENCE).await
         {
             recorded += outcomes.len();
         }
@@ -293,7 +231,7 @@ async fn backlog(stack: &MailStack, n: usize, out: &mut String) {
         model: &o.model,
         composer: &composer,
     };
-    let mut store = Store::open(&o.model.mail.state).unwrap();
+    let mut store = Store::open(&o.state).unwrap();
     let root = o.model.mail.maildir.join("inbox");
     std::fs::create_dir_all(root.join("new")).unwrap();
     for i in 0..n {

@@ -464,17 +464,6 @@ fn measure_start_time_and_idle_memory() {
     }
 }
 
-/// A contractor's reply on a thread, as raw RFC 5322 text.
-fn reply_to(from: &str, to: &str, id: &str, root: &str, message_id: &str, body: &str) -> Vec<u8> {
-    format!(
-        "From: Dana Diaz <{from}>\r\nTo: {to}\r\nSubject: Re: Instructions [{id}]\r\n\
-         Message-ID: <{message_id}>\r\nIn-Reply-To: {root}\r\nReferences: {root}\r\n\
-         Date: Wed, 25 Nov 2026 10:00:00 -0500\r\nMIME-Version: 1.0\r\n\
-         Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
-    )
-    .into_bytes()
-}
-
 /// A config sending through `stack` and watching its IMAP, one engagement.
 fn stack_config(stack: &common::MailStack, dir: &Path, id: &str) -> PathBuf {
     stack.write_config(
@@ -514,14 +503,7 @@ fn over_smtp_and_imap_the_daemon_sends_records_and_rides_out_an_imap_outage() {
         .find_map(|l| l.strip_prefix("Message-ID: ").map(str::to_string))
         .expect("the instructions' Message-ID");
     let send = |message_id: &str, body: &str| {
-        let raw = reply_to(
-            &stack.contractor.user,
-            &stack.owner.user,
-            id,
-            &root,
-            message_id,
-            body,
-        );
+        let raw = common::watch::reply(&stack, id, &root, message_id, body);
         rt.block_on(common::smtp::send_raw(
             &stack,
             &stack.contractor,

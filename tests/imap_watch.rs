@@ -6,18 +6,11 @@
 mod common;
 
 use chrono::{DateTime, Utc};
+use common::watch::{Owner, Running, spawn as spawn_at};
 use common::{MailStack, smtp};
-use handoff::clock::FixedClock;
-use handoff::inbox::Outcome;
-use handoff::inbox::imap_watch::{FixedPipeline, Folder, WatchEvent, Watcher};
-use handoff::model::Model;
-use handoff::outbox::Transport;
+use handoff::inbox::imap_watch::{Folder, WatchEvent};
 use handoff::store::{EventFilter, Store};
-use handoff::templates::Templates;
-use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, watch};
 
 const NOW: &str = "2026-11-24T15:00:00Z";
 
@@ -27,143 +20,25 @@ fn t(s: &str) -> DateTime<Utc> {
 
 /// An owner whose instructions went to the contractor; replies are watched
 /// in `mailbox` of the owner's account.
-struct Owner {
-    _dir: tempfile::TempDir,
-    model: Arc<Model>,
-    templates: Arc<Templates>,
-    state: PathBuf,
-    id: String,
-    /// The instructions' Message-ID, with angle brackets.
-    instructions: String,
-}
-
 async fn owner(stack: &MailStack, mailbox: &str) -> Owner {
-    let dir = tempfile::tempdir().unwrap();
     let id = common::unique("watch").replace(|c: char| !c.is_ascii_alphanumeric(), "-");
-    let path = stack.write_config(
-        dir.path(),
+    common::watch::owner(
+        stack,
         "outgoing = \"smtp\"\nincoming = \"imap\"",
         &format!("mailbox = \"{mailbox}\"\npoll_every = \"1s\""),
-        &common::engagement(&id),
-    );
-    let model = handoff::config::load(&path).expect("config").model;
-    let templates = Templates::load(None).unwrap();
-    let transport = Transport::from_model(&model).unwrap();
-    let mut store = Store::open(&model.mail.state).unwrap();
-    handoff::pass::run_once(&model, &templates, &mut store, &transport, t(NOW))
-        .await
-        .expect("first pass sends the instructions");
-    let instructions = store
-        .thread_root(&id, &stack.contractor.user)
-        .unwrap()
-        .expect("instructions sent");
-    Owner {
-        state: model.mail.state.clone(),
-        _dir: dir,
-        model: Arc::new(model),
-        templates: Arc::new(templates),
-        id,
-        instructions,
-    }
-}
-
-/// A running watcher and what it reports.
-struct Running {
-    events: mpsc::UnboundedReceiver<WatchEvent>,
-    stop: watch::Sender<bool>,
-    task: tokio::task::JoinHandle<()>,
+        &id,
+        t(NOW),
+    )
+    .await
 }
 
 fn spawn(o: &Owner) -> Running {
-    let (tx, events) = mpsc::unbounded_channel();
-    let (stop, stop_rx) = watch::channel(false);
-    let watcher = Watcher::new(
-        o.model.imap.clone().unwrap(),
-        Store::open(&o.state).unwrap(),
-        Arc::new(FixedClock::new(t(NOW))),
-        FixedPipeline {
-            model: o.model.clone(),
-            templates: o.templates.clone(),
-        },
-    )
-    .with_events(tx);
-    Running {
-        events,
-        stop,
-        task: tokio::spawn(watcher.run(stop_rx)),
-    }
-}
-
-impl Running {
-    /// The next event for which `f` returns something, within `within`.
-    async fn until<T>(
-        &mut self,
-        within: Duration,
-        mut f: impl FnMut(WatchEvent) -> Option<T>,
-    ) -> T {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
-            let e = tokio::time::timeout_at(deadline, self.events.recv())
-                .await
-                .expect("the watcher reported in time")
-                .expect("the watcher is running");
-            if let Some(v) = f(e) {
-                return v;
-            }
-        }
-    }
-
-    async fn connected(&mut self) {
-        self.until(Duration::from_secs(20), |e| {
-            matches!(e, WatchEvent::Connected { .. }).then_some(())
-        })
-        .await;
-    }
-
-    /// Inbox outcomes until `n` were recorded (at least), with the instant
-    /// the last batch committed.
-    async fn recorded(&mut self, n: usize, within: Duration) -> (Vec<Outcome>, Instant) {
-        let mut all = Vec::new();
-        loop {
-            let (outcomes, at) = self
-                .until(within, |e| match e {
-                    WatchEvent::Recorded {
-                        folder: Folder::Inbox,
-                        outcomes,
-                        at,
-                    } => Some((outcomes, at)),
-                    _ => None,
-                })
-                .await;
-            all.extend(outcomes);
-            if all.len() >= n {
-                return (all, at);
-            }
-        }
-    }
-
-    async fn stop(self) {
-        self.stop.send(true).unwrap();
-        tokio::time::timeout(Duration::from_secs(10), self.task)
-            .await
-            .expect("the watcher stops within 10 s")
-            .unwrap();
-    }
+    spawn_at(o, t(NOW))
 }
 
 /// A reply from the contractor on the instructions' thread.
 fn reply(stack: &MailStack, o: &Owner, message_id: &str, body: &str) -> Vec<u8> {
-    format!(
-        "From: Dana Diaz <{from}>\r\nTo: {to}\r\nSubject: Re: Instructions [{id}]\r\n\
-         Message-ID: <{message_id}>\r\nIn-Reply-To: {root}\r\nReferences: {root}\r\n\
-         Date: Tue, 24 Nov 2026 10:00:00 -0500\r\nMIME-Version: 1.0\r\n\
-         Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n",
-        from = stack.contractor.user,
-        to = stack.owner.user,
-        id = o.id,
-        root = o.instructions,
-    )
-    .into_bytes()
+    common::watch::reply(stack, &o.id, &o.root, message_id, body)
 }
 
 async fn send_reply(stack: &MailStack, o: &Owner, message_id: &str, body: &str) {
@@ -360,7 +235,7 @@ async fn the_owners_reply_in_sent_answers_the_contractors_question() {
         dana = stack.contractor.user,
         id = o.id,
         mid = msgid(&common::unique("answer")),
-        root = o.instructions,
+        root = o.root,
     );
     let mut session = common::imap::login_starttls(&stack, &stack.owner)
         .await

@@ -15,6 +15,7 @@
 
 pub mod imap;
 pub mod smtp;
+pub mod watch;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
