@@ -2,6 +2,8 @@
 //! what `handoff status` shows, journals what `handoff log` shows, and queues
 //! the mail the contractor (or the owner) then finds in the outgoing folder.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -25,10 +27,6 @@ fn handoff_at(config: &Path, args: &[&str], now: &str) -> Output {
         .expect("run handoff")
 }
 
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
 /// Runs a command that must succeed; returns its stdout.
 fn ok(config: &Path, args: &[&str]) -> String {
     let out = handoff(config, args);
@@ -36,10 +34,10 @@ fn ok(config: &Path, args: &[&str]) -> String {
         out.status.code(),
         Some(0),
         "{args:?}: {}{}",
-        text(&out.stdout),
-        text(&out.stderr)
+        common::text(&out.stdout),
+        common::text(&out.stderr)
     );
-    text(&out.stdout)
+    common::text(&out.stdout)
 }
 
 /// Runs a command that must fail with `code`; returns its stderr.
@@ -49,10 +47,10 @@ fn fails(config: &Path, args: &[&str], code: i32) -> String {
         out.status.code(),
         Some(code),
         "{args:?}: {}{}",
-        text(&out.stdout),
-        text(&out.stderr)
+        common::text(&out.stdout),
+        common::text(&out.stderr)
     );
-    text(&out.stderr)
+    common::text(&out.stderr)
 }
 
 struct Owner {
@@ -502,9 +500,9 @@ fn end_withdraws_contractor_mail_still_waiting_in_the_outbox() {
     // 22:00 in New York: the feedback waits for the end of Dana's quiet hours.
     let night = "2026-11-25T03:00:00Z";
     let out = handoff_at(&o.config, &["evaluate", "website", "--score", "2"], night);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(out.status.success(), "{}", common::text(&out.stderr));
     let out = handoff_at(&o.config, &["end", "website"], night);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(out.status.success(), "{}", common::text(&out.stderr));
     let out = handoff_at(&o.config, &["run", "--once"], "2026-11-25T14:00:00Z");
     assert!(out.status.success());
     assert!(o.sent_of("evaluation_feedback").is_empty());

@@ -1,5 +1,7 @@
 //! The `handoff` command as an owner runs it: check, init, status, log.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -29,16 +31,17 @@ fn handoff_at(config: &Path, args: &[&str], now: &str) -> Output {
         .expect("run handoff")
 }
 
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
 #[test]
 fn check_accepts_the_shipped_config() {
     let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/handoff.toml");
     let out = handoff(&shipped, &["check"]);
-    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
-    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        common::text(&out.stderr)
+    );
+    let stdout = common::text(&out.stdout);
     assert!(
         stdout.contains("ok (1 contractor, 1 engagement, 2 milestones)"),
         "{stdout}"
@@ -48,7 +51,7 @@ fn check_accepts_the_shipped_config() {
         "{stdout}"
     );
     assert!(stdout.contains("2026-12-05 23:59 CET"), "{stdout}");
-    assert_eq!(text(&out.stderr), "", "the example has no warnings");
+    assert_eq!(common::text(&out.stderr), "", "the example has no warnings");
 }
 
 #[test]
@@ -64,7 +67,7 @@ fn check_rejects_a_bad_config_with_file_line_and_column() {
     std::fs::write(&config, &bad).unwrap();
     let out = handoff(&config, &["check"]);
     assert_eq!(out.status.code(), Some(2));
-    let stderr = text(&out.stderr);
+    let stderr = common::text(&out.stderr);
     let line_of = |needle: &str| bad[..bad.find(needle).unwrap()].matches('\n').count() + 1;
     let file = config.display().to_string();
     assert!(
@@ -82,14 +85,14 @@ fn check_rejects_a_bad_config_with_file_line_and_column() {
         "{stderr}"
     );
     assert!(stderr.contains("has 3 error(s)"), "{stderr}");
-    assert_eq!(text(&out.stdout), "");
+    assert_eq!(common::text(&out.stdout), "");
 }
 
 #[test]
 fn a_missing_config_is_a_usage_error() {
     let out = handoff(Path::new("/nonexistent/handoff.toml"), &["check"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("cannot read config /nonexistent/handoff.toml"));
+    assert!(common::text(&out.stderr).contains("cannot read config /nonexistent/handoff.toml"));
 }
 
 #[test]
@@ -97,7 +100,7 @@ fn init_writes_a_starter_config_and_never_overwrites() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("handoff.toml");
     let out = handoff(&config, &["init"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{}", common::text(&out.stderr));
     assert_eq!(std::fs::read_to_string(&config).unwrap(), EXAMPLE);
     let out = handoff(&config, &["check"]);
     assert_eq!(
@@ -109,7 +112,7 @@ fn init_writes_a_starter_config_and_never_overwrites() {
     std::fs::write(&config, "# mine\n").unwrap();
     let out = handoff(&config, &["init"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("already exists"));
+    assert!(common::text(&out.stderr).contains("already exists"));
     assert_eq!(std::fs::read_to_string(&config).unwrap(), "# mine\n");
 }
 
@@ -117,7 +120,7 @@ fn init_writes_a_starter_config_and_never_overwrites() {
 fn status_json_works_on_a_fresh_store() {
     let (dir, config) = owner_dir();
     let out = handoff(&config, &["status", "--json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{}", common::text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status --json is JSON");
     assert_eq!(v["outbox_depth"], 0);
     let e = &v["engagements"][0];
@@ -138,8 +141,8 @@ fn status_json_works_on_a_fresh_store() {
 fn status_shows_a_table_for_people() {
     let (_dir, config) = owner_dir();
     let out = handoff(&config, &["status"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", common::text(&out.stderr));
+    let stdout = common::text(&out.stdout);
     assert!(
         stdout.contains("website  Company website redesign  [active]"),
         "{stdout}"
@@ -156,8 +159,8 @@ fn log_json_prints_one_object_per_event() {
     let (_dir, config) = owner_dir();
     // A fresh store has no events.
     let out = handoff(&config, &["log", "--json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout), "");
+    assert_eq!(out.status.code(), Some(0), "{}", common::text(&out.stderr));
+    assert_eq!(common::text(&out.stdout), "");
 
     // Reconciling the config (what the daemon does at start) journals events.
     let loaded = handoff::config::load(&config).unwrap();
@@ -171,8 +174,8 @@ fn log_json_prints_one_object_per_event() {
     drop(store);
 
     let out = handoff(&config, &["log", "--json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let lines: Vec<serde_json::Value> = text(&out.stdout)
+    assert_eq!(out.status.code(), Some(0), "{}", common::text(&out.stderr));
+    let lines: Vec<serde_json::Value> = common::text(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).expect("each line is one JSON object"))
         .collect();
@@ -203,8 +206,13 @@ fn plan_shows_the_timeline_in_utc_and_the_recipients_time() {
         &["plan", "--days", "14", "--json"],
         "2026-11-24T09:00:00Z",
     );
-    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
-    let lines: Vec<serde_json::Value> = text(&out.stdout)
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        common::text(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = common::text(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
@@ -252,7 +260,7 @@ fn plan_shows_the_timeline_in_utc_and_the_recipients_time() {
     // The table says the same for a person.
     let out = handoff_at(&config, &["plan"], "2026-11-24T09:00:00Z");
     assert_eq!(out.status.code(), Some(0));
-    assert!(text(&out.stdout).contains("deadline reminder (remind_before)"));
+    assert!(common::text(&out.stdout).contains("deadline reminder (remind_before)"));
 }
 
 #[test]
@@ -265,7 +273,9 @@ fn a_bad_handoff_now_is_a_usage_error() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("HANDOFF_NOW=\"next tuesday\" is not an RFC 3339 time"));
+    assert!(
+        common::text(&out.stderr).contains("HANDOFF_NOW=\"next tuesday\" is not an RFC 3339 time")
+    );
 }
 
 #[test]
@@ -293,7 +303,7 @@ fn check_reports_a_template_that_uses_an_unknown_variable() {
     std::fs::write(&config, with_dir).unwrap();
     let out = handoff(&config, &["check"]);
     assert_eq!(out.status.code(), Some(2));
-    let stderr = text(&out.stderr);
+    let stderr = common::text(&out.stderr);
     assert!(stderr.contains("kickoff.txt: line 3"), "{stderr}");
     assert!(stderr.contains("undefined"), "{stderr}");
 }
@@ -302,8 +312,8 @@ fn check_reports_a_template_that_uses_an_unknown_variable() {
 fn preview_shows_the_mail_without_changing_anything() {
     let (dir, config) = owner_dir();
     let out = handoff(&config, &["preview", "website"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", common::text(&out.stderr));
+    let stdout = common::text(&out.stdout);
     assert!(
         stdout.contains("Subject: Company website redesign [website]"),
         "{stdout}"
@@ -319,14 +329,14 @@ fn preview_shows_the_mail_without_changing_anything() {
         &config,
         &["preview", "website", "deadline_reminder", "--eml"],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let eml = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", common::text(&out.stderr));
+    let eml = common::text(&out.stdout);
     assert!(eml.contains("\r\nMessage-ID: <"), "{eml}");
     assert!(eml.contains("Content-Type: multipart/alternative"), "{eml}");
 
     let out = handoff(&config, &["preview", "website", "nonsense"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("unknown purpose `nonsense`"));
+    assert!(common::text(&out.stderr).contains("unknown purpose `nonsense`"));
 }
 
 #[test]
@@ -334,9 +344,9 @@ fn run_once_sends_instructions_and_invitations_once_after_the_contractors_quiet_
     let (dir, config) = owner_dir();
     // 09:00 UTC is 04:00 in New York: inside Dana's quiet hours (20:00-08:00).
     let out = handoff(&config, &["run", "--once"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{}", common::text(&out.stderr));
     assert_eq!(
-        text(&out.stdout),
+        common::text(&out.stdout),
         "queued 4 (instructions/website, invite/website/wireframes/0, invite/website/launch/0, \
          kickoff/website/0); sent 0, retrying 0, failed 0; outbox now 4\n"
     );
@@ -349,14 +359,14 @@ fn run_once_sends_instructions_and_invitations_once_after_the_contractors_quiet_
     // 13:00 UTC is 08:00 in New York: the quiet hours are over.
     let out = handoff_at(&config, &["run", "--once"], "2026-11-24T13:00:00Z");
     assert_eq!(
-        text(&out.stdout),
+        common::text(&out.stdout),
         "queued 0; sent 4, retrying 0, failed 0; outbox now 0\n"
     );
     let out = handoff_at(&config, &["run", "--once"], "2026-11-24T14:00:00Z");
     assert!(
-        text(&out.stdout).starts_with("queued 0; sent 0"),
+        common::text(&out.stdout).starts_with("queued 0; sent 0"),
         "{}",
-        text(&out.stdout)
+        common::text(&out.stdout)
     );
     assert_eq!(
         std::fs::read_dir(&new).unwrap().count(),
@@ -372,8 +382,8 @@ fn run_once_sends_instructions_and_invitations_once_after_the_contractors_quiet_
 fn ics_writes_the_owners_feed() {
     let (dir, config) = owner_dir();
     let out = handoff(&config, &["ics"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let feed = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", common::text(&out.stderr));
+    let feed = common::text(&out.stdout);
     assert!(feed.starts_with("BEGIN:VCALENDAR\r\n"), "{feed}");
     assert!(feed.contains("METHOD:PUBLISH"));
     assert!(feed.contains("UID:feed.website.wireframes@handoff"));
@@ -396,7 +406,7 @@ fn ics_writes_the_owners_feed() {
             file.to_str().unwrap(),
         ],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{}", common::text(&out.stderr));
     assert!(
         std::fs::read_to_string(&file)
             .unwrap()
@@ -405,5 +415,5 @@ fn ics_writes_the_owners_feed() {
 
     let out = handoff(&config, &["ics", "--engagement", "nope"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("no engagement `nope`"));
+    assert!(common::text(&out.stderr).contains("no engagement `nope`"));
 }

@@ -47,10 +47,6 @@ fn handoff(config: &Path, args: &[&str]) -> Output {
         .expect("run handoff")
 }
 
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
 /// A running daemon, its log lines arriving on a channel.
 struct Daemon {
     child: Child,
@@ -191,7 +187,7 @@ fn header<'a>(mail: &'a str, name: &str) -> Option<&'a str> {
 }
 
 fn log_json(config: &Path) -> Vec<serde_json::Value> {
-    text(&handoff(config, &["log", "--json"]).stdout)
+    common::text(&handoff(config, &["log", "--json"]).stdout)
         .lines()
         .filter_map(|l| serde_json::from_str(l).ok())
         .collect()
@@ -233,7 +229,7 @@ impl NotifySocket {
                 .sock
                 .recv(&mut buf)
                 .unwrap_or_else(|e| panic!("no {line:?} ({e}); got {:?}", self.got));
-            let msg = text(&buf[..n]);
+            let msg = common::text(&buf[..n]);
             self.got.push(msg.clone());
             if has(&msg) {
                 return msg;
@@ -286,14 +282,14 @@ fn the_daemon_sends_records_replies_reloads_and_stops_cleanly() {
     // A second daemon on the same store is refused, clearly.
     let second = handoff(&config, &["run"]);
     assert_eq!(second.status.code(), Some(1));
-    let why = text(&second.stderr);
+    let why = common::text(&second.stderr);
     assert!(
         why.contains(&format!("another `handoff run` (pid {})", daemon.pid()))
             && why.contains("already running"),
         "{why}"
     );
     // `handoff status` sees it running.
-    let status = text(&handoff(&config, &["status"]).stdout);
+    let status = common::text(&handoff(&config, &["status"]).stdout);
     assert!(
         status.contains(&format!("daemon: running (pid {}", daemon.pid())),
         "{status}"
@@ -378,7 +374,7 @@ fn the_daemon_sends_records_replies_reloads_and_stops_cleanly() {
     assert!(took < Duration::from_secs(10), "{took:?}");
     notify.expect("STOPPING=1");
     println!("SIGTERM -> exit: {} ms", took.as_millis());
-    let status = text(&handoff(&config, &["status"]).stdout);
+    let status = common::text(&handoff(&config, &["status"]).stdout);
     assert!(
         status.contains("daemon: not running (last stopped"),
         "{status}"
@@ -397,9 +393,9 @@ fn without_notify_socket_it_runs_quietly_and_a_bad_config_stops_the_start() {
         "a config error is a usage error"
     );
     assert!(
-        text(&out.stderr).contains(&format!("{}:2:8:", config.display())),
+        common::text(&out.stderr).contains(&format!("{}:2:8:", config.display())),
         "{}",
-        text(&out.stderr)
+        common::text(&out.stderr)
     );
 
     std::fs::write(&config, config_text()).unwrap();
@@ -498,7 +494,7 @@ fn over_smtp_and_imap_the_daemon_sends_records_and_rides_out_an_imap_outage() {
         ".instructions@",
         PATIENCE,
     ));
-    let root = text(&instructions)
+    let root = common::text(&instructions)
         .lines()
         .find_map(|l| l.strip_prefix("Message-ID: ").map(str::to_string))
         .expect("the instructions' Message-ID");
@@ -530,7 +526,7 @@ fn over_smtp_and_imap_the_daemon_sends_records_and_rides_out_an_imap_outage() {
     // IMAP goes away; mail keeps arriving; IMAP comes back.
     stack.stop_imap();
     daemon.expect_log("IMAP watcher disconnected");
-    let status = text(&handoff(&config, &["status"]).stdout);
+    let status = common::text(&handoff(&config, &["status"]).stdout);
     assert!(status.contains("NOT REACHABLE"), "{status}");
     for i in 0..3 {
         send(&format!("down.{i}@example.test"), "Status: all on track.");

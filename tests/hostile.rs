@@ -15,18 +15,7 @@ const EXAMPLE: &str = include_str!("../config/handoff.toml");
 const NOW: &str = "2026-11-24T13:00:00Z";
 
 fn handoff(config: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_handoff"))
-        .args(args)
-        .arg("--config")
-        .arg(config)
-        .env("HANDOFF_NOW", NOW)
-        .env_remove("HANDOFF_CONFIG")
-        .output()
-        .expect("run handoff")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+    common::handoff(config, args, NOW)
 }
 
 /// An owner directory (local mode) where the instructions and invitations
@@ -36,7 +25,7 @@ fn started_with(config_text: &str) -> (tempfile::TempDir, PathBuf, String) {
     let config = dir.path().join("handoff.toml");
     std::fs::write(&config, config_text).unwrap();
     let out = handoff(&config, &["run", "--once"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(out.status.success(), "{}", common::text(&out.stderr));
     let instructions = sent(dir.path())
         .iter()
         .flat_map(|raw| raw.lines().map(str::to_string).collect::<Vec<_>>())
@@ -91,15 +80,15 @@ fn ingest(config: &Path, files: &[&Path]) -> String {
     assert!(
         out.status.success(),
         "ingest failed: {}{}",
-        text(&out.stdout),
-        text(&out.stderr)
+        common::text(&out.stdout),
+        common::text(&out.stderr)
     );
-    text(&out.stdout)
+    common::text(&out.stdout)
 }
 
 fn status(config: &Path) -> serde_json::Value {
     let out = handoff(config, &["status", "--json"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(out.status.success(), "{}", common::text(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -139,7 +128,7 @@ fn still_records_a_normal_reply(config: &Path, instructions: &str, tag: &str) {
     );
     let out = ingest(config, &[&file]);
     assert!(out.contains(": acknowledgement (website)"), "{out}");
-    let log = text(&handoff(config, &["log", "--json"]).stdout);
+    let log = common::text(&handoff(config, &["log", "--json"]).stdout);
     assert!(
         log.lines()
             .any(|l| l.contains("\"kind\":\"acknowledgement\"") && l.contains(&id)),
@@ -286,7 +275,7 @@ fn config_values_with_line_breaks_are_refused_before_anything_is_sent() {
         std::fs::write(&config, EXAMPLE.replacen(good, bad, 1)).unwrap();
         let check = handoff(&config, &["check"]);
         assert_eq!(check.status.code(), Some(2), "{bad}");
-        let says = text(&check.stderr) + &text(&check.stdout);
+        let says = common::text(&check.stderr) + &common::text(&check.stdout);
         assert!(says.contains("control character"), "{bad}: {says}");
         let line = EXAMPLE.lines().position(|l| l.starts_with(good)).unwrap() + 1;
         assert!(
@@ -338,7 +327,7 @@ fn quotes_commas_and_property_text_in_config_values_add_no_recipient_or_property
     // The owner's feed is built from the same values.
     let feed = handoff(&config, &["ics"]);
     assert!(feed.status.success());
-    let feed = text(&feed.stdout).replace("\r\n ", "");
+    let feed = common::text(&feed.stdout).replace("\r\n ", "");
     calendar_is_ours(&feed);
     assert!(
         !feed
@@ -393,7 +382,7 @@ fn a_hostile_reply_adds_no_header_or_recipient_to_the_owner_notice() {
     );
     let before = sent(dir.path()).len();
     let run = handoff(&config, &["run", "--once"]);
-    assert!(run.status.success(), "{}", text(&run.stderr));
+    assert!(run.status.success(), "{}", common::text(&run.stderr));
     let mails = sent(dir.path());
     let notices: Vec<&String> = mails
         .iter()
@@ -433,7 +422,7 @@ fn a_hostile_reply_adds_no_header_or_recipient_to_the_owner_notice() {
             calendar_is_ours(&ics);
         }
     }
-    let feed = text(&handoff(&config, &["ics"]).stdout);
+    let feed = common::text(&handoff(&config, &["ics"]).stdout);
     assert!(!feed.to_ascii_lowercase().contains("evil"));
     still_records_a_normal_reply(&config, &instructions, "hostile-reply");
 }
@@ -561,7 +550,7 @@ fn an_enormous_mail_is_recorded_too_large_with_memory_bounded() {
     );
     eprintln!("peak RSS of `handoff run --once` over two 50 MB mails: {peak:.1} MiB");
     assert!(peak < 100.0, "peak RSS {peak:.1} MiB");
-    let log = text(&handoff(&config, &["log", "--json"]).stdout);
+    let log = common::text(&handoff(&config, &["log", "--json"]).stdout);
     assert_eq!(
         log.lines()
             .filter(|l| l.contains("\"kind\":\"too_large\""))
@@ -613,7 +602,7 @@ fn deeply_nested_mime_is_recorded_without_overflowing_the_stack() {
     for l in out.lines() {
         assert!(!l.contains(": failed"), "{l}");
     }
-    let log = text(&handoff(&config, &["log", "--json"]).stdout);
+    let log = common::text(&handoff(&config, &["log", "--json"]).stdout);
     for id in ["nested-multipart", "nested-rfc822"] {
         assert!(log.contains(id), "{id} is in the journal");
     }
@@ -691,7 +680,7 @@ fn a_stranger_on_a_contractors_thread_changes_nothing() {
         before,
         "no milestone moved, no notice queued"
     );
-    let log = text(&handoff(&config, &["log", "--json"]).stdout);
+    let log = common::text(&handoff(&config, &["log", "--json"]).stdout);
     assert_eq!(
         log.lines()
             .filter(|l| l.contains("\"kind\":\"ignored_sender\"")
@@ -814,7 +803,7 @@ fn broken_encodings_are_classified_without_a_panic() {
         );
     }
     // The calendar that does not parse is said so in the journal.
-    let log = text(&handoff(&config, &["log", "--json"]).stdout);
+    let log = common::text(&handoff(&config, &["log", "--json"]).stdout);
     assert!(
         log.lines()
             .any(|l| l.contains("\"kind\":\"calendar_unreadable\"") && l.contains("bad-calendar")),
@@ -830,8 +819,8 @@ fn broken_encodings_are_classified_without_a_panic() {
         std::fs::write(new.join(format!("17640000{i:02}.M{i}P1.host")), fresh).unwrap();
     }
     let run = handoff(&config, &["run", "--once"]);
-    assert!(run.status.success(), "{}", text(&run.stderr));
-    let stdout = text(&run.stdout);
+    assert!(run.status.success(), "{}", common::text(&run.stderr));
+    let stdout = common::text(&run.stdout);
     assert!(
         stdout.starts_with(&format!("received {} (", cases.len())),
         "{stdout}"

@@ -4,24 +4,13 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 const EXAMPLE: &str = include_str!("../config/handoff.toml");
 const NOW: &str = "2026-11-24T13:00:00Z";
 
 fn handoff(config: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_handoff"))
-        .args(args)
-        .arg("--config")
-        .arg(config)
-        .env("HANDOFF_NOW", NOW)
-        .env_remove("HANDOFF_CONFIG")
-        .output()
-        .expect("run handoff")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+    common::handoff(config, args, NOW)
 }
 
 /// An owner directory where Handoff has already sent the instructions and
@@ -32,7 +21,7 @@ fn started() -> (tempfile::TempDir, PathBuf, String, String) {
     let config = dir.path().join("handoff.toml");
     std::fs::write(&config, EXAMPLE).unwrap();
     let out = handoff(&config, &["run", "--once"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(out.status.success(), "{}", common::text(&out.stderr));
     let mut instructions = None;
     let mut uid = None;
     for f in std::fs::read_dir(dir.path().join("var/mail/outgoing/new")).unwrap() {
@@ -87,8 +76,8 @@ fn fixture(dir: &Path, name: &str, instructions: &str, uid: &str) -> PathBuf {
 
 fn ingest(config: &Path, file: &Path) -> String {
     let out = handoff(config, &["ingest", "--explain", file.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    text(&out.stdout)
+    assert!(out.status.success(), "{}", common::text(&out.stderr));
+    common::text(&out.stdout)
 }
 
 fn status(config: &Path) -> serde_json::Value {
@@ -159,7 +148,7 @@ fn each_client_fixture_is_classified_and_recorded() {
     // The same mail again is recognised by its Message-ID.
     assert!(case("gmail_acknowledgement.eml").contains(": duplicate"));
 
-    let log = text(&handoff(&config, &["log", "--json"]).stdout);
+    let log = common::text(&handoff(&config, &["log", "--json"]).stdout);
     let events: Vec<serde_json::Value> = log
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -183,7 +172,9 @@ fn dry_run_explains_and_records_nothing() {
         &config,
         &["ingest", "--dry-run", "--explain", file.to_str().unwrap()],
     );
-    assert!(text(&out.stdout).contains("acknowledgement (website): answers the instructions"));
+    assert!(
+        common::text(&out.stdout).contains("acknowledgement (website): answers the instructions")
+    );
     assert_eq!(milestone_state(&config, "wireframes"), "instructed");
 }
 
@@ -201,8 +192,8 @@ fn run_once_reads_replies_from_the_local_inbox_once() {
     .unwrap();
 
     let out = handoff(&config, &["run", "--once"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", common::text(&out.stderr));
+    let stdout = common::text(&out.stdout);
     assert!(
         stdout.starts_with("received 2 (acknowledgement, unparseable)\n"),
         "{stdout}"
@@ -226,11 +217,11 @@ fn run_once_reads_replies_from_the_local_inbox_once() {
     std::fs::copy(&reply, new.join("1764000002.M3P1.host")).unwrap();
     let out = handoff(&config, &["run", "--once"]);
     assert!(
-        text(&out.stdout).starts_with("received 1 (duplicate)\n"),
+        common::text(&out.stdout).starts_with("received 1 (duplicate)\n"),
         "{}",
-        text(&out.stdout)
+        common::text(&out.stdout)
     );
-    let log = text(&handoff(&config, &["log", "--json"]).stdout);
+    let log = common::text(&handoff(&config, &["log", "--json"]).stdout);
     assert_eq!(
         log.lines()
             .filter(|l| l.contains("\"kind\":\"acknowledgement\""))

@@ -12,10 +12,6 @@ use std::process::{Command, Output};
 const EXAMPLE: &str = include_str!("../config/handoff.toml");
 const NOW: &str = "2026-11-24T15:00:00Z";
 
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
 /// Runs handoff under `umask` with `env`.
 fn handoff_with(config: &Path, args: &[&str], umask: &str, env: &[(&str, &str)]) -> Output {
     Command::new("sh")
@@ -47,7 +43,7 @@ fn the_store_and_the_mail_folders_are_private_whatever_the_umask() {
     std::fs::write(&config, EXAMPLE).unwrap();
     // umask 000: a file created without an explicit mode would be 0666.
     let out = handoff_with(&config, &["run", "--once"], "000", &[]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(out.status.success(), "{}", common::text(&out.stderr));
     let var = dir.path().join("var");
     assert_eq!(mode(&var), 0o700, "the store's directory");
     assert_eq!(mode(&var.join("handoff.db")), 0o600, "the store");
@@ -202,8 +198,12 @@ fn the_password_never_appears_in_any_output_or_file() {
     // The real password, so the run logs in and sends.
     let config = server_config(stack, dir.path(), &id, &stack.owner.password, true);
     let (all, outs) = every_output(&config);
-    assert!(outs.iter().all(|o| o.status.success()), "{}", text(&all));
-    let log = text(&outs[5].stdout);
+    assert!(
+        outs.iter().all(|o| o.status.success()),
+        "{}",
+        common::text(&all)
+    );
+    let log = common::text(&outs[5].stdout);
     assert!(
         log.contains("\"kind\":\"sent_instructions\""),
         "logged in and sent, so the password was used: {log}"
@@ -229,7 +229,7 @@ fn the_password_never_appears_in_any_output_or_file() {
     let wrong = "Zq7-not-the-password-4f1d9c";
     let config = server_config(stack, dir.path(), &unique_id("wrong"), wrong, true);
     let (all, outs) = every_output(&config);
-    let log = text(&outs[5].stdout);
+    let log = common::text(&outs[5].stdout);
     assert!(
         log.contains("send_deferred") || log.contains("send_failed"),
         "the login failed and was journaled: {log}"
@@ -311,13 +311,13 @@ fn a_server_whose_certificate_is_not_trusted_is_refused() {
     // public roots are trusted, which did not sign the stack's certificate.
     let config = server_config(stack, dir.path(), &id, &stack.owner.password, false);
     let out = handoff_with(&config, &["run", "--once"], "077", &[]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(out.status.success(), "{}", common::text(&out.stderr));
     assert!(
-        text(&out.stdout).contains("sent 0"),
+        common::text(&out.stdout).contains("sent 0"),
         "{}",
-        text(&out.stdout)
+        common::text(&out.stdout)
     );
-    let log = text(&handoff_with(&config, &["log", "--json"], "077", &[]).stdout);
+    let log = common::text(&handoff_with(&config, &["log", "--json"], "077", &[]).stdout);
     let refused = log
         .lines()
         .find(|l| l.contains("send_deferred") || l.contains("send_failed"))
@@ -364,8 +364,9 @@ fn a_server_whose_certificate_is_not_trusted_is_refused() {
     );
     let out = handoff_with(&config, &["run", "--once"], "077", &[]);
     assert!(
-        text(&out.stdout).contains("sent 1") || text(&out.stdout).contains("sent 2"),
+        common::text(&out.stdout).contains("sent 1")
+            || common::text(&out.stdout).contains("sent 2"),
         "{}",
-        text(&out.stdout)
+        common::text(&out.stdout)
     );
 }

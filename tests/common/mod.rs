@@ -402,6 +402,24 @@ due = 2026-12-05
     )
 }
 
+/// Bytes a command printed, as text.
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Runs the handoff binary with `args` on `config`, the clock pinned at
+/// `now` (`HANDOFF_NOW`), no `HANDOFF_CONFIG` from the environment.
+pub fn handoff(config: &Path, args: &[&str], now: &str) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_handoff"))
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .env("HANDOFF_NOW", now)
+        .env_remove("HANDOFF_CONFIG")
+        .output()
+        .expect("run handoff")
+}
+
 /// Standard base64 (RFC 4648) with padding: for building raw mails and
 /// for looking for encoded secrets.
 pub fn base64(data: &[u8]) -> String {
