@@ -138,9 +138,8 @@ async fn imap_latency(stack: &MailStack, n: usize, out: &mut String) {
     line(out, "IMAP: sent -> event committed (end to end)", total);
 }
 
-/// 2: one mail at a time into the local inbox, then a scan.
-async fn maildir_latency(stack: &MailStack, n: usize, out: &mut String) {
-    let o = owner(stack, "INBOX", true).await;
+/// One scan of `o`'s local inbox (`<maildir>/inbox/new`), as a pass does it.
+fn scan_local(o: &Owner, store: &mut Store) -> Vec<handoff::inbox::Outcome> {
     let composer = Composer {
         model: &o.model,
         templates: &o.templates,
@@ -149,6 +148,12 @@ async fn maildir_latency(stack: &MailStack, n: usize, out: &mut String) {
         model: &o.model,
         composer: &composer,
     };
+    maildir::scan(&inbox, store, &o.model.mail.maildir.join("inbox"), now()).unwrap()
+}
+
+/// 2: one mail at a time into the local inbox, then a scan.
+async fn maildir_latency(stack: &MailStack, n: usize, out: &mut String) {
+    let o = owner(stack, "INBOX", true).await;
     let mut store = Store::open(&o.state).unwrap();
     let root = o.model.mail.maildir.join("inbox");
     std::fs::create_dir_all(root.join("tmp")).unwrap();
@@ -160,7 +165,7 @@ async fn maildir_latency(stack: &MailStack, n: usize, out: &mut String) {
         let tmp = root.join("tmp").join(format!("{i}.bench"));
         std::fs::write(&tmp, &raw).unwrap();
         std::fs::rename(&tmp, root.join("new").join(format!("{i}.bench"))).unwrap();
-        let done = maildir::scan(&inbox, &mut store, &root, now()).unwrap();
+        let done = scan_local(&o, &mut store);
         assert_eq!(done.len(), 1);
         v.push(started.elapsed());
     }
@@ -223,14 +228,6 @@ async fn backlog(stack: &MailStack, n: usize, out: &mut String) {
 
     // Maildir: the files in <maildir>/inbox/new, one scan.
     let o = owner(stack, "INBOX", true).await;
-    let composer = Composer {
-        model: &o.model,
-        templates: &o.templates,
-    };
-    let inbox = Inbox {
-        model: &o.model,
-        composer: &composer,
-    };
     let mut store = Store::open(&o.state).unwrap();
     let root = o.model.mail.maildir.join("inbox");
     std::fs::create_dir_all(root.join("new")).unwrap();
@@ -242,7 +239,7 @@ async fn backlog(stack: &MailStack, n: usize, out: &mut String) {
         .unwrap();
     }
     let started = Instant::now();
-    let done = maildir::scan(&inbox, &mut store, &root, now()).unwrap();
+    let done = scan_local(&o, &mut store);
     let maildir_time = started.elapsed();
     assert_eq!(done.len(), n);
 
