@@ -595,6 +595,7 @@ fn ingest(
             account: "ingest".into(),
             uid_validity: 0,
             uid,
+            truncated: false,
         };
         let o = inbox.ingest(&mut store, &raw, &source, clock.now(), dry_run)?;
         write!(out, "{}: {}", file.display(), o.kind)?;

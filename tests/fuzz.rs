@@ -339,6 +339,7 @@ fn inbound_holds(p: &Pipeline, raw: &[u8], uid: u32) -> Result<(), TestCaseError
         account: "fuzz".into(),
         uid_validity: 1,
         uid,
+        truncated: false,
     };
     let outcome = inbox
         .ingest(&mut store, raw, &source, now(), false)

@@ -276,3 +276,33 @@ async fn the_owners_reply_in_sent_answers_the_contractors_question() {
     );
     w.stop().await;
 }
+
+#[tokio::test]
+async fn a_mail_over_the_size_limit_is_recorded_as_too_large_from_its_header() {
+    let stack = MailStack::start();
+    let o = owner(&stack, "INBOX").await;
+    // 26 MB of attachment-like text after the reply's header.
+    let mut big = reply(&stack, &o, &msgid(&common::unique("big")), "Here it is.");
+    big.extend(std::iter::repeat_n(b'x', 26 * 1024 * 1024));
+    big.extend_from_slice(b"\r\n");
+    let mut session = common::imap::login_starttls(&stack, &stack.owner)
+        .await
+        .unwrap();
+    session.append("INBOX", None, None, &big).await.unwrap();
+    let small = msgid(&common::unique("small"));
+    session
+        .append(
+            "INBOX",
+            None,
+            None,
+            &reply(&stack, &o, &small, "And a question?"),
+        )
+        .await
+        .unwrap();
+    let mut w = spawn(&o);
+    let (outcomes, _) = w.recorded(2, Duration::from_secs(30)).await;
+    let kinds: Vec<&str> = outcomes.iter().map(|o| o.kind.as_str()).collect();
+    assert_eq!(kinds, ["too_large", "question"], "{outcomes:?}");
+    assert_eq!(events_for(&o, &small), 1, "the mail behind it is recorded");
+    w.stop().await;
+}

@@ -131,6 +131,7 @@ async fn an_accept_reply_through_the_mail_servers_accepts_the_delivery() {
             account: format!("imap-{id}"),
             uid_validity: 1,
             uid,
+            truncated: false,
         };
         inbox
             .ingest(store, raw, &source, t(NOW), false)

@@ -76,6 +76,7 @@ fuzz_target!(|data: &[u8]| {
         account: "fuzz".into(),
         uid_validity: 1,
         uid: UID.fetch_add(1, Ordering::Relaxed),
+        truncated: false,
     };
     let outcome = inbox
         .ingest(&mut store, data, &source, now(), false)

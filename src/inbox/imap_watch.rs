@@ -529,17 +529,14 @@ impl<P: Pipeline> Watcher<P> {
         };
         let batch: Vec<(Source, Vec<u8>)> = mails
             .into_iter()
-            .map(|(uid, mut raw)| {
-                // An oversized mail arrives as its header only: pad the
-                // length so the pipeline records it as too large.
-                if chunk.iter().any(|(u, s)| *u == uid && *s > limit) {
-                    raw = oversized_marker(raw);
-                }
+            .map(|(uid, raw)| {
                 (
                     Source {
                         account: account.to_string(),
                         uid_validity: validity,
                         uid,
+                        // An oversized mail arrives as its header only.
+                        truncated: chunk.iter().any(|(u, s)| *u == uid && *s > limit),
                     },
                     raw,
                 )
@@ -590,13 +587,6 @@ impl<P: Pipeline> Watcher<P> {
             tracing::error!(error = %e, "cannot record the IMAP watcher's state");
         }
     }
-}
-
-/// The header of an oversized mail, padded past the size limit so the
-/// pipeline's size check records it as `too_large` (never parsed).
-fn oversized_marker(mut header: Vec<u8>) -> Vec<u8> {
-    header.resize(super::parse::MAX_MAIL_BYTES + 1, b' ');
-    header
 }
 
 /// Whether the daemon asked to stop: the flag set, or its sender gone.
@@ -657,11 +647,5 @@ mod tests {
         );
         assert!((300.0..=375.0).contains(&secs(30)));
         assert!((300.0..=375.0).contains(&secs(u32::MAX)));
-    }
-
-    #[test]
-    fn an_oversized_header_is_padded_past_the_limit() {
-        let m = oversized_marker(b"Subject: x\r\n\r\n".to_vec());
-        assert!(m.len() > super::super::parse::MAX_MAIL_BYTES);
     }
 }

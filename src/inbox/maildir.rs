@@ -78,6 +78,7 @@ pub fn scan(
                         account: ACCOUNT.to_string(),
                         uid_validity: 0,
                         uid,
+                        truncated: false,
                     };
                     (source, raw)
                 })

@@ -40,6 +40,10 @@ pub struct Source {
     pub account: String,
     pub uid_validity: u32,
     pub uid: u32,
+    /// Only the header was fetched: the server reported the mail larger
+    /// than [`parse::MAX_MAIL_BYTES`], so it is recorded as `too_large`
+    /// without downloading it.
+    pub truncated: bool,
 }
 
 /// What became of one mail.
@@ -81,7 +85,7 @@ impl Inbox<'_> {
         if store.inbound_seen(&source.account, source.uid_validity, source.uid)? {
             return Ok(skip("duplicate", "this mailbox UID was processed before"));
         }
-        if raw.len() > parse::MAX_MAIL_BYTES {
+        if source.truncated || raw.len() > parse::MAX_MAIL_BYTES {
             let o = skip(
                 "too_large",
                 "larger than the size limit; recorded and skipped",
