@@ -105,7 +105,7 @@ fn setup(stack: &MailStack, with_imap: bool) -> Setup {
     let templates = Templates::load(None).unwrap();
     let mut store = Store::open(&model.mail.state).unwrap();
     store
-        .reconcile(&handoff::reconcile::plan(&model), now())
+        .reconcile(&handoff::planned::engagements(&model), now())
         .unwrap();
     Setup {
         _dir: dir,

@@ -114,12 +114,12 @@ fn measure(engagements: usize) -> Figures {
     let setup = t("2027-01-04T12:00:00Z");
     let started = Instant::now();
     store
-        .reconcile(&handoff::reconcile::plan(model), setup)
+        .reconcile(&handoff::planned::engagements(model), setup)
         .unwrap();
     let reconcile_first = started.elapsed();
     let started = Instant::now();
     store
-        .reconcile(&handoff::reconcile::plan(model), setup)
+        .reconcile(&handoff::planned::engagements(model), setup)
         .unwrap();
     let reconcile_again = started.elapsed();
     // The instructions and invitations of every engagement, as if sent on

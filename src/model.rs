@@ -268,21 +268,13 @@ pub struct Milestone {
 }
 
 /// A recurring schedule: the owner's crontab text, the parsed form, and the zone
-/// it runs in.
+/// it runs in. When it fires is computed by [`crate::schedule::occurrence`].
 #[derive(Debug, Clone)]
 pub struct Schedule {
     /// As the owner wrote it (5-field crontab), for messages and display.
     pub crontab: String,
     pub(crate) cron: cron::Schedule,
     pub timezone: Tz,
-}
-
-impl Schedule {
-    /// The first occurrence strictly after `t`, correct across daylight-saving
-    /// changes (see [`crate::schedule::occurrence`]).
-    pub fn next_after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        crate::schedule::occurrence::next_after(self, t)
-    }
 }
 
 /// Formats a span of time the way owners write it: "3d", "12h", "1d12h".

@@ -263,7 +263,7 @@ fn next_item(
             (e.payment.as_ref(), "payment", "payment reminder"),
         ];
         for (sched, kind, what) in recurring {
-            if let Some(at) = sched.and_then(|s| s.next_after(now)) {
+            if let Some(at) = sched.and_then(|s| crate::schedule::occurrence::next_after(s, now)) {
                 candidates.push((at, kind, what.to_string()));
             }
         }

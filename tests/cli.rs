@@ -169,7 +169,7 @@ fn log_json_prints_one_object_per_event() {
         .unwrap()
         .to_utc();
     store
-        .reconcile(&handoff::reconcile::plan(&loaded.model), now)
+        .reconcile(&handoff::planned::engagements(&loaded.model), now)
         .unwrap();
     drop(store);
 

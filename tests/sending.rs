@@ -173,7 +173,7 @@ impl Loaded {
             purpose,
             engagement: engagement.to_string(),
             milestone,
-            extra: outbox::compose::sample_extra(purpose),
+            extra: outbox::check::sample_extra(purpose),
             calendar: None,
         };
         let recipient = if purpose.is_owner_notice() {
@@ -323,7 +323,7 @@ async fn every_purpose_renders_and_arrives_intact() {
     let o = owner(stack, &stack.contractor.user, "every");
     let mut h = load(&o);
     h.store
-        .reconcile(&handoff::reconcile::plan(&h.model), t(NOW))
+        .reconcile(&handoff::planned::engagements(&h.model), t(NOW))
         .unwrap();
     for p in Purpose::ALL {
         h.enqueue(&o.id, *p, &format!("every/{p}"));
@@ -382,7 +382,7 @@ async fn the_same_key_queued_twice_is_one_mail() {
     let o = owner(stack, &stack.contractor.user, "twice");
     let mut h = load(&o);
     h.store
-        .reconcile(&handoff::reconcile::plan(&h.model), t(NOW))
+        .reconcile(&handoff::planned::engagements(&h.model), t(NOW))
         .unwrap();
     h.enqueue(&o.id, Purpose::StatusRequest, "status/2026-11-30");
     h.enqueue(&o.id, Purpose::StatusRequest, "status/2026-11-30");

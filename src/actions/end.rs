@@ -31,7 +31,7 @@ pub(super) fn withdraw_invitations(
             let mut cancelled = m.clone();
             cancelled.sequence += 1;
             let key = format!("cancel/{}/{}/{}", e.id, m.id, cancelled.sequence);
-            let req = crate::pass::cancel_request(model, e, &cancelled, now);
+            let req = crate::invite::cancel_request(model, e, &cancelled, now);
             plan.mail(model, composer, store, key, e, req, now)?;
             withdrawn += 1;
         }
@@ -42,7 +42,7 @@ pub(super) fn withdraw_invitations(
     let state = store.scheduler_get(&state_key)?;
     if invited
         && let Some((key, req, new_state)) =
-            crate::pass::kickoff_cancel(model, e, state.as_deref(), now)
+            crate::invite::kickoff_cancel(model, e, state.as_deref(), now)
     {
         plan.mail(model, composer, store, key, e, req, now)?;
         plan.scheduler_values.push((state_key, new_state));

@@ -500,7 +500,7 @@ impl Plan {
             model.contractor_of(e).email.to_string()
         };
         let root = store.thread_root(&e.id, &recipient)?;
-        let not_before = crate::pass::not_before(model, e, req.purpose, now);
+        let not_before = crate::sendtime::not_before(model, e, req.purpose, now);
         self.mails.push(
             composer
                 .compose(&req, root.as_deref(), now)?

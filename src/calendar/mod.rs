@@ -1,6 +1,12 @@
-//! iCalendar out and in: invitations (iMIP, RFC 6047) for milestones and
-//! meetings, their updates and cancellations, the owner's feed, and the
-//! contractor's replies.
+//! iCalendar out and in, and nothing else: the text of invitations (iMIP,
+//! RFC 6047) for milestones and meetings, their updates and cancellations,
+//! the owner's feed, and the parsing of the contractor's replies.
+//!
+//! Pure build and parse: this module reads no store, queues no mail and
+//! decides nothing. Which events exist is decided upstream ([`crate::invite`]
+//! for invitations, [`crate::schedule`] for the feed); what a reply means for
+//! an engagement is the inbox's business. It must not import the store, the
+//! outbox, the schedule or the inbox.
 //!
 //! Built with the `icalendar` crate. Times go out in UTC (`…Z`): every client
 //! shows them in the reader's zone, and since Handoff turns a local time into
@@ -13,12 +19,8 @@
 //! UID to every component lacking one, VALARM included, where RFC 5545 §3.6.6
 //! allows neither; [`build`] removes them from alarms.
 
-mod feed;
-mod record;
 mod reply;
 
-pub use feed::feed;
-pub use record::{RecordError, ReplyOutcome, record_reply};
 pub use reply::{PartStat, Reply, ReplyError, parse_reply};
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};

@@ -1056,7 +1056,7 @@ fn schedule(
         cron: c.schedule,
         timezone: tz,
     };
-    if sched.next_after(start_of(reference)).is_none() {
+    if next_local(&sched, start_of(reference)).is_none() {
         d.error(
             v.span(),
             format!(
@@ -1087,6 +1087,14 @@ fn start_of(day: NaiveDate) -> DateTime<Utc> {
     day.and_time(NaiveTime::MIN).and_utc()
 }
 
+/// The schedule's next local wall-clock time after `t`, carried in a UTC
+/// frame. Whether a line ever fires, and how often, is a question about the
+/// wall clock, so these checks need no zone rules; the DST-correct instants
+/// are the schedule's business ([`crate::schedule::occurrence`]).
+fn next_local(sched: &Schedule, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    sched.cron.after(&t).next()
+}
+
 /// Warns when evaluations come less often than once a year.
 fn check_yearly(
     d: &mut Diagnostics<'_>,
@@ -1100,7 +1108,7 @@ fn check_yearly(
     // Five occurrences cover every repeating pattern a 5-field line can express
     // within a few years (the longest, 29 February, repeats every 4 years).
     for _ in 0..5 {
-        match sched.next_after(prev) {
+        match next_local(sched, prev) {
             Some(next) if next - prev <= year => prev = next,
             _ => {
                 d.warn(

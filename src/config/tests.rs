@@ -329,12 +329,11 @@ fn dates_and_times_land_in_the_owners_zone() {
     );
     assert_eq!(e.kickoff.unwrap().to_rfc3339(), "2026-11-25T14:00:00+00:00");
     // Status reports run in the contractor's zone (New York).
-    let next = e
-        .status_reports
-        .as_ref()
-        .unwrap()
-        .next_after(e.kickoff.unwrap())
-        .unwrap();
+    let next = crate::schedule::occurrence::next_after(
+        e.status_reports.as_ref().unwrap(),
+        e.kickoff.unwrap(),
+    )
+    .unwrap();
     assert_eq!(next.to_rfc3339(), "2026-11-30T14:00:00+00:00");
 }
 

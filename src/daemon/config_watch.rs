@@ -134,7 +134,7 @@ pub fn check(
         )]);
     }
     let current = Current::new(loaded).map_err(|e| vec![e.to_string()])?;
-    let problems = crate::cli::check_templates(&current.loaded.model, now);
+    let problems = crate::outbox::check::check_templates(&current.loaded.model, now);
     if problems.is_empty() {
         Ok(current)
     } else {

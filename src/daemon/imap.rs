@@ -71,7 +71,7 @@ impl Pipeline for CurrentPipeline {
             ),
             (
                 "since".to_string(),
-                crate::outbox::compose::local_time(since, model.owner.timezone),
+                crate::templates::local_time(since, model.owner.timezone),
             ),
             ("error".to_string(), error.to_string()),
         ]

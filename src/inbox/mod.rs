@@ -18,6 +18,7 @@
 //!   …): `owner` hands them to [`crate::actions`]; the owner's Sent folder
 //!   ([`sent`]) only ever marks questions answered.
 
+mod calendar_reply;
 pub mod classify;
 pub mod imap_watch;
 pub mod maildir;
@@ -25,7 +26,6 @@ mod owner;
 pub mod parse;
 pub mod sent;
 
-use crate::calendar;
 use crate::lifecycle::{MilestoneEvent, MilestoneState};
 use crate::model::Model;
 use crate::outbox::{ComposeError, Composer, MailRequest};
@@ -63,7 +63,7 @@ pub enum InboxError {
     #[error("composing an owner notice: {0}")]
     Compose(#[from] ComposeError),
     #[error(transparent)]
-    Calendar(#[from] calendar::RecordError),
+    Calendar(#[from] calendar_reply::RecordError),
 }
 
 /// The pipeline, for one model.
@@ -212,14 +212,15 @@ impl Inbox<'_> {
             && let Some(from) = &facts.from
         {
             for ics in &facts.calendars {
-                match calendar::record_reply(self.model, self.composer, store, ics, from, now) {
+                match calendar_reply::record_reply(self.model, self.composer, store, ics, from, now)
+                {
                     Ok(_) => {}
                     // A calendar that does not parse is the sender's fault,
                     // not a failure of the pipeline: the mail is recorded
                     // already, so say so in the journal and go on. (As an
                     // error it made `handoff ingest` exit 1 and a scan record
                     // a second, `failed` row for the same mail.)
-                    Err(calendar::RecordError::Reply(e)) => {
+                    Err(calendar_reply::RecordError::Reply(e)) => {
                         tracing::warn!(error = %e, "a calendar reply could not be read");
                         store.record_event(
                             &NewEvent {
@@ -413,7 +414,7 @@ impl Inbox<'_> {
                 vec![
                     (
                         "received",
-                        crate::outbox::compose::local_time(now, self.model.owner.timezone),
+                        crate::templates::local_time(now, self.model.owner.timezone),
                     ),
                     ("excerpt", excerpt),
                 ],
@@ -448,7 +449,7 @@ impl Inbox<'_> {
         // A notice that can wait is held for the digest when the owner asked
         // for that (see pass::not_before).
         let not_before = self.model.engagement(engagement).map_or(now, |e| {
-            crate::pass::not_before(self.model, e, purpose, now)
+            crate::sendtime::not_before(self.model, e, purpose, now)
         });
         Ok(Some(
             self.composer

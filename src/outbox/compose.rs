@@ -12,8 +12,8 @@
 //! - Times are written in the recipient's zone, with the zone named.
 
 use crate::model::{Engagement, Milestone, Model};
-use crate::templates::{Purpose, Rendered, TemplateError, Templates};
-use chrono::{DateTime, NaiveDate, Utc};
+use crate::templates::{Purpose, Rendered, TemplateError, Templates, local_date, local_time};
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
 use lettre::message::{Attachment, Mailbox, MultiPart};
@@ -313,8 +313,7 @@ impl Composer<'_> {
                 starts: local_date(e.starts),
                 kickoff: e.kickoff.map(|k| local_time(k, tz)),
                 status_reports: e.status_reports.as_ref().map(|s| {
-                    let next = s
-                        .next_after(now)
+                    let next = crate::schedule::occurrence::next_after(s, now)
                         .map(|n| format!(", the next on {}", local_time(n, s.timezone)))
                         .unwrap_or_default();
                     format!(
@@ -429,19 +428,6 @@ fn content_type(p: &Path) -> ContentType {
     ContentType::parse(mime).unwrap_or(ContentType::TEXT_PLAIN)
 }
 
-/// "Sat 5 Dec 2026, 17:59 EST (America/New_York)".
-pub fn local_time(t: DateTime<Utc>, tz: Tz) -> String {
-    format!(
-        "{} ({})",
-        t.with_timezone(&tz).format("%a %-d %b %Y, %H:%M %Z"),
-        tz.name()
-    )
-}
-
-fn local_date(d: NaiveDate) -> String {
-    d.format("%a %-d %b %Y").to_string()
-}
-
 /// A fresh Message-ID: 128 bits from the OS's random source, so nobody can
 /// guess the ID a reply must cite.
 pub fn new_message_id(purpose: Purpose, owner: &Address) -> String {
@@ -460,68 +446,4 @@ pub fn new_token() -> String {
         bytes[..8].copy_from_slice(&h.finish().to_le_bytes());
     }
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Plausible values for each purpose's `extra`, for `check` (every template
-/// renders against the real config) and `preview`.
-pub fn sample_extra(purpose: Purpose) -> BTreeMap<String, String> {
-    let pairs: &[(&str, &str)] = match purpose {
-        Purpose::DeadlineReminder => &[("due_in", "3 days")],
-        Purpose::MilestoneInvite => &[("update", "no")],
-        Purpose::InviteCancel => &[("title", "(the milestone)"), ("due", "(its due date)")],
-        Purpose::EvaluationFeedback => &[("feedback", "(your evaluation, as you record it)")],
-        Purpose::NoticeDelivery => &[
-            ("received", "today"),
-            ("excerpt", "(the start of the contractor's mail)"),
-        ],
-        Purpose::NoticeQuestion => &[("excerpt", "(the contractor's question)")],
-        Purpose::NoticeBounce => &[
-            ("recipient", "(the address)"),
-            ("error", "(what the server said)"),
-        ],
-        Purpose::NoticeSilence => &[("quiet_for", "5 days"), ("last_heard", "(a date)")],
-        Purpose::NoticeEvaluationDue => &[("record", "(the record so far)")],
-        Purpose::NoticeDeclined => &[
-            ("what", "(the milestone or meeting)"),
-            ("when", "(its time)"),
-        ],
-        Purpose::NoticeInboxDown => &[
-            ("mailbox", "(the mailbox)"),
-            ("since", "(when it stopped answering)"),
-            ("error", "(what went wrong)"),
-        ],
-        Purpose::NoticeConfigError => &[
-            ("config", "(the config file)"),
-            ("errors", "(each problem, as FILE:LINE:COL: what is wrong)"),
-        ],
-        Purpose::NoticeSendFailed => &[
-            ("recipient", "(the address)"),
-            ("subject", "(the subject)"),
-            ("error", "(what the server said)"),
-        ],
-        Purpose::DeliveryAccepted => &[("notes", "(your notes, if any)")],
-        Purpose::RedoRequest => &[("reason", "(what needs fixing)")],
-        Purpose::NoticeBudget => &[
-            ("percent", "80"),
-            ("spent", "(paid so far)"),
-            ("budget", "(the budget)"),
-        ],
-        Purpose::Digest => &[
-            ("headline", "(how many engagements, how many need you)"),
-            ("summary", "(each engagement: due, late, waiting on you)"),
-            ("folded", ""),
-        ],
-        Purpose::AgreementReminder => &[("waiting_since", "(a date)")],
-        Purpose::Escalation => &[("overdue_for", "3 days")],
-        Purpose::NoticeUnanswered => &[
-            ("asked", "(a date)"),
-            ("excerpt", "(the contractor's question)"),
-        ],
-        Purpose::NoticeStatusMissing => &[("requested", "(a date)")],
-        _ => &[],
-    };
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
 }

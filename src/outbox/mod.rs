@@ -40,6 +40,7 @@
 //! mail failed, journals it, and (unless the failed mail was itself an owner
 //! notice) queues an owner notice in the same transaction.
 
+pub mod check;
 pub mod compose;
 pub mod sender;
 pub mod transport;

@@ -36,19 +36,18 @@
 //! with a later `not_before`), so nothing is lost and the contractor is never
 //! flooded. Quiet hours apply on top, as for every contractor mail.
 
+mod feed;
 pub mod occurrence;
 mod plan;
 mod rules;
 mod summary;
-#[cfg(test)]
-mod tests;
 
+pub use feed::feed;
 pub use plan::{PlanEntry, plan};
 
 use crate::lifecycle::EngagementState;
 use crate::model::Model;
-use crate::outbox::{Composer, MailRequest};
-use crate::pass::{self, PassError};
+use crate::sendtime;
 use crate::store::{EngagementRecord, JournalFacts, Store, StoreError};
 use crate::templates::Purpose;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -205,7 +204,7 @@ fn items(model: &Model, facts: &Facts, w: &Window) -> Vec<Item> {
             record,
             facts: facts.journal.get(&e.id).unwrap_or(&facts.empty),
             paid: facts.paid.get(&e.id).map_or(&[][..], Vec::as_slice),
-            start: pass::start_instant(model, e),
+            start: sendtime::start_instant(model, e),
         };
         out.extend(rules::engagement(&subject, w));
         // The summary is only worth writing for a digest about to be queued;
@@ -315,122 +314,60 @@ fn due_items(
     coalesce(items(model, facts, &w))
 }
 
-/// Queues every scheduled item due at `now` that is not queued yet; pushes
-/// the keys queued onto `queued`. Called once per pass by
-/// [`crate::pass::decide`].
-pub fn queue_due(
-    model: &Model,
-    composer: &Composer<'_>,
-    store: &mut Store,
-    now: DateTime<Utc>,
-    queued: &mut Vec<String>,
-) -> Result<(), PassError> {
-    let facts = Facts::load(store)?;
-    queue_due_with(model, composer, store, facts, now, queued)
+/// What the schedule owes at one wake: the items due (coalesced, within the
+/// catch-up horizon), for the pass to queue ([`crate::pass::decide`]), and
+/// what is needed to record afterwards that this wake was served.
+#[derive(Debug)]
+pub struct Due {
+    pub items: Vec<Item>,
+    last_wake: Option<DateTime<Utc>>,
 }
 
-/// [`queue_due`] with the engagement records the pass has read already (one
-/// read of every milestone per wake, not two).
-pub(crate) fn queue_due_for(
+/// The items due at `now`, read with the engagement records the pass has
+/// read already (one read of every milestone per wake, not two). Items that
+/// fell out of the catch-up horizon since the last wake are logged here.
+pub fn due(
     model: &Model,
-    composer: &Composer<'_>,
-    store: &mut Store,
+    store: &Store,
     records: HashMap<String, EngagementRecord>,
     now: DateTime<Utc>,
-    queued: &mut Vec<String>,
-) -> Result<(), PassError> {
+) -> Result<Due, StoreError> {
     let facts = Facts::with_records(store, records)?;
-    queue_due_with(model, composer, store, facts, now, queued)
+    let last_wake = last_wake(store)?;
+    let items = due_items(model, &facts, now, last_wake);
+    log_skipped(model, &facts, store, now, last_wake, &items)?;
+    Ok(Due { items, last_wake })
 }
 
-fn queue_due_with(
-    model: &Model,
-    composer: &Composer<'_>,
-    store: &mut Store,
-    facts: Facts,
-    now: DateTime<Utc>,
-    queued: &mut Vec<String>,
-) -> Result<(), PassError> {
-    let last_wake = store
+impl Due {
+    /// Records `now` as the last wake, once the items are queued: the next
+    /// wake owes only what falls after it.
+    pub fn served(&self, store: &Store, now: DateTime<Utc>) -> Result<(), StoreError> {
+        if self.last_wake.is_none_or(|l| l < now) {
+            store.scheduler_set(LAST_WAKE, &now.to_rfc3339(), now)?;
+        }
+        Ok(())
+    }
+}
+
+fn last_wake(store: &Store) -> Result<Option<DateTime<Utc>>, StoreError> {
+    Ok(store
         .scheduler_get(LAST_WAKE)?
         .and_then(|v| DateTime::parse_from_rfc3339(&v).ok())
-        .map(|t| t.with_timezone(&Utc));
-    let due = due_items(model, &facts, now, last_wake);
-    log_skipped(model, &facts, store, now, last_wake, &due)?;
-    for it in due {
-        let Some(e) = model.engagement(&it.engagement) else {
-            continue;
-        };
-        let earliest = if REMINDERS.contains(&it.purpose) {
-            if store.autocommit().outbox_has(&it.key)? {
-                continue;
-            }
-            held_until(model, store, e, &it, now)?
-        } else {
-            now
-        };
-        let mut extra = it.extra.clone();
-        // The digest takes in the owner notices held for it (policy
-        // owner_notices = "digest"): listed in it, not sent on their own.
-        let folded = if it.purpose == Purpose::Digest {
-            folded_notices(model, store)?
-        } else {
-            Vec::new()
-        };
-        if it.purpose == Purpose::Digest {
-            let list: Vec<String> = folded.iter().map(|(_, s)| format!("- {s}")).collect();
-            extra.insert("folded".to_string(), list.join("\n"));
-        }
-        let req = MailRequest {
-            purpose: it.purpose,
-            engagement: it.engagement.clone(),
-            milestone: it.milestone.clone(),
-            extra,
-            calendar: None,
-        };
-        let why = format!("folded into the digest {}", it.key);
-        if pass::queue_at(
-            model,
-            composer,
-            store,
-            &it.key,
-            e,
-            req,
-            now,
-            earliest,
-            |tx| {
-                for (id, _) in &folded {
-                    tx.take_back(*id, &why)?;
-                }
-                if !folded.is_empty() {
-                    tx.record_event(
-                        &crate::store::NewEvent::internal("notices_folded").detail(format!(
-                            "{} owner notice(s) into {}",
-                            folded.len(),
-                            it.key
-                        )),
-                        now,
-                    )?;
-                }
-                Ok(())
-            },
-        )? {
-            tracing::info!(key = %it.key, rule = it.rule, due = %it.at, "queued");
-            queued.push(it.key);
-        }
-    }
-    if last_wake.is_none_or(|l| l < now) {
-        store.scheduler_set(LAST_WAKE, &now.to_rfc3339(), now)?;
-    }
-    Ok(())
+        .map(|t| t.with_timezone(&Utc)))
+}
+
+/// Whether `purpose` counts against `policy.max_reminders_per_day`.
+pub fn is_reminder(purpose: Purpose) -> bool {
+    REMINDERS.contains(&purpose)
 }
 
 /// The owner notices waiting for the digest: queued, of a purpose that folds
 /// into it. None unless the owner asked for that.
-fn folded_notices(model: &Model, store: &Store) -> Result<Vec<(i64, String)>, StoreError> {
+pub fn folded_notices(model: &Model, store: &Store) -> Result<Vec<(i64, String)>, StoreError> {
     let purposes: Vec<&str> = Purpose::ALL
         .iter()
-        .filter(|p| pass::folds_into_digest(model, **p))
+        .filter(|p| sendtime::folds_into_digest(model, **p))
         .map(|p| p.as_str())
         .collect();
     if purposes.is_empty() {
@@ -441,8 +378,9 @@ fn folded_notices(model: &Model, store: &Store) -> Result<Vec<(i64, String)>, St
 
 /// The reminder cap: the start of the first local day of the contractor's
 /// (from today) on which fewer than `max_reminders_per_day` reminders are
-/// queued to them; `now` if that is today.
-fn held_until(
+/// queued to them; `now` if that is today. Asked per item as it is queued,
+/// so the items of one wake count against each other.
+pub fn held_until(
     model: &Model,
     store: &Store,
     e: &crate::model::Engagement,
@@ -453,7 +391,7 @@ fn held_until(
     let cap = model.policy.max_reminders_per_day;
     let purposes: Vec<&str> = REMINDERS.iter().map(|p| p.as_str()).collect();
     // The day the mail would go: after quiet hours, if now is inside them.
-    let first = pass::not_before(model, e, it.purpose, now);
+    let first = sendtime::not_before(model, e, it.purpose, now);
     let mut day = first.with_timezone(&tz).date_naive();
     // A cap of 1 and a backlog of weeks still ends: at worst the mail goes
     // after 60 days, by when the backlog has gone out.
@@ -543,7 +481,7 @@ pub fn next_due(
                 .get(&e.id)
                 .is_some_and(|r| r.state == EngagementState::Active)
         })
-        .map(|e| pass::start_instant(model, e))
+        .map(|e| sendtime::start_instant(model, e))
         .filter(|s| *s > now)
         .min();
     Ok(scheduled.into_iter().chain(starts).min())

@@ -5,7 +5,7 @@
 use super::{Facts, Item, LAST_WAKE, Mode, Window, due_items, items};
 use crate::lifecycle::EngagementState;
 use crate::model::Model;
-use crate::pass;
+use crate::sendtime;
 use crate::store::{Store, StoreError};
 use crate::templates::Purpose;
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
@@ -59,7 +59,7 @@ pub fn plan(
         let Some(r) = facts.records.get(&e.id) else {
             continue;
         };
-        let start = pass::start_instant(model, e);
+        let start = sendtime::start_instant(model, e);
         let (key, purpose, at, rule) = match r.state {
             EngagementState::AwaitingAgreement => (
                 format!("agreement_request/{}", e.id),
@@ -105,7 +105,7 @@ pub fn plan(
         } else {
             let c = model.contractor_of(e);
             (
-                pass::not_before(model, e, it.purpose, it.at.max(now)),
+                sendtime::not_before(model, e, it.purpose, it.at.max(now)),
                 c.timezone,
             )
         };

@@ -9,9 +9,9 @@ use super::occurrence;
 use super::{Item, Mode, Window};
 use crate::lifecycle::{EngagementState, MilestoneState};
 use crate::model::{Engagement, Model, Schedule, format_period};
-use crate::outbox::compose::local_time;
 use crate::store::{EngagementRecord, JournalFacts, MilestoneRecord};
 use crate::templates::Purpose;
+use crate::templates::local_time;
 use chrono::{DateTime, TimeDelta, Utc};
 use std::collections::BTreeMap;
 
@@ -473,4 +473,17 @@ pub(crate) fn human(d: TimeDelta) -> String {
         parts.push(unit(minutes, "minute"));
     }
     parts.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn human_periods() {
+        assert_eq!(human(TimeDelta::days(3)), "3 days");
+        assert_eq!(human(TimeDelta::days(1)), "1 day");
+        assert_eq!(human(TimeDelta::hours(36)), "1 day 12 hours");
+        assert_eq!(human(TimeDelta::minutes(30)), "30 minutes");
+    }
 }

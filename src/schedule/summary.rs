@@ -4,7 +4,7 @@
 
 use super::rules::Subject;
 use crate::lifecycle::{EngagementState, MilestoneState};
-use crate::outbox::compose::local_time;
+use crate::templates::local_time;
 use chrono::{DateTime, TimeDelta, Utc};
 
 /// The record so far, one fact per line, for the evaluation reminder.

@@ -35,23 +35,23 @@
 //! the store never reads the clock, every write is stamped with the `now` its
 //! caller was given.
 
+pub mod config_changes;
 pub mod engagements;
 pub mod events;
 pub mod inbound;
 pub mod kv;
 pub mod outbox;
 pub mod owner;
-pub mod reconcile;
 pub mod schedule;
 mod schema;
 
+pub use config_changes::{
+    MilestoneChange, MilestoneRef, PlannedEngagement, PlannedMilestone, ReconcileReport,
+};
 pub use engagements::{EngagementRecord, MilestoneRecord};
 pub use events::{Direction, EventFilter, EventRecord, NewEvent};
 pub use inbound::{NewInbound, WatcherState};
 pub use outbox::{Enqueued, NewOutboxMail, OutboxMail, SentRef};
-pub use reconcile::{
-    MilestoneChange, MilestoneRef, PlannedEngagement, PlannedMilestone, ReconcileReport,
-};
 pub use schedule::JournalFacts;
 
 use chrono::{DateTime, SecondsFormat, Utc};

@@ -3,8 +3,13 @@
 //! one `METHOD:PUBLISH` calendar a calendar app can import or subscribe to.
 //! UIDs are derived from the ids, so a re-exported feed updates events in
 //! place instead of duplicating them.
+//!
+//! Which events the feed holds is the schedule's knowledge (what is still
+//! open, when evaluations and payments come); [`crate::calendar`] only
+//! renders them. The caller reads the store and hands the records in.
 
-use super::{CalEvent, Method, Party, Span, build};
+use super::occurrence;
+use crate::calendar::{CalEvent, Method, Party, Span, build};
 use crate::model::{Engagement, Model};
 use crate::store::EngagementRecord;
 use chrono::{DateTime, NaiveTime, TimeDelta, Utc};
@@ -80,7 +85,7 @@ fn engagement_events(
             Span::Between(k, k + TimeDelta::minutes(30)),
         ));
     }
-    if let Some(at) = e.evaluation.next_after(now) {
+    if let Some(at) = occurrence::next_after(&e.evaluation, now) {
         out.push(event(
             format!("feed.{}.evaluation.{}@handoff", e.id, at.format("%Y%m%d")),
             format!("Evaluate {} ({})", contractor.name, e.title),
@@ -88,7 +93,11 @@ fn engagement_events(
             Span::Between(at, at + TimeDelta::minutes(30)),
         ));
     }
-    if let Some(at) = e.payment.as_ref().and_then(|p| p.next_after(now)) {
+    if let Some(at) = e
+        .payment
+        .as_ref()
+        .and_then(|p| occurrence::next_after(p, now))
+    {
         out.push(event(
             format!("feed.{}.payment.{}@handoff", e.id, at.format("%Y%m%d")),
             format!("Payment due: {} ({})", contractor.name, e.title),

@@ -1,15 +1,17 @@
-//! From the checked config to the store's plan: what should exist now.
+//! What the config says should exist now, in the store's plain terms.
 //!
-//! The store owns reconciliation (one transaction: new engagements and
-//! milestones recorded, changed ones re-sequenced, removed ones cancelled or
-//! ended, never deleted); this module only states the config's side of it in
-//! the store's plain terms, so the store never depends on the config model.
+//! The store owns reconciliation ([`crate::store::config_changes`]: in one
+//! transaction new engagements and milestones are recorded, changed ones
+//! re-sequenced, removed ones cancelled or ended, never deleted); this module
+//! only states the config's side of it, so the store never depends on the
+//! config model. It imports the model and the store's plan types, nothing
+//! else.
 
 use crate::model::Model;
 use crate::store::{PlannedEngagement, PlannedMilestone};
 
 /// Every engagement and milestone the config defines, as the store plans them.
-pub fn plan(model: &Model) -> Vec<PlannedEngagement> {
+pub fn engagements(model: &Model) -> Vec<PlannedEngagement> {
     model
         .engagements
         .iter()

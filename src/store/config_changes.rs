@@ -1,7 +1,7 @@
 //! Reconciliation: bringing the store in line with what the config defines.
 //!
 //! The config is the owner's statement of what *should* exist; the store is
-//! what *has* happened. [`crate::reconcile::plan`] turns the checked config into
+//! what *has* happened. [`crate::planned::engagements`] turns the checked config into
 //! a plain [`PlannedEngagement`] list (so this module never depends on the
 //! config model), and [`Tx::reconcile`] records the difference in one
 //! transaction:
@@ -27,7 +27,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::params;
 use std::hash::{BuildHasher, Hasher};
 
-/// An engagement as the config defines it (see [`crate::reconcile::plan`]).
+/// An engagement as the config defines it (see [`crate::planned::engagements`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlannedEngagement {
     pub id: String,

@@ -2,8 +2,9 @@
 //! whether it may count (only the engagement's contractor answers for it),
 //! and what follows (a decline is an owner notice). The inbox feeds replies
 //! here; recording the event and queueing the notice is one transaction.
+//! [`crate::calendar`] parses the text; what it means is decided here.
 
-use super::{PartStat, ReplyError, parse_reply};
+use crate::calendar::{PartStat, ReplyError, parse_reply};
 use crate::model::Model;
 use crate::outbox::{ComposeError, Composer, MailRequest};
 use crate::store::{Direction, NewEvent, Store, StoreError};
@@ -100,10 +101,10 @@ pub fn record_reply(
                     .milestones
                     .iter()
                     .find(|x| &x.id == m)
-                    .map(|x| crate::outbox::compose::local_time(x.due, model.owner.timezone)),
+                    .map(|x| crate::templates::local_time(x.due, model.owner.timezone)),
                 None => e
                     .kickoff
-                    .map(|k| crate::outbox::compose::local_time(k, model.owner.timezone)),
+                    .map(|k| crate::templates::local_time(k, model.owner.timezone)),
             }
             .unwrap_or_default();
             let req = MailRequest {
@@ -208,7 +209,10 @@ mod tests {
         let templates = Templates::load(None).unwrap();
         let mut store = Store::open_in_memory().unwrap();
         store
-            .reconcile(&crate::reconcile::plan(&model), t("2026-11-24T09:00:00Z"))
+            .reconcile(
+                &crate::planned::engagements(&model),
+                t("2026-11-24T09:00:00Z"),
+            )
             .unwrap();
         let uid = store.engagements().unwrap()[0]
             .milestones

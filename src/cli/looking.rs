@@ -1,0 +1,251 @@
+//! Looking without changing anything that matters: `status`, `log`, `plan`,
+//! `preview` and `ics`. (`plan` records the config's engagements in the store
+//! as `run` does, so its view is the daemon's.)
+
+use super::{CliError, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, open_store, plural, report_config_error};
+use crate::clock::Clock;
+use crate::config::{self, Loaded};
+use crate::outbox::check::sample_extra;
+use crate::outbox::{Composer, MailRequest};
+use crate::status;
+use crate::store::{EventFilter, Store};
+use crate::templates::{Purpose, Templates};
+use std::io::Write;
+use std::path::Path;
+
+pub(super) fn status_cmd(loaded: &Loaded, clock: &dyn Clock, json: bool) -> Result<(), CliError> {
+    let store = open_store(&loaded.model)?;
+    let report = status::build(&loaded.model, &store, clock.now())?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, &report)?;
+        writeln!(out)?;
+    } else {
+        write!(
+            out,
+            "{}",
+            status::render(&report, loaded.model.owner.timezone)
+        )?;
+    }
+    Ok(())
+}
+
+pub(super) fn log_cmd(loaded: &Loaded, filter: EventFilter, json: bool) -> Result<(), CliError> {
+    let store = open_store(&loaded.model)?;
+    let events = store.events(&filter)?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if json {
+        for e in &events {
+            serde_json::to_writer(&mut out, e)?;
+            writeln!(out)?;
+        }
+    } else if events.is_empty() {
+        writeln!(out, "no events yet")?;
+    } else {
+        for e in &events {
+            writeln!(
+                out,
+                "{}  {:<8} {:<24} {}{}{}",
+                e.time,
+                e.direction,
+                e.kind,
+                e.engagement.as_deref().unwrap_or("-"),
+                e.milestone
+                    .as_deref()
+                    .map(|m| format!("/{m}"))
+                    .unwrap_or_default(),
+                e.subject
+                    .as_deref()
+                    .map(|s| format!("  \"{s}\""))
+                    .unwrap_or_default(),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn plan_cmd(
+    loaded: &Loaded,
+    clock: &dyn Clock,
+    days: u32,
+    json: bool,
+) -> Result<(), CliError> {
+    let model = &loaded.model;
+    let mut store = open_store(model)?;
+    // The store must know the config's engagements (as `run` would record
+    // them) for the plan to show them.
+    store.reconcile(&crate::planned::engagements(model), clock.now())?;
+    let entries = crate::schedule::plan(model, &store, clock.now(), days)?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        for e in &entries {
+            serde_json::to_writer(&mut out, e)?;
+            writeln!(out)?;
+        }
+    } else if entries.is_empty() {
+        writeln!(
+            out,
+            "nothing scheduled in the next {days} day{}",
+            plural(days as usize)
+        )?;
+    } else {
+        for e in &entries {
+            writeln!(
+                out,
+                "{}  {:<26} {:<28} {:<22} {}{}  ({})",
+                e.at.format("%Y-%m-%d %H:%M UTC"),
+                e.local,
+                e.to,
+                e.purpose,
+                e.engagement,
+                e.milestone
+                    .as_deref()
+                    .map(|m| format!("/{m}"))
+                    .unwrap_or_default(),
+                e.rule,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn preview(
+    config_path: &Path,
+    clock: &dyn Clock,
+    engagement: &str,
+    purpose: Option<&str>,
+    milestone: Option<String>,
+    eml: bool,
+) -> u8 {
+    let purpose = match purpose.map(|p| (p, Purpose::parse(p))) {
+        None => Purpose::Instructions,
+        Some((_, Some(p))) => p,
+        Some((name, None)) => {
+            let all: Vec<&str> = Purpose::ALL.iter().map(|p| p.as_str()).collect();
+            eprintln!(
+                "handoff preview: unknown purpose `{name}`; expected one of: {}",
+                all.join(", ")
+            );
+            return EXIT_USAGE;
+        }
+    };
+    let loaded = match config::load(config_path) {
+        Ok(l) => l,
+        Err(e) => return report_config_error(&e),
+    };
+    let model = &loaded.model;
+    let Some(e) = model.engagement(engagement) else {
+        let ids: Vec<&str> = model.engagements.iter().map(|e| e.id.as_str()).collect();
+        eprintln!(
+            "handoff preview: no engagement `{engagement}`; expected one of: {}",
+            ids.join(", ")
+        );
+        return EXIT_USAGE;
+    };
+    let milestone = milestone.or_else(|| {
+        purpose
+            .needs_milestone()
+            .then(|| e.milestones.first().map(|m| m.id.clone()))
+            .flatten()
+    });
+    let templates = match Templates::load(model.mail.templates_dir.as_deref()) {
+        Ok(t) => t,
+        Err(err) => {
+            eprintln!("handoff preview: {err}");
+            return EXIT_USAGE;
+        }
+    };
+    // Threading as it would be, read from the store if there is one; preview
+    // never creates or changes a store.
+    let recipient = if purpose.is_owner_notice() {
+        model.owner.email.to_string()
+    } else {
+        model.contractor_of(e).email.to_string()
+    };
+    let root = if model.mail.state.is_file() {
+        Store::open(&model.mail.state)
+            .and_then(|s| s.thread_root(&e.id, &recipient))
+            .ok()
+            .flatten()
+    } else {
+        None
+    };
+    let composer = Composer {
+        model,
+        templates: &templates,
+    };
+    let req = MailRequest {
+        purpose,
+        engagement: e.id.clone(),
+        milestone,
+        extra: sample_extra(purpose),
+        calendar: None,
+    };
+    let composed = match composer.compose(&req, root.as_deref(), clock.now()) {
+        Ok(c) => c,
+        Err(err) => {
+            eprintln!("handoff preview: {err}");
+            return EXIT_USAGE;
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    let written = if eml {
+        out.write_all(&composed.bytes)
+    } else {
+        let headers = header_block(&composed.bytes);
+        write!(
+            out,
+            "{headers}\n--- text/plain ---\n{}\n--- text/html ---\n{}\n",
+            composed.rendered.text, composed.rendered.html
+        )
+    };
+    match written {
+        Ok(()) => EXIT_OK,
+        Err(err) => {
+            eprintln!("handoff preview: {err}");
+            EXIT_RUNTIME
+        }
+    }
+}
+
+/// The header section of a message, as text.
+pub(super) fn header_block(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let end = text.find("\r\n\r\n").unwrap_or(text.len());
+    text[..end].replace("\r\n", "\n")
+}
+
+pub(super) fn ics(
+    loaded: &Loaded,
+    clock: &dyn Clock,
+    engagement: Option<&str>,
+    output: Option<&Path>,
+) -> Result<(), CliError> {
+    let model = &loaded.model;
+    if let Some(id) = engagement.filter(|id| model.engagement(id).is_none()) {
+        return Err(CliError::UnknownEngagement(id.to_string()));
+    }
+    // The store only refines the feed (done milestones left out); without
+    // one, the config alone says what is planned.
+    let records = if model.mail.state.is_file() {
+        Store::open(&model.mail.state)
+            .and_then(|s| s.engagements())
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let text = crate::schedule::feed(model, engagement, &records, clock.now());
+    match output {
+        None => std::io::stdout().lock().write_all(text.as_bytes())?,
+        Some(path) => {
+            // Write beside it, then rename: a calendar app polling the file
+            // never reads half a feed.
+            let tmp = path.with_extension("ics.tmp");
+            std::fs::write(&tmp, &text)?;
+            std::fs::rename(&tmp, path)?;
+        }
+    }
+    Ok(())
+}
