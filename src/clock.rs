@@ -4,6 +4,8 @@
 //! `Utc::now()` directly, so tests can move time instead of waiting for it and an
 //! owner can ask "what would happen on Monday" with `HANDOFF_NOW`. Instants are
 //! always UTC inside; zones are applied at the edges (templates, calendar, cron).
+//!
+//! It imports no other module of Handoff.
 
 use chrono::{DateTime, Utc};
 use std::sync::Mutex;

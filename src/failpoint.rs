@@ -4,6 +4,8 @@
 //! Set `HANDOFF_FAILPOINT=<name>` and the process aborts (no unwinding, no
 //! destructors: as close to `kill -9` as a process can do to itself) the first
 //! time it reaches that point. Unset, a failpoint costs one environment lookup.
+//!
+//! It imports no other module of Handoff.
 
 /// Aborts the process if `HANDOFF_FAILPOINT` names this point.
 pub fn hit(name: &str) {

@@ -3,6 +3,9 @@
 //! Certificates are always verified, against the public roots plus the
 //! config's `ca_file` if any. The outbox uses this to file copies in the Sent
 //! folder; the inbox watcher will use it to watch for replies.
+//!
+//! It stands just above the model and the store and must not import the
+//! outbox or the inbox that use it.
 
 use crate::model::{ServerSettings, TlsMode};
 use rustls_pki_types::pem::PemObject;

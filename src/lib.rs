@@ -3,49 +3,84 @@
 //!
 //! # The flow
 //!
-//! Data moves left to right, and no module reaches backwards around it:
+//! Data moves one way, and no module reaches back up it:
 //!
 //! ```text
-//! config ──▶ model ──▶ reconcile ──▶ store ◀──────────────┐
-//!                          │                               │
-//!                 pass: decide what is due ──▶ outbox ──▶ SMTP / .eml
-//!                          ▲                               │
-//!                 inbox: parse, match, classify, record ◀─ replies
+//!  config ──▶ model ──▶ planned ──▶ store ◀───────────────────────────────────┐
+//!                                     │  (SQLite: the only truth)              │
+//!                                     ▼                                        │
+//!           schedule: what is due when, read from the store                    │
+//!           (sendtime: when a mail may go)                                     │
+//!                                     │                                        │
+//!                                     ▼                                        │
+//!           pass: queue what is due ──▶ outbox: compose, queue, deliver ──▶ SMTP / .eml
+//!           (invite: the calendar mail of milestones and meetings)             │
+//!                                                                              │
+//!           inbox: parse, match, classify, record ◀──── replies (IMAP, Maildir) │
+//!           actions: the owner's acts, by command or by reply ─────────────────┘
+//!
+//!  edge: daemon (tasks, signals, reload), status (views), cli (commands)
 //! ```
 //!
+//! The inbox and the owner's acts never send: they record an event and queue
+//! what it causes, in one transaction, and the outbox delivers it. The
+//! schedule never queues: it says what is due, and the pass queues it.
+//!
+//! # The layers
+//!
+//! Each module may use only modules named before it on this line (the
+//! `layout` test reads it, so this line is the rule):
+//!
+//! layers: clock failpoint money lifecycle calendar templates model config
+//! schedule::occurrence store imap_conn planned sendtime schedule outbox invite
+//! actions inbox pass daemon status cli
+//!
+//! `schedule::occurrence` (when a crontab line fires, DST-correct) is pure
+//! arithmetic over [`model::Schedule`] and stands low, so the send-time rules
+//! can ask when the next digest is; the rest of [`schedule`] reads the store
+//! and stands above them. Unit tests may drive a module through its callers.
+//!
+//! # The modules
+//!
 //! - [`config`] reads the owner's one file into a checked [`model::Model`],
-//!   reporting every problem as `FILE:LINE:COL`. Nothing downstream sees TOML.
+//!   reporting every problem as `FILE:LINE:COL`, one file per section.
+//!   Nothing downstream sees TOML.
 //! - [`lifecycle`] is the pure state machine of engagements and milestones:
 //!   transitions are the only way state changes.
 //! - [`store`] is the only place with SQL: lifecycle state, the outbox, sent and
 //!   inbound messages, the event journal, scheduler and watcher state. Every
 //!   decision that must survive a restart is a committed row before its side
 //!   effect counts as done.
-//! - [`reconcile`] states what the config defines in the store's terms; the
+//! - [`planned`] states what the config defines in the store's terms; the
 //!   store records new, changed and removed items (never deleting history).
-//! - [`pass`] is one pass of work: reconcile, decide which mails are due (each
-//!   queued with the state change that causes it), deliver the outbox.
+//! - [`sendtime`] says when a mail may go: quiet hours, the start of work,
+//!   the digest fold. Everything that queues mail asks it.
 //! - [`schedule`] is what is due when: deadline reminders, overdue notices,
 //!   status requests, re-checks, evaluations, payments, silence, unanswered
-//!   questions and the digest, DST-correct, coalesced after downtime, capped
-//!   per contractor per day. The pass queues what is due; the daemon sleeps
-//!   until [`schedule::next_due`]; `handoff plan` lists the timeline.
-//! - [`templates`] renders mail from `templates/`; [`outbox`] composes,
-//!   queues and delivers it (crash-safe and retried; after a crash a second
-//!   copy only in one journaled window, see the outbox's doc); [`calendar`]
-//!   builds iMIP invitations and reads replies.
+//!   questions and the digest, DST-correct, coalesced after downtime; the
+//!   daemon sleeps until [`schedule::next_due`]; `handoff plan` lists the
+//!   timeline; [`schedule::feed`] is the owner's calendar of it.
+//! - [`pass`] is one pass of work: reconcile, read local replies, decide
+//!   (the agreement request, the instructions, the invitations, and what the
+//!   schedule says is due), deliver the outbox.
+//! - [`templates`] renders mail from `templates/` and writes times as people
+//!   read them; [`outbox`] composes, queues and delivers it (crash-safe and
+//!   retried; after a crash a second copy only in one journaled window, see
+//!   the outbox's doc); [`invite`] builds the iMIP mails of milestones and
+//!   meetings; [`calendar`] is pure iCalendar build and parse.
 //! - [`inbox`] turns incoming mail into recorded events, from the local
 //!   Maildir, `handoff ingest`, or the IMAP IDLE watcher
 //!   ([`inbox::imap_watch`]); it never sends, it queues owner notices for the
-//!   outbox.
+//!   outbox. [`imap_conn`] is the one way to an IMAP server.
 //! - [`actions`] are the owner's acts (sign, accept, redo, evaluate, paid,
 //!   answered, end), by command or by reply: each one event, its transition
 //!   and its mail in one transaction. [`money`] reads budgets and payments.
-//! - [`status`] joins config and store for `handoff status`.
 //! - [`daemon`] is `handoff run`: the pass on every wake-up, the inbox and
 //!   config watchers, signals, reload, shutdown, systemd's notify protocol.
-//! - [`clock`] is injectable time: tests and `HANDOFF_NOW` move it.
+//! - [`status`] joins config and store for `handoff status`.
 //! - [`cli`] is the edge: subcommands, messages for people, exit codes.
+//! - [`clock`] is injectable time: tests and `HANDOFF_NOW` move it;
+//!   [`failpoint`] lets the crash tests stop the process at one chosen line.
 #![deny(unsafe_code)]
 
 pub mod actions;

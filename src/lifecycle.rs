@@ -13,6 +13,8 @@
 //!              delivered ─accepted─▶ accepted      delivered ─redo_requested─▶ redo
 //!              any state but accepted/cancelled ─cancelled─▶ cancelled
 //! ```
+//!
+//! Pure: it imports no other module of Handoff.
 
 use std::fmt;
 use std::str::FromStr;

@@ -4,6 +4,9 @@
 //! every check; nothing downstream sees raw TOML or re-validates. Instants are UTC
 //! (`DateTime<Utc>`), zones travel beside them (`chrono_tz::Tz`) and are applied
 //! only where a person reads a time: templates, calendar, cron.
+//!
+//! It must not import anything but [`crate::money`]: the model is what
+//! everything downstream reads, so it reads nothing downstream.
 
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
 use chrono_tz::Tz;

@@ -6,6 +6,8 @@
 //! ENGAGEMENT 1200 EUR`, or the `paid 1200 EUR` reply command) use this one
 //! reader, and the journal stores a payment as its [`Display`](fmt::Display)
 //! form ("1200.00 EUR"), which reads back exactly.
+//!
+//! Pure: it imports no other module of Handoff.
 
 use std::fmt;
 

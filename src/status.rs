@@ -6,6 +6,9 @@
 //! will start in (`planned`; an engagement `awaiting_agreement` or `active`).
 //! Milestones or engagements the store knows but the config no longer has are
 //! shown too (cancelled, ended): history is kept. Building the report only reads.
+//!
+//! A view at the edge: it reads the model, the store and the daemon's health
+//! report, changes nothing, and must not import the CLI.
 
 use crate::lifecycle::{EngagementState, MilestoneState};
 use crate::model::{Engagement, Model};

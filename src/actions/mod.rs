@@ -31,6 +31,11 @@
 //! redo or evaluation), `notice_budget/<e>/<80|100>`,
 //! `cancel/<e>/<m>/<sequence>` (the same key the pass uses for a milestone
 //! removed from the config), `kickoff_cancel/<e>/<sequence>`.
+//!
+//! # Where it stands
+//! After the outbox and the invitations (it queues the mail an act causes),
+//! before the inbox (which performs acts by reply): it must not import the
+//! inbox, the pass, the daemon or the CLI.
 
 mod budget;
 mod end;

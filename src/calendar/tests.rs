@@ -1,3 +1,6 @@
+//! The iCalendar text Handoff builds, and the replies it parses, checked
+//! line by line.
+
 use super::*;
 use chrono::TimeZone;
 

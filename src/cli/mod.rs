@@ -4,6 +4,11 @@
 //! prints for a person, or with `--json` for a program. Errors are turned into
 //! one clear line per cause here, at the edge, and into the exit codes the README
 //! documents: 0 ok, 1 runtime failure, 2 usage or config error.
+//!
+//! One file per group of subcommands: `setup` (init, check), `looking`
+//! (status, log, plan, preview, ics), `acts` (the owner's acts) and `run`
+//! (run --once, ingest; the daemon itself is [`crate::daemon`]). The CLI is
+//! the last layer: it may use anything, and nothing imports it.
 
 use crate::clock::{self, Clock};
 use crate::config::{self, ConfigError, Loaded};

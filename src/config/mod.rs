@@ -16,6 +16,9 @@
 //! systemd credential named after the section (`smtp`, `imap`) is used from
 //! `$CREDENTIALS_DIRECTORY`. The password is read only when a connection is made
 //! ([`crate::model::ServerSettings::read_password`]).
+//!
+//! It builds the model and must not import anything downstream of it: its
+//! checks use the model's own types (and the cron crate) only.
 
 mod build;
 mod diag;

@@ -35,6 +35,10 @@
 //! # One daemon per store
 //! [`lock::StoreLock`] on `<state>.lock`: a second `handoff run` refuses to
 //! start and names the pid of the first.
+//!
+//! # Where it stands
+//! At the edge with the views and the CLI: it wires the library's tasks and
+//! must not import the views ([`crate::status`]) or the CLI.
 
 pub mod config_watch;
 pub mod health;

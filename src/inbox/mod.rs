@@ -17,6 +17,11 @@
 //! - the owner's replies to notices may carry a command (`accept`, `redo:`,
 //!   …): `owner` hands them to [`crate::actions`]; the owner's Sent folder
 //!   ([`sent`]) only ever marks questions answered.
+//!
+//! # Where it stands
+//! After the outbox and the owner's acts (it queues notices and performs acts
+//! by reply), before the pass: it must not import the pass, the schedule's
+//! deciding side, the daemon or the CLI, and it never sends.
 
 mod calendar_reply;
 pub mod classify;
@@ -447,7 +452,7 @@ impl Inbox<'_> {
             f.message_id.as_deref().unwrap_or("no-message-id")
         );
         // A notice that can wait is held for the digest when the owner asked
-        // for that (see pass::not_before).
+        // for that (see sendtime::not_before).
         let not_before = self.model.engagement(engagement).map_or(now, |e| {
             crate::sendtime::not_before(self.model, e, purpose, now)
         });

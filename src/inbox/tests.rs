@@ -1,3 +1,5 @@
+//! The inbound pipeline's parts on their own: parsing and the rule table.
+
 use super::classify::{Context, Kind, classify};
 use super::parse::{Facts, parse};
 

@@ -39,6 +39,10 @@
 //! jitter ([`RetryPolicy`]); a 5xx, or too many temporary failures, marks the
 //! mail failed, journals it, and (unless the failed mail was itself an owner
 //! notice) queues an owner notice in the same transaction.
+//!
+//! # Where it stands
+//! After the schedule (which decides) and before the invitations, the acts,
+//! the inbox and the pass (which call it): it must not import any of those.
 
 pub mod check;
 pub mod compose;

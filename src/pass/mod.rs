@@ -6,6 +6,11 @@
 //! The rules live in [`decide`]; the schedule (reminders, status requests,
 //! evaluations, payments, silence) adds its rules there, so the pass stays in
 //! one place and only grows.
+//!
+//! # Where it stands
+//! At the top of the library, under the daemon and the CLI: it may use every
+//! stage of the flow (reconcile, inbox, schedule, invite, outbox) and must not
+//! import the daemon, the views or the CLI.
 
 use crate::invite;
 use crate::lifecycle::{EngagementState, MilestoneEvent, MilestoneState};

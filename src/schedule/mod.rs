@@ -2,10 +2,11 @@
 //! every engagement, in the right zone, once.
 //!
 //! # What it owns
-//! The rules of issue 9 (`rules`), DST-correct crontab occurrences
-//! ([`occurrence`]), the downtime policy, and the reminder cap. It does not
-//! own the agreement request, the instructions or the invitations (those are
-//! [`crate::pass::decide`]'s own rules), nor sending (the outbox).
+//! The rules (`rules`), DST-correct crontab occurrences ([`occurrence`]),
+//! the downtime policy, the reminder cap, and the owner's calendar feed
+//! ([`feed`]). It does not own the agreement request, the instructions or
+//! the invitations (those are [`crate::pass::decide`]'s own rules), nor
+//! queueing or sending (the pass and the outbox).
 //!
 //! # How data moves
 //! In: the checked [`Model`], the store's engagement records and a summary of
@@ -14,8 +15,10 @@
 //! a purpose, the engagement (and milestone), the rule that causes it, and an
 //! idempotency key. Three readers share the same rules:
 //!
-//! - [`queue_due`] (called once by [`crate::pass::decide`]) queues the items
-//!   due at `now` whose key the outbox does not hold yet;
+//! - [`due`] (called once by [`crate::pass::decide`]) gives the items due at
+//!   `now`; the pass queues those whose key the outbox does not hold yet,
+//!   asking [`held_until`] for the reminder cap and [`folded_notices`] for
+//!   the digest;
 //! - [`next_due`] gives the instant of the earliest future item, so the daemon
 //!   sleeps until then;
 //! - [`plan`] lists the items of the next days for `handoff plan`, assuming
@@ -35,6 +38,11 @@
 //! local calendar; the rest are *held* to the next day with room (queued now,
 //! with a later `not_before`), so nothing is lost and the contractor is never
 //! flooded. Quiet hours apply on top, as for every contractor mail.
+//!
+//! # Where it stands
+//! Above the store and the send-time rules, below the outbox: it reads the
+//! store and returns [`Item`]s; it must not import the outbox, the pass, the
+//! inbox or anything that sends. [`due`] gives the pass what to queue.
 
 mod feed;
 pub mod occurrence;

@@ -6,7 +6,7 @@
 //! journal event (`engagement_<event>`, `milestone_<event>`, detail
 //! "from → to"), so the state and its history never disagree. A refused
 //! transition writes nothing. Rows are created (and retired, never deleted) by
-//! [`super::reconcile`].
+//! [`super::config_changes`].
 
 use super::{NewEvent, StoreError, Tx, parse_ts, ts};
 use crate::lifecycle::{

@@ -28,12 +28,16 @@
 //!
 //! Submodules each own a slice of the schema: `schema` (versioned
 //! migrations), [`engagements`] (lifecycle state and transitions),
-//! [`reconcile`] (bringing that state in line with the config), [`events`]
+//! [`config_changes`] (bringing that state in line with the config), [`events`]
 //! (the journal), [`outbox`] (queued and sent mail), [`inbound`] (messages
 //! seen and watcher state) and [`kv`] (scheduler state). Instants are stored
 //! as RFC 3339 UTC text with millisecond precision, which sorts in time order;
 //! the store never reads the clock, every write is stamped with the `now` its
 //! caller was given.
+//!
+//! # Where it stands
+//! Low in the flow: it knows the lifecycle's types and plain data, never the
+//! config model, the schedule, the outbox's composing or anything above.
 
 pub mod config_changes;
 pub mod engagements;

@@ -8,6 +8,9 @@
 //! `[mail] templates_dir` names. This module knows nothing of the config or the
 //! store: it renders a serialisable context it is given (see
 //! [`crate::outbox::compose`], which builds contexts from the model).
+//!
+//! It stands at the bottom of the flow and must not import any other module
+//! of Handoff.
 
 mod defaults;
 mod purpose;
