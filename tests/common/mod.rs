@@ -221,7 +221,9 @@ impl MailStack {
             .expect("run tests/mailstack/mailstack");
         assert!(
             out.status.success(),
-            "mailstack {cmd} failed:\n{}",
+            "mailstack {cmd} failed ({}):\n{}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
     }

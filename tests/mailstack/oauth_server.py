@@ -353,15 +353,22 @@ def main():
     server.base_url = f"http://127.0.0.1:{args.port}"
     server.log_path = args.log
     if not args.foreground:
+        ready_r, ready_w = os.pipe()
         pid = os.fork()
         if pid:
+            # Returns once the child leads its own session: `mailstack stop`
+            # ends that session, so it must exist before the pid is known.
+            os.close(ready_w)
+            os.read(ready_r, 1)
             with open(args.pid_file + ".tmp", "w") as f:
                 f.write(f"{pid}\n")
             os.replace(args.pid_file + ".tmp", args.pid_file)
             os._exit(0)
-        # Its own session, as Dovecot's and Postfix's masters: `mailstack
-        # stop` ends the session.
+        # Its own session, as Dovecot's and Postfix's masters.
         os.setsid()
+        os.close(ready_r)
+        os.write(ready_w, b"+")
+        os.close(ready_w)
         devnull = os.open(os.devnull, os.O_RDWR)
         os.dup2(devnull, 0)
         os.dup2(devnull, 1)
