@@ -718,7 +718,7 @@ async fn the_token_endpoint_fails_as_the_test_says() {
         .expect("other clients are served");
 
     let faults: Vec<_> = oauth
-        .token_requests(&client)
+        .settled_token_requests(&client, WAIT)
         .await
         .iter()
         .map(|r| (r.fault.clone(), r.status))

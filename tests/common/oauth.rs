@@ -638,6 +638,29 @@ impl OAuth {
             .collect()
     }
 
+    /// [`OAuth::token_requests`] once none is held any more: a request
+    /// released from a hang is served on the server's own thread, after the
+    /// clear that released it has returned. Polls (the server tells no one)
+    /// for at most `within`.
+    pub async fn settled_token_requests(
+        &self,
+        client: &Client,
+        within: Duration,
+    ) -> Vec<TokenRequest> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let record = self.token_requests(client).await;
+            if record.iter().all(|r| r.status.is_some()) {
+                return record;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "a token request still held after {within:?}: {record:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     /// How many token requests of `grant_type` `client` made.
     pub async fn count(&self, client: &Client, grant_type: &str) -> usize {
         self.token_requests(client)

@@ -1,5 +1,6 @@
-//! Sending through the stack's submission port: STARTTLS required, AUTH,
-//! the server verified against the stack's CA.
+//! Sending through the stack's submission port: STARTTLS required, AUTH
+//! (a password, or an OAuth 2.0 access token with XOAUTH2), the server
+//! verified against the stack's CA.
 
 use super::{Account, MailStack};
 use lettre::address::Envelope;

@@ -65,6 +65,8 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def log_line(self, status, client_id=None, grant=None, error=None):
+        # Called before the answer is sent: a client that has its answer
+        # finds the line in the log (the time is that of the handling).
         line = "%s %s %s %d client=%s grant=%s error=%s %.1fms\n" % (
             time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()),
             self.command,
@@ -96,8 +98,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def send_error_json(self, e, client_id=None, grant=None):
         headers = [("WWW-Authenticate", 'Basic realm="oauth"')] if e.status == 401 else []
-        self.send_json(e.status, {"error": e.error, "error_description": e.description}, headers)
         self.log_line(e.status, client_id, grant, e.error)
+        self.send_json(e.status, {"error": e.error, "error_description": e.description}, headers)
 
     def body(self):
         length = int(self.headers.get("Content-Length") or 0)
@@ -157,8 +159,8 @@ class Handler(BaseHTTPRequestHandler):
             handler = self.admin
         try:
             if handler is None:
-                self.send_json(404, {"error": "not_found"})
                 self.log_line(404)
+                self.send_json(404, {"error": "not_found"})
             else:
                 handler()
         except (BrokenPipeError, ConnectionResetError):
@@ -169,6 +171,7 @@ class Handler(BaseHTTPRequestHandler):
     def discovery(self):
         """RFC 8414 (and OpenID Connect Discovery's subset of it)."""
         base = self.server.base_url
+        self.log_line(200)
         self.send_json(
             200,
             {
@@ -183,7 +186,6 @@ class Handler(BaseHTTPRequestHandler):
                 "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
             },
         )
-        self.log_line(200)
 
     def authorize(self):
         """RFC 6749 sections 4.1.1-4.1.2, answered at once (no login page).
@@ -192,17 +194,17 @@ class Handler(BaseHTTPRequestHandler):
         try:
             q = self.query()
         except OAuthError as e:
-            self.send(400, e.description, "text/plain")
             self.log_line(400, error=e.error)
+            self.send(400, e.description, "text/plain")
             return
         client_id, redirect_uri = q.get("client_id", ""), q.get("redirect_uri", "")
         if client_id not in self.provider.clients:
-            self.send(400, "Error 401: invalid_client\nThe OAuth client was not found.\n", "text/plain")
             self.log_line(400, client_id, error="invalid_client")
+            self.send(400, "Error 401: invalid_client\nThe OAuth client was not found.\n", "text/plain")
             return
         if not is_loopback_redirect(redirect_uri):
-            self.send(400, "Error 400: redirect_uri_mismatch\nOnly http://127.0.0.1:<port>/... is allowed.\n", "text/plain")
             self.log_line(400, client_id, error="redirect_uri_mismatch")
+            self.send(400, "Error 400: redirect_uri_mismatch\nOnly http://127.0.0.1:<port>/... is allowed.\n", "text/plain")
             return
         try:
             if q.get("response_type") != "code":
@@ -220,8 +222,8 @@ class Handler(BaseHTTPRequestHandler):
         if "state" in q:
             params["state"] = q["state"]
         sep = "&" if urlsplit(redirect_uri).query else "?"
-        self.send(302, b"", "text/plain", [("Location", redirect_uri + sep + urlencode(params))])
         self.log_line(302, client_id, error=error)
+        self.send(302, b"", "text/plain", [("Location", redirect_uri + sep + urlencode(params))])
 
     def token(self):
         """RFC 6749 section 3.2; every request goes into the record at
@@ -240,8 +242,8 @@ class Handler(BaseHTTPRequestHandler):
                     return
             answer, exp = self.provider.grant(form, cid, time.time())
             event["status"], event["expires_at"] = 200, exp
-            self.send_json(200, answer)
             self.log_line(200, cid, grant)
+            self.send_json(200, answer)
         except OAuthError as e:
             if event["client_id"] is None:
                 self.provider.record(event)
@@ -269,8 +271,8 @@ class Handler(BaseHTTPRequestHandler):
             headers.append(("Retry-After", str(fault["retry_after"])))
         # As a provider's front end answers: an HTML page, not OAuth JSON.
         page = f"<html><body><h1>{status} Server Error</h1></body></html>"
-        self.send(status, page, "text/html; charset=UTF-8", headers)
         self.log_line(status, cid, grant, "fault")
+        self.send(status, page, "text/html; charset=UTF-8", headers)
         return True
 
     def device(self):
@@ -280,8 +282,8 @@ class Handler(BaseHTTPRequestHandler):
             form = self.form()
             cid = self.client_auth(form)
             answer = self.provider.device_authorization(cid, form.get("scope"), self.server.base_url + "/device/verify")
-            self.send_json(200, answer)
             self.log_line(200, cid)
+            self.send_json(200, answer)
         except OAuthError as e:
             self.send_error_json(e, cid)
 
@@ -295,8 +297,8 @@ class Handler(BaseHTTPRequestHandler):
             page = "<html><body>Enter the code shown on your device.</body></html>"
         else:
             page = f"<html><body>Code {code.upper()}: {status}.</body></html>"
-        self.send(200, page, "text/html; charset=UTF-8")
         self.log_line(200)
+        self.send(200, page, "text/html; charset=UTF-8")
 
     def revoke(self):
         """RFC 7009: 200 whether or not the token was known."""
@@ -305,8 +307,8 @@ class Handler(BaseHTTPRequestHandler):
             form = self.form()
             cid = self.client_auth(form)
             self.provider.revoke(cid, form.get("token", ""))
-            self.send(200, b"", "text/plain")
             self.log_line(200, cid)
+            self.send(200, b"", "text/plain")
         except OAuthError as e:
             self.send_error_json(e, cid)
 
@@ -316,11 +318,11 @@ class Handler(BaseHTTPRequestHandler):
             req = json.loads(raw) if raw.strip() else {}
             out = oauth_admin.handle(self.provider, self.command, urlsplit(self.path).path, self.query(), req)
         except (ValueError, KeyError, TypeError, OAuthError) as e:
-            self.send_json(400, {"error": f"{type(e).__name__}: {e}"})
             self.log_line(400, error="admin")
+            self.send_json(400, {"error": f"{type(e).__name__}: {e}"})
             return
-        self.send_json(200, out)
         self.log_line(200)
+        self.send_json(200, out)
 
 
 class Server(ThreadingHTTPServer):
