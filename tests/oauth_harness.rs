@@ -10,14 +10,13 @@
 
 mod common;
 
-use common::http;
 use common::imap::{self, Bearer};
 use common::oauth::{self, DEVICE_GRANT, Fault, jwt_parts, unix_now};
 use common::{MailStack, smtp, unique};
+use common::{http, raw};
 use lettre::AsyncTransport;
 use serde_json::json;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 const WAIT: Duration = Duration::from_secs(10);
 /// A refused login, once the client has answered the error challenge,
@@ -314,108 +313,6 @@ async fn refused_tokens_get_no_once_the_client_answers_the_error_challenge() {
     }
 }
 
-/// A line-oriented TLS connection to a server, for exchanges no client
-/// library lets a test get wrong on purpose.
-struct Raw {
-    reader: BufReader<tokio::io::ReadHalf<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>>,
-    writer: tokio::io::WriteHalf<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>,
-}
-
-impl Raw {
-    async fn over(tcp: tokio::net::TcpStream, stack: &MailStack) -> Raw {
-        let name = rustls_pki_types::ServerName::try_from("localhost").expect("name");
-        let tls = tokio_rustls::TlsConnector::from(common::tls_config(&stack.ca_cert))
-            .connect(name, tcp)
-            .await
-            .expect("TLS");
-        let (r, writer) = tokio::io::split(tls);
-        Raw {
-            reader: BufReader::new(r),
-            writer,
-        }
-    }
-
-    async fn send(&mut self, line: &str) {
-        self.writer
-            .write_all(format!("{line}\r\n").as_bytes())
-            .await
-            .expect("send");
-    }
-
-    /// The next line, or `None` if none comes within `within`.
-    async fn line(&mut self, within: Duration) -> Option<String> {
-        let mut line = String::new();
-        match tokio::time::timeout(within, self.reader.read_line(&mut line)).await {
-            Ok(Ok(n)) if n > 0 => Some(line.trim_end().to_string()),
-            Ok(_) => panic!("connection closed"),
-            Err(_) => None,
-        }
-    }
-
-    /// An SMTP reply (all its lines), or `None` if none comes within `within`.
-    async fn reply(&mut self, within: Duration) -> Option<String> {
-        let mut reply = String::new();
-        loop {
-            let line = self.line(within).await?;
-            reply.push_str(&line);
-            reply.push('\n');
-            if line.as_bytes().get(3) != Some(&b'-') {
-                return Some(reply);
-            }
-        }
-    }
-}
-
-async fn raw_imaps(stack: &MailStack) -> Raw {
-    let tcp = tokio::net::TcpStream::connect((stack.host.as_str(), stack.imaps_port))
-        .await
-        .expect("connect");
-    let mut raw = Raw::over(tcp, stack).await;
-    assert!(raw.line(WAIT).await.expect("greeting").starts_with("* OK"));
-    raw
-}
-
-/// Submission after STARTTLS and EHLO; returns the connection and the EHLO
-/// reply.
-async fn raw_submission(stack: &MailStack) -> (Raw, String) {
-    let tcp = tokio::net::TcpStream::connect((stack.host.as_str(), stack.smtp_port))
-        .await
-        .expect("connect");
-    let (r, mut w) = tcp.into_split();
-    let mut r = BufReader::new(r);
-    assert!(plain_reply(&mut r).await.starts_with("220"));
-    w.write_all(b"EHLO test\r\n").await.expect("EHLO");
-    plain_reply(&mut r).await;
-    w.write_all(b"STARTTLS\r\n").await.expect("STARTTLS");
-    assert!(plain_reply(&mut r).await.starts_with("220"));
-    // Nothing is buffered past the 220: the server waits for the handshake.
-    let tcp = r.into_inner().reunite(w).expect("one stream");
-    let mut raw = Raw::over(tcp, stack).await;
-    raw.send("EHLO test").await;
-    let ehlo = raw.reply(WAIT).await.expect("EHLO reply");
-    (raw, ehlo)
-}
-
-/// The last line of an SMTP reply before TLS.
-async fn plain_reply(r: &mut BufReader<tokio::net::tcp::OwnedReadHalf>) -> String {
-    loop {
-        let mut line = String::new();
-        r.read_line(&mut line).await.expect("read");
-        assert!(!line.is_empty(), "connection closed");
-        if line.as_bytes().get(3) != Some(&b'-') {
-            return line;
-        }
-    }
-}
-
-fn decode_challenge(line: &str, prefix: &str) -> String {
-    let b64 = line
-        .strip_prefix(prefix)
-        .unwrap_or_else(|| panic!("{prefix:?} challenge, got {line:?}"));
-    let raw = oauth::base64_decode(b64.trim()).expect("base64 challenge");
-    String::from_utf8(raw).expect("UTF-8 challenge")
-}
-
 /// Dovecot's trap: a refused token gets a continuation carrying JSON, and
 /// the tagged NO only after the client answers it. A client that just
 /// waits for NO waits until some timeout of its own.
@@ -431,14 +328,14 @@ async fn imap_holds_back_the_no_until_the_error_challenge_is_answered() {
 
 async fn imap_refusal(stack: &MailStack, mechanism: Bearer, token: &str) {
     let name = mechanism.name();
-    let mut raw = raw_imaps(stack).await;
+    let mut raw = raw::imaps(stack).await;
     let ir = mechanism.initial_response(&stack.owner.user, token, "localhost", stack.imaps_port);
     // SASL-IR (RFC 4959): the token on the command line, as most clients
     // send it.
     let ir = common::base64(ir.as_bytes());
     raw.send(&format!("a1 AUTHENTICATE {name} {ir}")).await;
     let challenge = raw.line(WAIT).await.expect("a continuation");
-    let json = decode_challenge(&challenge, "+ ");
+    let json = raw::decode_challenge(&challenge, "+ ");
     assert!(json.starts_with("{\"status\":"), "{json}");
     // No NO without an answer...
     assert_eq!(
@@ -465,7 +362,7 @@ async fn submission_takes_both_mechanisms_and_answers_535_after_the_error_challe
     let good = oauth.mint(json!({})).await;
     let expired = oauth.mint(json!({ "lifetime": -60 })).await;
 
-    let (_, ehlo) = raw_submission(stack).await;
+    let (_, ehlo) = raw::submission(stack).await;
     assert!(
         ehlo.contains("AUTH PLAIN LOGIN XOAUTH2 OAUTHBEARER"),
         "{ehlo}"
@@ -495,7 +392,7 @@ async fn submission_takes_both_mechanisms_and_answers_535_after_the_error_challe
 /// (or the 501 for `*`).
 async fn smtp_auth(stack: &MailStack, mechanism: Bearer, token: &str, ack: Option<&[u8]>) {
     let name = mechanism.name();
-    let (mut raw, _) = raw_submission(stack).await;
+    let (mut raw, _) = raw::submission(stack).await;
     let ir = mechanism.initial_response(&stack.owner.user, token, "localhost", stack.smtp_port);
     raw.send(&format!("AUTH {name} {}", common::base64(ir.as_bytes())))
         .await;
@@ -505,7 +402,7 @@ async fn smtp_auth(stack: &MailStack, mechanism: Bearer, token: &str, ack: Optio
         return;
     };
     let challenge = raw.reply(WAIT).await.expect("a 334");
-    let json = decode_challenge(challenge.trim_end(), "334 ");
+    let json = raw::decode_challenge(challenge.trim_end(), "334 ");
     assert!(json.starts_with("{\"status\":"), "{json}");
     assert_eq!(
         raw.reply(SILENCE).await,

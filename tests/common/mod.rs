@@ -15,13 +15,15 @@
 //! JWTs from the stack's test authorization server; [`MailStack::oauth`]
 //! starts that server and gives a test its endpoints, flows and switches
 //! (`oauth`, over the small HTTP client in `http`); `imap` and `smtp` log in
-//! with a bearer token as they do with a password.
+//! with a bearer token as they do with a password; `raw` speaks IMAP and SMTP
+//! line by line, for exchanges a client library would not get wrong.
 
 #![allow(dead_code)] // each test binary uses its own subset
 
 pub mod http;
 pub mod imap;
 pub mod oauth;
+pub mod raw;
 pub mod smtp;
 pub mod watch;
 
