@@ -179,12 +179,17 @@ impl ServerSettings {
     }
 }
 
-/// A password that never prints: `Debug` and `Display` show `[redacted]`, so a
+/// A password or token that never prints: `Debug` and `Display` show `[redacted]`, so a
 /// stray `{:?}` in a log line cannot leak it.
 #[derive(Clone)]
 pub struct Secret(String);
 
 impl Secret {
+    /// Wraps a secret read or received (a password, a token).
+    pub fn new(text: String) -> Secret {
+        Secret(text)
+    }
+
     /// The password itself, for the one place that hands it to a server.
     pub fn expose(&self) -> &str {
         &self.0
