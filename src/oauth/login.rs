@@ -21,8 +21,8 @@ use super::client::{self, GrantError, Granted};
 use super::store::{self, Access, StoreError, Tokens};
 use crate::model::{OAuthProvider, OAuthSettings};
 use chrono::{TimeDelta, Utc};
-use oauth2::{DeviceCodeErrorResponseType, StandardDeviceAuthorizationResponse};
 use oauth2::{AuthorizationCode, CsrfToken, PkceCodeChallenge, RedirectUrl, RequestTokenError};
+use oauth2::{DeviceCodeErrorResponseType, StandardDeviceAuthorizationResponse};
 use oauth2::{Scope, TokenResponse};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -41,7 +41,9 @@ pub enum LoginError {
     Listen(#[source] std::io::Error),
     #[error("no answer from the browser within {} minutes; run `handoff login` again", WAIT_FOR_BROWSER.as_secs() / 60)]
     NoRedirect,
-    #[error("the redirect did not carry this sign-in's state (another sign-in's tab?); run `handoff login` again")]
+    #[error(
+        "the redirect did not carry this sign-in's state (another sign-in's tab?); run `handoff login` again"
+    )]
     WrongState,
     #[error("the sign-in was not approved: {0}")]
     Denied(String),
@@ -113,7 +115,9 @@ pub async fn by_code(
     }
     if let Some(error) = param("error") {
         let description = param("error_description").unwrap_or_default();
-        return Err(LoginError::Denied(format!("{error} {description}").trim().to_string()));
+        return Err(LoginError::Denied(
+            format!("{error} {description}").trim().to_string(),
+        ));
     }
     let code = param("code").ok_or_else(|| LoginError::Denied("no code in the redirect".into()))?;
     let http = client::http()?;
@@ -162,9 +166,8 @@ async fn redirect_answer(listener: &TcpListener) -> std::io::Result<Vec<(String,
             ),
             None => ("404 Not Found", "Not found."),
         };
-        let body = format!(
-            "<!doctype html><meta charset=utf-8><title>Handoff</title><p>{page}</p>\n"
-        );
+        let body =
+            format!("<!doctype html><meta charset=utf-8><title>Handoff</title><p>{page}</p>\n");
         let response = format!(
             "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n{body}",
             body.len()
@@ -245,8 +248,7 @@ where
                 LoginError::Denied("the sign-in was refused on the verification page".into())
             }
             Some(DeviceCodeErrorResponseType::ExpiredToken) => LoginError::Denied(
-                "the code ran out before it was entered; run `handoff login --device` again"
-                    .into(),
+                "the code ran out before it was entered; run `handoff login --device` again".into(),
             ),
             _ => LoginError::Grant(GrantError::Refused {
                 error: r.code_text(),

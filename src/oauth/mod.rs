@@ -160,6 +160,28 @@ impl SignIn {
             source.refused(&b.token).await;
         }
     }
+
+    /// The server took the credential.
+    pub async fn accepted(&self) {
+        if let SignIn::OAuth2(source) = self {
+            source.accepted().await;
+        }
+    }
+}
+
+/// Resolves when the sign-in of `s` changes health (a new `handoff login`
+/// took, or a refresh failed); never for a password account. For waits
+/// that should end early when signing in may work again.
+pub async fn changed(s: &ServerSettings) {
+    match &s.auth {
+        ServerAuth::OAuth2(o) => {
+            let mut rx = source_for(o, &s.username).subscribe();
+            if rx.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+        ServerAuth::Password => std::future::pending::<()>().await,
+    }
 }
 
 /// The SASL XOAUTH2 initial response (before base64).

@@ -70,6 +70,8 @@ struct State {
     failure: Option<Failure>,
     /// A server refused the cached access token: refresh before using it.
     refused: bool,
+    /// Fresh tokens refused in a row (reset when a server takes one).
+    refusals: u32,
 }
 
 /// The access tokens of one sign-in.
@@ -105,13 +107,10 @@ fn valid(access: &Access, now: DateTime<Utc>) -> bool {
 
 /// When to try a failed refresh again.
 fn next_try(needs_owner: bool, attempts: u32, now: DateTime<Utc>) -> DateTime<Utc> {
-    let (base, cap) = if needs_owner {
-        (60, 3600)
-    } else {
-        (5, 300)
-    };
+    let (base, cap) = if needs_owner { (60, 3600) } else { (5, 300) };
     let secs = base
-        * 2i64.saturating_pow(attempts.saturating_sub(1).min(12))
+        * 2i64
+            .saturating_pow(attempts.saturating_sub(1).min(12))
             .min(i64::from(u32::MAX));
     now + TimeDelta::seconds(secs.min(cap))
 }
@@ -195,16 +194,53 @@ impl TokenSource {
     /// A server refused `token` (it was revoked, or its scope is wrong):
     /// the next [`TokenSource::bearer`] refreshes instead of offering it
     /// again.
+    ///
+    /// A token refused within a minute of being obtained is not stale: the
+    /// account does not let this app in (IMAP or SMTP AUTH switched off,
+    /// the wrong scopes). That only the owner can fix, so it backs off like
+    /// a refused refresh instead of refreshing at every reconnect.
     pub async fn refused(&self, token: &Secret) {
         let mut state = self.state.lock().await;
-        let same = state
+        let now = Utc::now();
+        let obtained = state
             .tokens
             .as_ref()
             .and_then(|t| t.access.as_ref())
-            .is_some_and(|a| a.token.expose() == token.expose());
-        if same {
-            state.refused = true;
+            .filter(|a| a.token.expose() == token.expose())
+            .map(|a| a.obtained_at);
+        let Some(obtained) = obtained else {
+            return;
+        };
+        state.refused = true;
+        if now - obtained < TimeDelta::minutes(1) {
+            state.refusals += 1;
+            let error = "the mail server refused a fresh access token (is IMAP or SMTP access allowed for this account, and are the scopes right?)";
+            let since = state
+                .failure
+                .as_ref()
+                .filter(|f| f.needs_owner)
+                .map_or(now, |f| f.since);
+            let f = Failure {
+                needs_owner: true,
+                error: error.to_string(),
+                since,
+                attempts: state.refusals,
+                next_try: next_try(true, state.refusals, now),
+            };
+            if state.refusals == 1 {
+                tracing::warn!(account = %self.user, retry_at = %f.next_try, "the mail server refuses fresh access tokens");
+            }
+            state.failure = Some(f);
+            self.set_health(Health::SignInNeeded {
+                error: error.to_string(),
+                since,
+            });
         }
+    }
+
+    /// A server took `token`: refusals before it were passing.
+    pub async fn accepted(&self) {
+        self.state.lock().await.refusals = 0;
     }
 
     /// The cached access token if `ok` says it may be used at `now`.
@@ -218,10 +254,18 @@ impl TokenSource {
             return None;
         }
         let access = state.tokens.as_ref()?.access.as_ref()?;
+        let point = refresh_point(access.obtained_at, access.expires_at);
         ok(access, now).then(|| Bearer {
             user: self.user.clone(),
             token: access.token.clone(),
-            refresh_at: refresh_point(access.obtained_at, access.expires_at),
+            // A token past its refresh point (the refresh failed, it is
+            // still valid) serves until it expires, not one reconnect a
+            // moment.
+            refresh_at: if now < point {
+                point
+            } else {
+                access.expires_at - TimeDelta::seconds(5)
+            },
         })
     }
 
@@ -318,7 +362,10 @@ impl TokenSource {
                     tracing::debug!(account = %self.user, error = %e, attempts, "still cannot refresh the access token");
                 }
                 state.failure = Some(f.clone());
-                self.set_health(Health::Trouble { error: e.clone(), since });
+                self.set_health(Health::Trouble {
+                    error: e.clone(),
+                    since,
+                });
                 if let Some(b) = self.usable(state, now, valid) {
                     return Ok(b);
                 }
@@ -369,8 +416,8 @@ impl TokenSource {
         granted: Granted,
     ) -> Result<Bearer, SignInError> {
         let obtained_at = Utc::now();
-        let expires_at = obtained_at
-            + TimeDelta::from_std(granted.expires_in).unwrap_or(TimeDelta::hours(1));
+        let expires_at =
+            obtained_at + TimeDelta::from_std(granted.expires_in).unwrap_or(TimeDelta::hours(1));
         if let Some(r) = granted.refresh_token {
             tokens.refresh_token = r;
         }
@@ -400,9 +447,13 @@ impl TokenSource {
         };
         tracing::debug!(account = %self.user, expires_at = %expires_at, "access token refreshed");
         state.tokens = Some(tokens);
-        state.failure = None;
         state.refused = false;
-        self.set_health(Health::Ready);
+        // A refresh that works clears a refused grant; refused tokens stay
+        // counted until a server takes one (see `refused`).
+        if state.refusals == 0 {
+            state.failure = None;
+            self.set_health(Health::Ready);
+        }
         Ok(bearer)
     }
 

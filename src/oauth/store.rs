@@ -308,10 +308,16 @@ mod tests {
         let cred = dir.path().join("credential");
         write(&cred, &tokens("2026-11-25T10:00:00Z")).unwrap();
         let newest = read_newest(&file, Some(&cred)).unwrap().unwrap();
-        assert_eq!(newest.signed_in_at.to_rfc3339(), "2026-11-25T10:00:00+00:00");
+        assert_eq!(
+            newest.signed_in_at.to_rfc3339(),
+            "2026-11-25T10:00:00+00:00"
+        );
         write(&file, &tokens("2026-11-26T10:00:00Z")).unwrap();
         let newest = read_newest(&file, Some(&cred)).unwrap().unwrap();
-        assert_eq!(newest.signed_in_at.to_rfc3339(), "2026-11-26T10:00:00+00:00");
+        assert_eq!(
+            newest.signed_in_at.to_rfc3339(),
+            "2026-11-26T10:00:00+00:00"
+        );
         assert!(read(&dir.path().join("none")).unwrap().is_none());
         std::fs::write(&cred, "{not json").unwrap();
         let e = read(&cred).unwrap_err().to_string();

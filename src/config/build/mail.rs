@@ -125,10 +125,11 @@ pub(super) fn read_mail_sections(
         let mailbox = s
             .str(d, "mailbox")
             .map_or("INBOX".to_string(), |v| v.into_inner().to_string());
-        let sent_mailbox = s.str(d, "sent_mailbox").map_or(
-            preset.map_or("Sent", |p| p.sent_mailbox).to_string(),
-            |v| v.into_inner().to_string(),
-        );
+        let sent_mailbox = s
+            .str(d, "sent_mailbox")
+            .map_or(preset.map_or("Sent", |p| p.sent_mailbox).to_string(), |v| {
+                v.into_inner().to_string()
+            });
         let server_files_sent = s
             .bool(d, "server_files_sent")
             .map_or(preset.is_some_and(|p| p.server_files_sent), |v| {
@@ -444,7 +445,11 @@ fn read_auth(
     });
     let oauth = own.or_else(|| around.shared_oauth.clone());
     let auth_v = s.str(d, "auth");
-    let default = if oauth.is_some() { "oauth2" } else { "password" };
+    let default = if oauth.is_some() {
+        "oauth2"
+    } else {
+        "password"
+    };
     let word = auth_v.as_ref().map_or(default, |v| *v.get_ref());
     let span = auth_v.as_ref().map_or(s.span.clone(), |v| v.span());
     match word {

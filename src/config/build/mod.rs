@@ -23,8 +23,8 @@ mod engagement;
 mod mail;
 mod oauth;
 mod people;
-mod presets;
 mod policy;
+mod presets;
 mod schedules;
 
 use engagement::{ENGAGEMENT_KEYS, Known, read_engagements};

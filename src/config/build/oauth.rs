@@ -133,7 +133,11 @@ pub(super) fn read_oauth(
     let auth_url = url("auth_url");
     let token_url = url("token_url");
     let device_url = url("device_url");
-    let scopes_v = s.str_array(d, "scopes", "scope strings such as \"https://mail.google.com/\"");
+    let scopes_v = s.str_array(
+        d,
+        "scopes",
+        "scope strings such as \"https://mail.google.com/\"",
+    );
     let token_file = match s.str(d, "token_file") {
         Some(v) => resolve(cx.base, v.get_ref()),
         None => cx.state_dir.join(cx.default_file),
@@ -210,7 +214,10 @@ fn scope_list(
         if t.is_empty() || t.chars().any(|c| c.is_whitespace() || c.is_control()) {
             d.error(
                 v.span(),
-                format!("a scope in {name} is \"{}\"; expected one scope per string, without spaces", v.get_ref().escape_debug()),
+                format!(
+                    "a scope in {name} is \"{}\"; expected one scope per string, without spaces",
+                    v.get_ref().escape_debug()
+                ),
             );
             return None;
         }
@@ -219,7 +226,9 @@ fn scope_list(
     if out.is_empty() {
         d.error(
             span.clone(),
-            format!("`scopes` in {name} is empty; expected the scopes the provider's IMAP and SMTP need"),
+            format!(
+                "`scopes` in {name} is empty; expected the scopes the provider's IMAP and SMTP need"
+            ),
         );
         return None;
     }
@@ -229,11 +238,13 @@ fn scope_list(
 /// An endpoint URL: https, or http to this machine only (a provider on
 /// loopback, as the tests run one).
 fn endpoint(text: &str) -> Result<String, String> {
-    let url = url::Url::parse(text.trim())
-        .map_err(|e| format!("\"{}\" is not a URL ({e}); expected https://…", text.escape_debug()))?;
-    let loopback = url
-        .host_str()
-        .is_some_and(|h| super::mail::is_loopback(h));
+    let url = url::Url::parse(text.trim()).map_err(|e| {
+        format!(
+            "\"{}\" is not a URL ({e}); expected https://…",
+            text.escape_debug()
+        )
+    })?;
+    let loopback = url.host_str().is_some_and(|h| super::mail::is_loopback(h));
     match url.scheme() {
         "https" => Ok(url.to_string()),
         "http" if loopback => Ok(url.to_string()),
