@@ -61,11 +61,14 @@ struct Failure {
     next_try: DateTime<Utc>,
 }
 
+/// A file's modified time and length, if it exists.
+type FileStamp = Option<(SystemTime, u64)>;
+
 #[derive(Debug, Default)]
 struct State {
     /// The sign-in files as last read (modified time and length of the
     /// token file and the credential): a change is a new `handoff login`.
-    stamp: Option<(Option<(SystemTime, u64)>, Option<(SystemTime, u64)>)>,
+    stamp: Option<(FileStamp, FileStamp)>,
     tokens: Option<Tokens>,
     failure: Option<Failure>,
     /// A server refused the cached access token: refresh before using it.
@@ -115,7 +118,7 @@ fn next_try(needs_owner: bool, attempts: u32, now: DateTime<Utc>) -> DateTime<Ut
     now + TimeDelta::seconds(secs.min(cap))
 }
 
-fn stamp_of(path: Option<&std::path::Path>) -> Option<(SystemTime, u64)> {
+fn stamp_of(path: Option<&std::path::Path>) -> FileStamp {
     let m = std::fs::metadata(path?).ok()?;
     Some((m.modified().ok()?, m.len()))
 }

@@ -244,7 +244,7 @@ fn endpoint(text: &str) -> Result<String, String> {
             text.escape_debug()
         )
     })?;
-    let loopback = url.host_str().is_some_and(|h| super::mail::is_loopback(h));
+    let loopback = url.host_str().is_some_and(super::mail::is_loopback);
     match url.scheme() {
         "https" => Ok(url.to_string()),
         "http" if loopback => Ok(url.to_string()),
