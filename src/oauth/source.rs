@@ -168,6 +168,10 @@ impl TokenSource {
         self.reload_if_changed(&mut state)?;
         let now = Utc::now();
         if let Some(b) = self.usable(&state, now, fresh) {
+            if state.failure.is_none() {
+                // A new sign-in read from disk works: say so.
+                self.set_health(Health::Ready);
+            }
             return Ok(b);
         }
         if state.tokens.is_none() {
