@@ -22,7 +22,7 @@ use crate::outbox::{CalendarPart, MailRequest};
 use crate::store::MilestoneRecord;
 use crate::templates::Purpose;
 use crate::templates::local_time;
-use chrono::{DateTime, NaiveTime, TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 
 /// A mail of `purpose` about engagement `e`, with no milestone or extras yet.
 pub fn request(e: &Engagement, purpose: Purpose) -> MailRequest {
@@ -82,6 +82,7 @@ pub fn kickoff_event(
         span: Span::Between(start, start + TimeDelta::minutes(30)),
         attendee: Some(attendee),
         alarm_before: Some(TimeDelta::minutes(15)),
+        tentative: false,
     }
 }
 
@@ -125,9 +126,10 @@ pub fn milestone_event(model: &Model, e: &Engagement, m: &MilestoneRecord) -> Ca
         sequence: u32::try_from(m.sequence).unwrap_or(u32::MAX),
         summary: format!("Due: {} {}", m.title, subject_tag(&e.id)),
         description: format!("{} ({})", m.title, e.title),
-        span: milestone_span(m.due, model.owner.timezone),
+        span: Span::of_due(m.due, model.owner.timezone),
         attendee: Some(attendee(model, e)),
         alarm_before: Some(TimeDelta::days(1)),
+        tentative: false,
     }
 }
 
@@ -199,15 +201,4 @@ pub fn kickoff_request(
         ics: calendar::build(Method::Request, &organizer(model), &[event], now),
     });
     req
-}
-
-/// A milestone due at the end of a day (how a date is read) is an all-day
-/// event on that day; one due at a time is the half-hour ending then.
-pub fn milestone_span(due: DateTime<Utc>, tz: chrono_tz::Tz) -> Span {
-    let local = due.with_timezone(&tz);
-    if local.time() == NaiveTime::from_hms_opt(23, 59, 59).unwrap_or(NaiveTime::MIN) {
-        Span::Day(local.date_naive())
-    } else {
-        Span::Between(due - TimeDelta::minutes(30), due)
-    }
 }

@@ -28,6 +28,7 @@ fn handoff_at(config: &Path, args: &[&str], now: &str) -> Output {
         .env_remove("HANDOFF_CONFIG")
         .env_remove("CREDENTIALS_DIRECTORY")
         .output()
+        .inspect(|out| common::ical::check_run(config, &out.stdout))
         .expect("run handoff")
 }
 
@@ -386,10 +387,12 @@ fn ics_writes_the_owners_feed() {
     let feed = common::text(&out.stdout);
     assert!(feed.starts_with("BEGIN:VCALENDAR\r\n"), "{feed}");
     assert!(feed.contains("METHOD:PUBLISH"));
-    assert!(feed.contains("UID:feed.website.wireframes@handoff"));
+    // The invitation's UID (the store's), not one of the feed's own.
+    assert!(feed.contains("UID:website-wireframes-"), "{feed}");
     assert!(
-        feed.contains("DTSTART;VALUE=DATE:20261205"),
-        "wireframes, all day: {feed}"
+        feed.contains("DTSTART;VALUE=DATE:20261205\r\n")
+            && feed.contains("DTEND;VALUE=DATE:20261206\r\n"),
+        "wireframes, all day on the 5th: {feed}"
     );
     assert!(feed.contains("SUMMARY:Kickoff: Company website redesign with Dana Díaz"));
     assert!(feed.contains("SUMMARY:Evaluate Dana Díaz (Company website redesign)"));
@@ -407,11 +410,9 @@ fn ics_writes_the_owners_feed() {
         ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", common::text(&out.stderr));
-    assert!(
-        std::fs::read_to_string(&file)
-            .unwrap()
-            .contains("METHOD:PUBLISH")
-    );
+    let written = std::fs::read_to_string(&file).unwrap();
+    assert!(written.contains("METHOD:PUBLISH"));
+    common::ical::assert_strict(&written);
 
     let out = handoff(&config, &["ics", "--engagement", "nope"]);
     assert_eq!(out.status.code(), Some(2));

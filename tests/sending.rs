@@ -546,6 +546,7 @@ async fn local_mode_writes_each_mail_once_as_an_eml_file() {
     assert!(run(None).status.success());
     assert!(run(None).status.success());
     let new = dir.path().join("var/mail/outgoing/new");
+    common::ical::check_dir(&new);
     let files: Vec<_> = std::fs::read_dir(&new).unwrap().collect();
     assert_eq!(
         files.len(),

@@ -35,9 +35,18 @@ pub struct MailRequest {
     pub calendar: Option<CalendarPart>,
 }
 
-/// A calendar to put in a mail: inline in the alternative (where Gmail and
-/// Outlook look for their buttons) and as `invite.ics` (for clients that only
-/// read attachments), per RFC 6047.
+/// A calendar to put in a mail (iMIP, RFC 6047), twice, as Google Calendar's
+/// own invitations and CalConnect's iMIP best practices have it:
+///
+/// - `text/calendar; method=…` inside the alternative, next to the text and
+///   HTML: the one iMIP part. Gmail, Outlook, Apple Mail and Thunderbird put
+///   their accept/decline buttons on it.
+/// - `application/ics` as the attachment `invite.ics` (base64): for the
+///   clients and webmails that only offer attachments to import. It is not
+///   `text/calendar`, because a client treats every `text/calendar` part as
+///   an invitation: Thunderbird showed a second invitation block for the
+///   attachment when it was one. The test suite holds every mail to exactly
+///   one `text/calendar` part (`tests/common/ical.rs`).
 #[derive(Debug, Clone)]
 pub struct CalendarPart {
     pub method: crate::calendar::Method,
@@ -194,9 +203,14 @@ impl Composer<'_> {
             builder.multipart(alternative)?
         } else {
             let mut mixed = MultiPart::mixed().multipart(alternative);
-            if let (Some(c), Some(ct)) = (&req.calendar, calendar_type) {
-                mixed = mixed
-                    .singlepart(Attachment::new("invite.ics".to_string()).body(c.ics.clone(), ct));
+            if let Some(c) = &req.calendar {
+                // Bytes, so lettre writes it base64 (see CalendarPart); a
+                // fixed, valid MIME type.
+                let ics = ContentType::parse("application/ics; name=\"invite.ics\"")
+                    .unwrap_or(ContentType::TEXT_PLAIN);
+                mixed = mixed.singlepart(
+                    Attachment::new("invite.ics".to_string()).body(c.ics.clone().into_bytes(), ics),
+                );
             }
             for path in files {
                 let body = std::fs::read(path).map_err(|source| ComposeError::Attachment {
