@@ -202,3 +202,49 @@ pub fn kickoff_request(
     });
     req
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calendar::Span;
+    use crate::store::Store;
+    use chrono::NaiveDate;
+    use std::path::Path;
+
+    #[test]
+    fn a_milestone_due_on_a_date_is_invited_on_the_owners_date() {
+        // The owner in Los Angeles, the contractor in Manila: the end of 5
+        // December for the owner is the afternoon of the 6th for Dana.
+        let src = crate::config::EXAMPLE
+            .replacen("\"Europe/Berlin\"", "\"America/Los_Angeles\"", 1)
+            .replacen("\"America/New_York\"", "\"Asia/Manila\"", 1);
+        let model = crate::config::parse(Path::new("t.toml"), &src, Path::new("/tmp"), None)
+            .unwrap()
+            .model;
+        let mut store = Store::open_in_memory().unwrap();
+        let now = DateTime::parse_from_rfc3339("2026-11-24T17:00:00Z")
+            .unwrap()
+            .to_utc();
+        store
+            .reconcile(&crate::planned::engagements(&model), now)
+            .unwrap();
+        let record = &store.engagements().unwrap()[0];
+        let wireframes = record
+            .milestones
+            .iter()
+            .find(|m| m.id == "wireframes")
+            .unwrap();
+        let e = &model.engagements[0];
+        let event = milestone_event(&model, e, wireframes);
+        assert_eq!(
+            event.span,
+            Span::Day(NaiveDate::from_ymd_opt(2026, 12, 5).unwrap())
+        );
+        let ics = milestone_request(&model, e, wireframes, now)
+            .calendar
+            .unwrap()
+            .ics;
+        assert!(ics.contains("DTSTART;VALUE=DATE:20261205\r\n"), "{ics}");
+        assert!(ics.contains("DTEND;VALUE=DATE:20261206\r\n"), "{ics}");
+    }
+}
