@@ -380,6 +380,45 @@ fn run_once_sends_instructions_and_invitations_once_after_the_contractors_quiet_
 }
 
 #[test]
+fn a_mail_held_by_quiet_hours_is_dated_when_it_goes_out_under_its_queued_message_id() {
+    let (dir, config) = owner_dir();
+    // 04:00 in New York: queued, held until 08:00 (13:00 UTC).
+    assert!(handoff(&config, &["run", "--once"]).status.success());
+    let store = handoff::store::Store::open(&dir.path().join("var/handoff.db")).unwrap();
+    let far = chrono::DateTime::parse_from_rfc3339("2027-01-01T00:00:00Z")
+        .unwrap()
+        .to_utc();
+    let mut queued: Vec<String> = store
+        .due_outbox(far, 100)
+        .unwrap()
+        .into_iter()
+        .map(|m| m.message_id)
+        .collect();
+    queued.sort();
+    assert_eq!(queued.len(), 4);
+    drop(store);
+    let out = handoff_at(&config, &["run", "--once"], "2026-11-24T13:00:07Z");
+    assert!(
+        common::text(&out.stdout).contains("sent 4"),
+        "{}",
+        common::text(&out.stdout)
+    );
+    let mut sent = Vec::new();
+    for f in std::fs::read_dir(dir.path().join("var/mail/outgoing/new")).unwrap() {
+        let raw = std::fs::read(f.unwrap().path()).unwrap();
+        let m = mail_parser::MessageParser::default().parse(&raw).unwrap();
+        assert_eq!(
+            m.date().map(|d| d.to_rfc3339()).as_deref(),
+            Some("2026-11-24T13:00:07Z"),
+            "dated when it went, not at 04:00 in New York"
+        );
+        sent.push(format!("<{}>", m.message_id().unwrap()));
+    }
+    sent.sort();
+    assert_eq!(sent, queued, "the Message-IDs fixed when they were queued");
+}
+
+#[test]
 fn ics_writes_the_owners_feed() {
     let (dir, config) = owner_dir();
     let out = handoff(&config, &["ics"]);
