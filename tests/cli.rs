@@ -102,13 +102,21 @@ fn init_writes_a_starter_config_and_never_overwrites() {
     let config = dir.path().join("handoff.toml");
     let out = handoff(&config, &["init"]);
     assert_eq!(out.status.code(), Some(0), "{}", common::text(&out.stderr));
-    assert_eq!(std::fs::read_to_string(&config).unwrap(), EXAMPLE);
+    // The example, its dates counted from today (HANDOFF_NOW here).
+    let now = chrono::DateTime::parse_from_rfc3339("2026-11-24T09:00:00Z")
+        .unwrap()
+        .to_utc();
+    assert_eq!(
+        std::fs::read_to_string(&config).unwrap(),
+        handoff::config::starter(now)
+    );
     let out = handoff(&config, &["check"]);
     assert_eq!(
         out.status.code(),
         Some(0),
         "the starter config passes check"
     );
+    assert_eq!(common::text(&out.stderr), "", "without a warning");
 
     std::fs::write(&config, "# mine\n").unwrap();
     let out = handoff(&config, &["init"]);
