@@ -106,8 +106,11 @@ fn init_writes_a_starter_config_and_never_overwrites() {
     let now = chrono::DateTime::parse_from_rfc3339("2026-11-24T09:00:00Z")
         .unwrap()
         .to_utc();
+    let written = std::fs::read_to_string(&config).unwrap();
+    let check_line = format!("--config {}", config.display());
+    assert!(written.contains(&check_line), "{written}");
     assert_eq!(
-        std::fs::read_to_string(&config).unwrap(),
+        written.replacen(&check_line, "--config config/handoff.toml", 1),
         handoff::config::starter(now)
     );
     let out = handoff(&config, &["check"]);

@@ -32,7 +32,12 @@ pub(super) fn init(config_path: &Path, dir: Option<&Path>, clock: &dyn Clock) ->
         .write(true)
         .create_new(true)
         .open(&target);
-    let text = config::starter(clock.now());
+    // Its "Check it with" line names the file where it is.
+    let text = config::starter(clock.now()).replacen(
+        "--config config/handoff.toml",
+        &format!("--config {}", target.display()),
+        1,
+    );
     match file.and_then(|mut f| f.write_all(text.as_bytes())) {
         Ok(()) => {
             println!(
