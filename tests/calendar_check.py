@@ -53,6 +53,8 @@ def main():
         fail("expected the calendar attached as invite.ics too")
     if attached[0].get_content_type() != "application/ics":
         fail(f"invite.ics is {attached[0].get_content_type()}, expected application/ics")
+    if attached[0].get("Content-Transfer-Encoding", "").lower() != "base64":
+        fail("invite.ics must be base64, so no store or relay changes its line ends")
     # A text part's line breaks are CRLF in canonical form (RFC 2046 §4.1.1),
     # whatever the transfer encoding's decoder gives back.
     text = part.get_payload(decode=True).decode("utf-8").replace("\r\n", "\n").replace("\n", "\r\n")

@@ -20,8 +20,10 @@ use crate::model::{Engagement, Milestone, Model};
 use crate::templates::{Purpose, Rendered, TemplateError, Templates, local_date, local_time};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
-use lettre::message::{Attachment, Mailbox, MultiPart};
+use lettre::message::header::{
+    ContentTransferEncoding, ContentType, Header, HeaderName, HeaderValue,
+};
+use lettre::message::{Attachment, Body, Mailbox, MultiPart};
 use lettre::{Address, Message};
 use minijinja::Value;
 use serde::Serialize;
@@ -209,13 +211,19 @@ impl Composer<'_> {
         } else {
             let mut mixed = MultiPart::mixed().multipart(alternative);
             if let Some(c) = &req.calendar {
-                // Bytes, so lettre writes it base64 (see CalendarPart); a
+                // Base64 always (see CalendarPart): lettre would pick 7bit for
+                // an ASCII calendar, and a store that keeps mail with LF line
+                // ends (Dovecot's Maildir) would then change its bytes. A
                 // fixed, valid MIME type.
                 let ics = ContentType::parse("application/ics; name=\"invite.ics\"")
                     .unwrap_or(ContentType::TEXT_PLAIN);
-                mixed = mixed.singlepart(
-                    Attachment::new("invite.ics".to_string()).body(c.ics.clone().into_bytes(), ics),
-                );
+                let body = Body::new_with_encoding(
+                    c.ics.clone().into_bytes(),
+                    ContentTransferEncoding::Base64,
+                )
+                // Base64 takes any bytes; the fallback keeps this total.
+                .unwrap_or_else(Body::new);
+                mixed = mixed.singlepart(Attachment::new("invite.ics".to_string()).body(body, ics));
             }
             for path in files {
                 let body = std::fs::read(path).map_err(|source| ComposeError::Attachment {
