@@ -105,9 +105,15 @@ fn main() {
     } else {
         "release"
     };
+    // The intake figure depends on what else the machine does (an fsync per
+    // commit): say how busy it was.
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into());
     writeln!(
         out,
-        "classify benchmark: {} replies (tests/fixtures/replies), read at {}, {} build, {} cores",
+        "classify benchmark: {} replies (tests/fixtures/replies), read at {}, {} build, {} cores, load average {load}",
         rows.len(),
         corpus::READ_AT,
         profile,

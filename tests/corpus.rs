@@ -208,46 +208,40 @@ fn every_reply_fills_encodes_and_parses_as_the_mail_its_label_says() {
         };
         let cal = calendars(&m);
         let method = |name: &str| cal.iter().any(|c| c.contains(&format!("METHOD:{name}")));
-        match l.kind.as_str() {
-            "bounce" => {
-                if !report_type("delivery-status")
-                    || !text.contains("Action: failed")
-                    || !text.contains("Status: 5.")
-                {
-                    say("a bounce must be a delivery-status report, Action: failed, 5.x.x".into());
-                }
+        let dsn = |action: &str, class: &str| {
+            report_type("delivery-status")
+                && text.contains(&format!("Action: {action}"))
+                && text.contains(&format!("Status: {class}."))
+        };
+        let partstat = format!(
+            "PARTSTAT={}",
+            l.partstat.as_deref().unwrap_or("?").to_ascii_uppercase()
+        );
+        let wrong = match l.kind.as_str() {
+            "bounce" if !dsn("failed", "5") => {
+                Some("a bounce must be a delivery-status report, Action: failed, 5.x.x".into())
             }
-            "delivery_delayed" => {
-                if !report_type("delivery-status")
-                    || !text.contains("Action: delayed")
-                    || !text.contains("Status: 4.")
-                {
-                    say("a delay must be a delivery-status report, Action: delayed, 4.x.x".into());
-                }
+            "delivery_delayed" if !dsn("delayed", "4") => {
+                Some("a delay must be a delivery-status report, Action: delayed, 4.x.x".into())
             }
-            "read_receipt" => {
-                if !report_type("disposition-notification") {
-                    say("a read receipt must be a disposition-notification report".into());
-                }
+            "read_receipt" if !report_type("disposition-notification") => {
+                Some("a read receipt must be a disposition-notification report".into())
             }
-            "calendar_reply" => {
-                let want = format!(
-                    "PARTSTAT={}",
-                    l.partstat.as_deref().unwrap_or("?").to_ascii_uppercase()
-                );
-                if !method("REPLY") || !cal.iter().any(|c| c.contains(&want)) {
-                    say(format!(
-                        "a calendar reply must carry METHOD:REPLY and {want}"
-                    ));
-                }
+            "calendar_reply" if !method("REPLY") || !cal.iter().any(|c| c.contains(&partstat)) => {
+                Some(format!(
+                    "a calendar reply must carry METHOD:REPLY and {partstat}"
+                ))
             }
             "calendar_counter" if !method("COUNTER") => {
-                say("a counter must carry METHOD:COUNTER".into())
+                Some("a counter must carry METHOD:COUNTER".to_string())
             }
             "calendar_refresh" if !method("REFRESH") => {
-                say("a refresh must carry METHOD:REFRESH".into())
+                Some("a refresh must carry METHOD:REFRESH".to_string())
             }
-            _ => {}
+            _ => None,
+        };
+        if let Some(w) = wrong {
+            say(w);
         }
         if l.client == "mailing-list" && !has("list-id") {
             say("mailing-list mail without List-Id".into());

@@ -40,7 +40,7 @@
 //!    | `{{uid REF}}`, `{{sequence REF}}` | its calendar's UID and SEQUENCE |
 //!    | `{{ical REF PROP}}` | its calendar's whole content line for PROP (`DTSTART;VALUE=DATE:20261204`), unfolded; `{{ical REF PROP value}}` the value alone |
 //!    | `{{text REF}}` | its text body verbatim (Outlook's quote under `From:/Sent:`) |
-//!    | `{{quote REF}}` | its text body with `> ` before each line (Gmail, Apple, Thunderbird; a `format=flowed` part re-wraps it) |
+//!    | `{{quote REF}}` | its text body with `> ` before each line (Gmail, Apple, Thunderbird; a `format=flowed` part re-wraps it); `{{quote REF bom}}` with iOS Mail's U+FEFF before the first line |
 //!    | `{{html REF}}` | the inside of its HTML `<body>` (`gmail_quote`, `blockquote`, `divRplyFwdMsg`) |
 //!    | `{{headers REF}}`, `{{raw REF}}` | its header block; the whole mail (what a bounce returns) |
 //!
@@ -49,7 +49,8 @@
 //!    us-ascii), re-wrapped by RFC 3676 if `format=flowed`, then in its
 //!    `Content-Transfer-Encoding` (quoted-printable with soft breaks at 76,
 //!    base64 in lines of 76; a base64 body that is base64 already, such as
-//!    an image, which cannot be stored readable, is kept). In a header, `=?CHARSET?Q?readable text?=` (or
+//!    an image, which cannot be stored readable, is kept). Calendar lines
+//!    over 75 octets are folded. In a header, `=?CHARSET?Q?readable text?=` (or
 //!    `?B?`) is encoded into RFC 2047 words, split and folded where long; a
 //!    text that is all ASCII stays as it is, as clients leave it. Lines end in
 //!    CRLF. `message/*` and `text/rfc822-headers` parts are copied as they
@@ -410,7 +411,11 @@ impl Scenario {
                 _ => Err("ical takes a property name, and `value` for its value alone".into()),
             },
             "text" => no_args(s.text.trim_end().to_string()),
-            "quote" => no_args(quote(&s.text)),
+            "quote" => match args {
+                [] => Ok(quote(&s.text, false)),
+                [b] if b == "bom" => Ok(quote(&s.text, true)),
+                _ => Err("quote takes nothing, or `bom`".into()),
+            },
             "html" => no_args(s.html.clone()),
             "headers" => no_args(s.headers.clone()),
             "raw" => no_args(s.raw.trim_end().to_string()),
@@ -598,14 +603,18 @@ fn ical_value(s: &Sent, prop: &str) -> Result<String, String> {
         .unwrap_or_default())
 }
 
-fn quote(text: &str) -> String {
+/// `> ` before each line; with `bom`, a U+FEFF before the first quoted
+/// word, as iOS Mail writes it.
+fn quote(text: &str, bom: bool) -> String {
     text.trim_end()
         .lines()
-        .map(|l| {
+        .enumerate()
+        .map(|(i, l)| {
+            let mark = if bom && i == 0 { "\u{feff}" } else { "" };
             if l.is_empty() {
                 ">".to_string()
             } else {
-                format!("> {l}")
+                format!("> {mark}{l}")
             }
         })
         .collect::<Vec<_>>()
@@ -968,6 +977,11 @@ fn encode_entity(entity: &str, out: &mut Vec<u8>) -> Result<(), String> {
             .is_some_and(|d| d.eq_ignore_ascii_case("yes"));
         text = flow(&text, 72, delsp);
     }
+    // iCalendar lines longer than 75 octets are folded (RFC 5545 3.1), as
+    // every calendar client does; a filled placeholder may have made one.
+    if ctype == "text/calendar" || ctype == "application/ics" {
+        text = text.iter().flat_map(|l| fold_ical(l)).collect();
+    }
     let content = text.join("\r\n");
     // Binary content (an image, an archive) cannot be stored readable: a
     // base64 part whose body is base64 already is taken as it stands.
@@ -999,6 +1013,26 @@ fn encode_entity(entity: &str, out: &mut Vec<u8>) -> Result<(), String> {
         other => return Err(format!("unknown Content-Transfer-Encoding {other:?}")),
     }
     Ok(())
+}
+
+/// One iCalendar content line as folded lines of at most 75 octets, never
+/// splitting a character.
+fn fold_ical(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    for c in line.chars() {
+        let limit = if out.is_empty() { 75 } else { 74 };
+        if current.len() + c.len_utf8() > limit {
+            out.push(std::mem::take(&mut current));
+        }
+        current.push(c);
+    }
+    out.push(current);
+    let mut folded: Vec<String> = Vec::with_capacity(out.len());
+    for (i, piece) in out.into_iter().enumerate() {
+        folded.push(if i == 0 { piece } else { format!(" {piece}") });
+    }
+    folded
 }
 
 fn is_base64(s: &str) -> bool {
