@@ -252,6 +252,38 @@ fn main() {
         with_also.len()
     )
     .unwrap();
+    // The thread: a reply that cites a mail of an engagement should be
+    // matched to it, whatever it is (a bounce holds the address only if it
+    // is; a calendar reply is matched by UID, not by its headers).
+    let threaded: Vec<_> = rows
+        .iter()
+        .filter_map(|(l, v)| {
+            let cited = corpus::cited_engagement(&l.file)?;
+            (!matches!(l.kind.as_str(), "unmatched" | "unparseable")).then_some((l, v, cited))
+        })
+        .collect();
+    let on_thread = threaded
+        .iter()
+        .filter(|(_, v, cited)| v.engagement.as_ref() == Some(cited))
+        .count();
+    writeln!(
+        out,
+        "  engagement accuracy {} ({on_thread} of {} replies on an engagement's thread matched to it)",
+        ratio(on_thread, threaded.len()).trim(),
+        threaded.len()
+    )
+    .unwrap();
+    for (l, v, cited) in &threaded {
+        if v.engagement.as_ref() != Some(cited) {
+            writeln!(
+                out,
+                "    {}: on {cited}'s thread, matched to {}",
+                l.file,
+                v.engagement.as_deref().unwrap_or("none")
+            )
+            .unwrap();
+        }
+    }
     by(&mut out, "language", &rows, |l| l.lang.clone());
     by(&mut out, "client", &rows, |l| l.client.clone());
 

@@ -1364,10 +1364,22 @@ pub struct Verdict {
     pub milestone: Option<String>,
     /// The PARTSTAT recorded for a calendar reply.
     pub partstat: Option<String>,
+    /// The engagement Handoff matched it to.
+    pub engagement: Option<String>,
     /// The rule's reason (`ingest --explain`).
     pub why: String,
     /// Time in `Inbox::ingest` alone (the store copy and open excluded).
     pub took: Duration,
+}
+
+/// The engagement a fixture's placeholders cite (the first REF's), if any:
+/// the thread it is on.
+pub fn cited_engagement(file: &str) -> Option<String> {
+    let text = std::fs::read_to_string(dir().join(file)).ok()?;
+    let start = text.find("{{")?;
+    let inner = &text[start + 2..start + text[start..].find("}}")?];
+    let reference = split_words(inner).ok()?.into_iter().nth(1)?;
+    reference.split('/').next().map(str::to_string)
 }
 
 /// Today's kind names in the labels' vocabulary. They are the same names
@@ -1450,6 +1462,7 @@ pub fn judge(scenario: &Scenario, replies: &[Vec<u8>]) -> Vec<Verdict> {
                         .clone()
                         .or_else(|| recorded.and_then(|e| e.milestone.clone())),
                     partstat: new.iter().find_map(|e| e.partstat.clone()),
+                    engagement: o.engagement.clone(),
                     why: o.why,
                     took,
                 }
@@ -1458,6 +1471,7 @@ pub fn judge(scenario: &Scenario, replies: &[Vec<u8>]) -> Vec<Verdict> {
                 kind: "failed".into(),
                 milestone: None,
                 partstat: None,
+                engagement: None,
                 why: e.to_string(),
                 took,
             },
