@@ -320,7 +320,7 @@ async fn sign_in(model: &handoff::model::Model) {
     else {
         panic!("IMAP signs in with OAuth");
     };
-    handoff::oauth::login::by_code(settings, &model.owner.email.to_string(), |p| {
+    handoff::oauth::login::by_code(settings, model.owner.email.as_ref(), |p| {
         if let handoff::oauth::login::Prompt::OpenUrl { url, .. } = p {
             tokio::spawn(async move { oauth::browse(&url).await.expect("browse") });
         }
