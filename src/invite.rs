@@ -6,7 +6,9 @@
 //! - the [`CalEvent`] of a milestone (its stored UID and SEQUENCE, all-day on
 //!   a due date, a half-hour ending at a due time) and of a kickoff call (30
 //!   minutes, its UID and SEQUENCE kept in scheduler state);
-//! - the [`MailRequest`]s that carry them.
+//! - the [`MailRequest`]s that carry them;
+//! - the words of the event (SUMMARY, DESCRIPTION) in the attendee's
+//!   language: the UID, dates and zones stay exact.
 //!
 //! # How data moves
 //! In: the checked [`Model`] and the store's milestone records (or the
@@ -21,7 +23,7 @@ use crate::outbox::compose::subject_tag;
 use crate::outbox::{CalendarPart, MailRequest};
 use crate::store::MilestoneRecord;
 use crate::templates::Purpose;
-use crate::templates::local_time;
+use crate::templates::lang::fill;
 use chrono::{DateTime, TimeDelta, Utc};
 
 /// A mail of `purpose` about engagement `e`, with no milestone or extras yet.
@@ -66,21 +68,28 @@ pub fn kickoff_state(v: &str) -> (String, u32, String) {
     )
 }
 
-/// The kickoff meeting as a calendar event (30 minutes from `start`).
+/// The kickoff meeting as a calendar event (30 minutes from `start`), in
+/// the attendee's words.
 pub fn kickoff_event(
+    model: &Model,
     e: &Engagement,
     uid: String,
     sequence: u32,
     start: DateTime<Utc>,
-    attendee: Party,
 ) -> CalEvent {
+    let words = model.contractor_of(e).language.phrases();
+    let title = format!("{} {}", e.title, subject_tag(&e.id));
     CalEvent {
         uid,
         sequence,
-        summary: format!("Kickoff: {} {}", e.title, subject_tag(&e.id)),
-        description: format!("Kickoff call for {} (30 minutes).", e.title),
+        summary: fill(words.event_kickoff, &[("title", &title)]),
+        description: format!(
+            "{} {}.",
+            fill(words.kickoff_call, &[("title", &e.title)]),
+            words.kickoff_length
+        ),
+        attendee: Some(attendee(model, e)),
         span: Span::Between(start, start + TimeDelta::minutes(30)),
-        attendee: Some(attendee),
         alarm_before: Some(TimeDelta::minutes(15)),
         tentative: false,
     }
@@ -99,14 +108,18 @@ pub fn kickoff_cancel(
     let start = e.kickoff.filter(|k| *k > now)?;
     let (uid, sequence, _) = kickoff_state(state?);
     let sequence = sequence + 1;
-    let event = kickoff_event(e, uid.clone(), sequence, start, attendee(model, e));
+    let event = kickoff_event(model, e, uid.clone(), sequence, start);
+    let contractor = model.contractor_of(e);
     let mut req = request(e, Purpose::InviteCancel);
-    req.extra
-        .insert("title".into(), format!("Kickoff call for {}", e.title));
     req.extra.insert(
-        "due".into(),
-        local_time(start, model.contractor_of(e).timezone),
+        "title".into(),
+        fill(
+            contractor.language.phrases().kickoff_call,
+            &[("title", &e.title)],
+        ),
     );
+    req.extra
+        .insert("due".into(), contractor.reader().time(start));
     req.calendar = Some(CalendarPart {
         method: Method::Cancel,
         ics: calendar::build(Method::Cancel, &organizer(model), &[event], now),
@@ -119,12 +132,15 @@ pub fn kickoff_cancel(
 }
 
 /// A milestone as a calendar event: the one invitation, update or
-/// cancellation the contractor's calendar keeps under the milestone's UID.
+/// cancellation the contractor's calendar keeps under the milestone's UID,
+/// in the attendee's words.
 pub fn milestone_event(model: &Model, e: &Engagement, m: &MilestoneRecord) -> CalEvent {
+    let words = model.contractor_of(e).language.phrases();
+    let title = format!("{} {}", m.title, subject_tag(&e.id));
     CalEvent {
         uid: m.calendar_uid.clone(),
         sequence: u32::try_from(m.sequence).unwrap_or(u32::MAX),
-        summary: format!("Due: {} {}", m.title, subject_tag(&e.id)),
+        summary: fill(words.event_due, &[("title", &title)]),
         description: format!("{} ({})", m.title, e.title),
         span: Span::of_due(m.due, model.owner.timezone),
         attendee: Some(attendee(model, e)),
@@ -147,7 +163,10 @@ pub fn cancel_request(
     req.extra.insert("title".into(), m.title.clone());
     req.extra.insert(
         "due".into(),
-        local_time(m.due, model.contractor_of(e).timezone),
+        model
+            .contractor_of(e)
+            .reader()
+            .due(m.due, model.owner.timezone),
     );
     req.calendar = Some(CalendarPart {
         method: Method::Cancel,
@@ -194,7 +213,7 @@ pub fn kickoff_request(
     start: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> MailRequest {
-    let event = kickoff_event(e, uid, sequence, start, attendee(model, e));
+    let event = kickoff_event(model, e, uid, sequence, start);
     let mut req = request(e, Purpose::Kickoff);
     req.calendar = Some(CalendarPart {
         method: Method::Request,

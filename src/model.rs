@@ -5,9 +5,11 @@
 //! (`DateTime<Utc>`), zones travel beside them (`chrono_tz::Tz`) and are applied
 //! only where a person reads a time: templates, calendar, cron.
 //!
-//! It must not import anything but [`crate::money`]: the model is what
-//! everything downstream reads, so it reads nothing downstream.
+//! It must not import anything but [`crate::money`] and the language types of
+//! [`crate::templates`] (which stand below it): the model is what everything
+//! downstream reads, so it reads nothing downstream.
 
+use crate::templates::{Lang, Reader};
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 use lettre::Address;
@@ -47,6 +49,16 @@ pub struct Owner {
     pub name: String,
     pub email: Address,
     pub timezone: Tz,
+    /// The language of owner notices and the digest (`language`, default
+    /// English).
+    pub language: Lang,
+}
+
+impl Owner {
+    /// The owner as the reader of a mail: their language and zone.
+    pub fn reader(&self) -> Reader {
+        Reader::new(self.language.clone(), self.timezone)
+    }
 }
 
 /// Where mail goes out.
@@ -293,6 +305,16 @@ pub struct Contractor {
     pub name: String,
     pub email: Address,
     pub timezone: Tz,
+    /// The language of their mail and calendar entries (`language`,
+    /// default English).
+    pub language: Lang,
+}
+
+impl Contractor {
+    /// The contractor as the reader of a mail: their language and zone.
+    pub fn reader(&self) -> Reader {
+        Reader::new(self.language.clone(), self.timezone)
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -119,6 +119,7 @@ pub(super) fn preview(
     purpose: Option<&str>,
     milestone: Option<String>,
     eml: bool,
+    lang: Option<&str>,
 ) -> u8 {
     let purpose = match purpose.map(|p| (p, Purpose::parse(p))) {
         None => Purpose::Instructions,
@@ -132,11 +133,22 @@ pub(super) fn preview(
             return EXIT_USAGE;
         }
     };
+    let lang = match lang.map(crate::templates::Lang::parse) {
+        None => None,
+        Some(Ok(l)) => Some(l),
+        Some(Err(err)) => {
+            eprintln!("handoff preview: --lang: {err}");
+            return EXIT_USAGE;
+        }
+    };
     let loaded = match config::load(config_path) {
         Ok(l) => l,
         Err(e) => return report_config_error(&e),
     };
-    let model = &loaded.model;
+    // `--lang` shows the mail as a recipient reading that language would get
+    // it; without it, in the recipient's own language.
+    let in_lang = lang.map(|l| crate::outbox::check::speaking(&loaded.model, &l));
+    let model = in_lang.as_ref().unwrap_or(&loaded.model);
     let Some(e) = model.engagement(engagement) else {
         let ids: Vec<&str> = model.engagements.iter().map(|e| e.id.as_str()).collect();
         eprintln!(
@@ -195,7 +207,21 @@ pub(super) fn preview(
     let written = if eml {
         out.write_all(&composed.bytes)
     } else {
-        let headers = header_block(&composed.bytes);
+        // The subject as the reader sees it, not RFC 2047-encoded.
+        let unfolded = header_block(&composed.bytes)
+            .replace("\n ", " ")
+            .replace("\n\t", " ");
+        let headers: Vec<String> = unfolded
+            .lines()
+            .map(|l| {
+                if l.starts_with("Subject:") {
+                    format!("Subject: {}", composed.subject)
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect();
+        let headers = headers.join("\n");
         write!(
             out,
             "{headers}\n--- text/plain ---\n{}\n--- text/html ---\n{}\n",

@@ -119,6 +119,10 @@ pub enum Command {
         /// Print the raw message (.eml) instead of a readable view.
         #[arg(long)]
         eml: bool,
+        /// Write it in this language (a BCP 47 tag such as de or pt-BR)
+        /// instead of the recipient's own.
+        #[arg(long)]
+        lang: Option<String>,
     },
     /// Write the owner's calendar feed (.ics): milestones, kickoffs, the next
     /// evaluation and payment dates.
@@ -255,6 +259,7 @@ pub fn run(cli: Cli) -> u8 {
             purpose,
             milestone,
             eml,
+            lang,
         } => looking::preview(
             &cli.config,
             clock.as_ref(),
@@ -262,6 +267,7 @@ pub fn run(cli: Cli) -> u8 {
             purpose.as_deref(),
             milestone,
             eml,
+            lang.as_deref(),
         ),
         Command::Ics { engagement, output } => with_config(&cli.config, |loaded| {
             looking::ics(

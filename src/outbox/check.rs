@@ -1,49 +1,89 @@
 //! The template check: every template renders against the real config, so a
 //! misspelt variable shows in `handoff check` (and stops a reload of the
 //! daemon), never as a blank in someone's inbox. Each purpose is composed
-//! for each engagement with plausible values for what only the moment of
-//! sending knows ([`sample_extra`]), exactly as the outbox composes it.
+//! for each engagement, in every language the config uses (the owner's and
+//! every contractor's, so also an owner notice in a contractor's language),
+//! with plausible values for what only the moment of sending knows
+//! ([`sample_extra`]), exactly as the outbox composes it.
 
 use super::{Composer, MailRequest};
 use crate::model::Model;
-use crate::templates::{Purpose, Templates};
+use crate::templates::{Lang, Purpose, Templates};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
-/// Renders every purpose for every engagement; one line per failure. The
-/// daemon runs the same check before it accepts a reloaded config.
+/// Renders every purpose for every engagement in every language the config
+/// uses; one line per failure. The daemon runs the same check before it
+/// accepts a reloaded config.
 pub fn check_templates(model: &Model, now: DateTime<Utc>) -> Vec<String> {
     let templates = match Templates::load(model.mail.templates_dir.as_deref()) {
         Ok(t) => t,
         Err(e) => return vec![template_problem(model, &e.to_string())],
     };
-    let composer = Composer {
-        model,
-        templates: &templates,
-    };
     let mut problems = Vec::new();
-    for e in &model.engagements {
-        for purpose in Purpose::ALL {
-            let milestone = e.milestones.first().map(|m| m.id.clone());
-            if purpose.needs_milestone() && milestone.is_none() {
-                continue;
-            }
-            let req = MailRequest {
-                purpose: *purpose,
-                engagement: e.id.clone(),
-                milestone,
-                extra: sample_extra(*purpose),
-                calendar: None,
-            };
-            if let Err(err) = composer.compose(&req, None, now) {
-                let line = template_problem(model, &format!("{err} (engagement {})", e.id));
-                if !problems.contains(&line) {
-                    problems.push(line);
+    for lang in languages(model) {
+        let in_lang = speaking(model, &lang);
+        let composer = Composer {
+            model: &in_lang,
+            templates: &templates,
+        };
+        for e in &in_lang.engagements {
+            for purpose in Purpose::ALL {
+                let Some(req) = sample_request(e, *purpose) else {
+                    continue;
+                };
+                if let Err(err) = composer.compose(&req, None, now) {
+                    let line = template_problem(
+                        model,
+                        &format!("{err} (engagement {}, in {lang})", e.id),
+                    );
+                    if !problems.contains(&line) {
+                        problems.push(line);
+                    }
                 }
             }
         }
     }
     problems
+}
+
+/// The languages the config uses: the owner's first, then each
+/// contractor's, each once.
+pub fn languages(model: &Model) -> Vec<Lang> {
+    let mut out = vec![model.owner.language.clone()];
+    for c in &model.contractors {
+        if !out.contains(&c.language) {
+            out.push(c.language.clone());
+        }
+    }
+    out
+}
+
+/// The model with everyone reading `lang`: how `check` and `preview --lang`
+/// compose a mail in a language its recipient does not read.
+pub fn speaking(model: &Model, lang: &Lang) -> Model {
+    let mut m = model.clone();
+    m.owner.language = lang.clone();
+    for c in &mut m.contractors {
+        c.language = lang.clone();
+    }
+    m
+}
+
+/// The request `check` composes for one purpose of `e` (about its first
+/// milestone), or `None` when the purpose needs a milestone `e` lacks.
+pub fn sample_request(e: &crate::model::Engagement, purpose: Purpose) -> Option<MailRequest> {
+    let milestone = e.milestones.first().map(|m| m.id.clone());
+    if purpose.needs_milestone() && milestone.is_none() {
+        return None;
+    }
+    Some(MailRequest {
+        purpose,
+        engagement: e.id.clone(),
+        milestone,
+        extra: sample_extra(purpose),
+        calendar: None,
+    })
 }
 
 fn template_problem(model: &Model, detail: &str) -> String {

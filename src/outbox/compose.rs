@@ -14,10 +14,13 @@
 //!   one subject per engagement (Gmail threads by subject too).
 //! - Reply-To is the owner; owner notices carry `Auto-Submitted:
 //!   auto-generated` (RFC 3834) so auto-responders stay quiet.
-//! - Times are written in the recipient's zone, with the zone named.
+//! - Everything is written for the recipient: in their language (the
+//!   contractor's or the owner's `language`), times in their zone with the
+//!   zone named as people say it, schedules in words, a deadline on a date
+//!   as the end of the owner's day (see [`crate::templates::Reader`]).
 
 use crate::model::{Engagement, Milestone, Model};
-use crate::templates::{Purpose, Rendered, TemplateError, Templates, local_date, local_time};
+use crate::templates::{Purpose, Reader, Rendered, TemplateError, Templates};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use lettre::message::header::{
@@ -158,19 +161,21 @@ impl Composer<'_> {
         let contractor = self.model.contractor_of(engagement);
         let owner = &self.model.owner;
         let to_owner = req.purpose.is_owner_notice();
-        let (recipient, recipient_tz) = if to_owner {
+        let (recipient, reader) = if to_owner {
             (
                 Mailbox::new(Some(owner.name.clone()), owner.email.clone()),
-                owner.timezone,
+                owner.reader(),
             )
         } else {
             (
                 Mailbox::new(Some(contractor.name.clone()), contractor.email.clone()),
-                contractor.timezone,
+                contractor.reader(),
             )
         };
-        let ctx = self.context(engagement, milestone, &req.extra, recipient_tz, now);
-        let rendered = self.templates.render(req.purpose, &ctx)?;
+        let ctx = self.context(engagement, milestone, &req.extra, &reader, now);
+        let rendered = self
+            .templates
+            .render_in(&reader.lang, req.purpose, &ctx)?;
         let message_id = new_message_id(req.purpose, &owner.email);
         let owner_box = Mailbox::new(Some(owner.name.clone()), owner.email.clone());
         let mut builder = Message::builder()
@@ -300,13 +305,14 @@ impl Composer<'_> {
         Ok((engagement, milestone))
     }
 
-    /// The template context (see templates/README.md for the variables).
+    /// The template context for `reader` (see templates/README.md for the
+    /// variables).
     pub fn context(
         &self,
         e: &Engagement,
         milestone: Option<&Milestone>,
         extra: &BTreeMap<String, String>,
-        tz: Tz,
+        reader: &Reader,
         now: DateTime<Utc>,
     ) -> Value {
         let c = self.model.contractor_of(e);
@@ -314,20 +320,23 @@ impl Composer<'_> {
         let ms = |m: &Milestone| MilestoneCtx {
             id: m.id.clone(),
             title: m.title.clone(),
-            due: local_time(m.due, tz),
+            due: reader.due(m.due, owner.timezone),
         };
+        let zone = |tz: Tz| Reader::new(reader.lang.clone(), tz).zone();
         let ctx = Ctx {
             owner: PersonCtx {
                 name: owner.name.clone(),
                 first_name: first_name(&owner.name),
                 email: owner.email.to_string(),
                 timezone: owner.timezone.name().to_string(),
+                zone: zone(owner.timezone),
             },
             contractor: PersonCtx {
                 name: c.name.clone(),
                 first_name: first_name(&c.name),
                 email: c.email.to_string(),
                 timezone: c.timezone.name().to_string(),
+                zone: zone(c.timezone),
             },
             engagement: EngagementCtx {
                 id: e.id.clone(),
@@ -337,17 +346,10 @@ impl Composer<'_> {
                 quality_standard: e.quality_standard.clone(),
                 performance_standard: e.performance_standard.clone(),
                 payment_terms: e.payment_terms.clone(),
-                starts: local_date(e.starts),
-                kickoff: e.kickoff.map(|k| local_time(k, tz)),
+                starts: reader.date(e.starts),
+                kickoff: e.kickoff.map(|k| reader.time(k)),
                 status_reports: e.status_reports.as_ref().map(|s| {
-                    let next = crate::schedule::occurrence::next_after(s, now)
-                        .map(|n| format!(", the next on {}", local_time(n, s.timezone)))
-                        .unwrap_or_default();
-                    format!(
-                        "on the schedule \"{}\" ({} time){next}",
-                        s.crontab,
-                        s.timezone.name()
-                    )
+                    reader.schedule(&crate::schedule::occurrence::shape(s, now), s.timezone)
                 }),
                 milestones: e.milestones.iter().map(ms).collect(),
                 attachments: e.attachments.iter().map(|p| file_name(p)).collect(),
@@ -373,7 +375,10 @@ struct PersonCtx {
     name: String,
     first_name: String,
     email: String,
+    /// The IANA name, exact (for templates of the owner's own).
     timezone: String,
+    /// The zone as the reader says it: "New York time", "heure de Paris".
+    zone: String,
 }
 
 #[derive(Serialize)]

@@ -17,7 +17,10 @@
 //! instant) is simply dropped.
 
 use crate::model::Schedule;
-use chrono::{DateTime, LocalResult, NaiveDateTime, TimeDelta, TimeZone, Timelike, Utc};
+use crate::templates::Shape;
+use chrono::{
+    DateTime, LocalResult, NaiveDateTime, NaiveTime, TimeDelta, TimeZone, Timelike, Utc, Weekday,
+};
 use chrono_tz::Tz;
 
 /// The longest daylight-saving jump in the tz database is 2 hours (plus
@@ -86,6 +89,52 @@ pub fn next_after(s: &Schedule, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
         .after(&from_local.and_utc())
         .map(|naive| local_to_instant(naive.naive_utc(), s.timezone))
         .find(|at| *at > t)
+}
+
+/// What can be said of `s` in words (see [`crate::templates::Shape`]): one
+/// time of day every day, on some weekdays, or on one day of the month;
+/// anything else by its next three occurrences after `now`.
+pub fn shape(s: &Schedule, now: DateTime<Utc>) -> Shape {
+    use cron::TimeUnitSpec;
+    let minutes: Vec<u32> = s.cron.minutes().iter().collect();
+    let hours: Vec<u32> = s.cron.hours().iter().collect();
+    let days_of_month: Vec<u32> = s.cron.days_of_month().iter().collect();
+    // The cron crate numbers weekdays 1 (Sunday) to 7 (Saturday).
+    let days_of_week: Vec<u32> = s.cron.days_of_week().iter().collect();
+    let every_month = s.cron.months().iter().count() == 12;
+    let time = match (minutes.as_slice(), hours.as_slice()) {
+        ([m], [h]) => NaiveTime::from_hms_opt(*h, *m, 0),
+        _ => None,
+    };
+    let all_days = days_of_month.len() == 31;
+    let all_weekdays = days_of_week.len() == 7;
+    let said = match time {
+        Some(t) if every_month && all_days && all_weekdays => Some(Shape::Daily(t)),
+        Some(t) if every_month && all_days => {
+            let mut days: Vec<Weekday> = days_of_week
+                .iter()
+                .filter_map(|n| Weekday::try_from(u8::try_from((n + 5) % 7).ok()?).ok())
+                .collect();
+            days.sort_by_key(|d| d.num_days_from_monday());
+            Some(Shape::Weekly(days, t))
+        }
+        // Past the 28th, "every month" would not be true of February.
+        Some(t) if every_month && all_weekdays => match days_of_month.as_slice() {
+            [d] if *d <= 28 => Some(Shape::Monthly(*d, t)),
+            _ => None,
+        },
+        _ => None,
+    };
+    said.unwrap_or_else(|| {
+        let mut next = Vec::new();
+        let mut after = now;
+        while next.len() < 3 {
+            let Some(t) = next_after(s, after) else { break };
+            next.push(t);
+            after = t;
+        }
+        Shape::Next(next)
+    })
 }
 
 /// The latest occurrence at or before `t`: what a schedule "owes" at `t`
@@ -191,5 +240,32 @@ mod tests {
             latest_at_or_before(&d, t("2027-03-28T01:10:00Z")),
             Some(t("2027-03-28T01:00:00Z"))
         );
+    }
+
+    #[test]
+    fn a_schedule_is_said_by_its_shape_or_its_next_three_times() {
+        use chrono::Weekday::*;
+        let ny = chrono_tz::America::New_York;
+        let nine = NaiveTime::from_hms_opt(9, 0, 0).unwrap();
+        let now = t("2026-11-24T12:00:00Z");
+        let of = |line: &str| shape(&schedule(line, ny), now);
+        assert_eq!(of("0 9 * * MON"), Shape::Weekly(vec![Mon], nine));
+        assert_eq!(of("0 9 * * 0,1"), Shape::Weekly(vec![Mon, Sun], nine));
+        assert_eq!(of("0 9 * * 1-5"), Shape::Weekly(vec![Mon, Tue, Wed, Thu, Fri], nine));
+        assert_eq!(of("0 9 * * *"), Shape::Daily(nine));
+        assert_eq!(of("0 9 1 * *"), Shape::Monthly(1, nine));
+        let Shape::Next(times) = of("0 9 1 */3 *") else {
+            panic!("a quarterly schedule has no short phrase")
+        };
+        assert_eq!(
+            times,
+            [
+                t("2027-01-01T14:00:00Z"),
+                t("2027-04-01T13:00:00Z"),
+                t("2027-07-01T13:00:00Z")
+            ]
+        );
+        assert!(matches!(of("*/30 9-17 * * *"), Shape::Next(v) if v.len() == 3));
+        assert!(matches!(of("0 9 31 * *"), Shape::Next(_)));
     }
 }

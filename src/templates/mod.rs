@@ -13,15 +13,19 @@
 //! of Handoff.
 
 mod defaults;
+pub mod lang;
 mod purpose;
 mod words;
 
+pub use lang::{Base, Lang};
 pub use purpose::Purpose;
-pub use words::{local_date, local_time};
+pub use words::{Reader, Shape, local_date, local_time};
 
 use defaults::DEFAULTS;
 use minijinja::{Environment, UndefinedBehavior, Value};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
@@ -60,52 +64,131 @@ pub struct Rendered {
     pub html: String,
 }
 
-/// The loaded templates (defaults plus the owner's overrides).
-pub struct Templates {
+/// One language's templates, compiled: each name resolved to the file that
+/// serves it, and where that file came from.
+struct LangEnv {
     env: Environment<'static>,
-    /// Where each template came from, for messages ("built in" or a path).
-    overrides: Vec<String>,
+    /// Template name → the file that serves it in this language
+    /// ("de/kickoff.txt", or "en/kickoff.txt" where German has none).
+    origin: BTreeMap<String, String>,
+}
+
+/// The loaded templates: the defaults of every shipped language plus the
+/// owner's files. A language is compiled the first time a mail is written in
+/// it, so a daemon holds only the languages its people read.
+pub struct Templates {
+    /// The owner's files by path under `templates_dir` ("de/kickoff.txt").
+    owner: BTreeMap<String, String>,
+    /// Per shipped language, in [`Base::ALL`] order.
+    langs: Vec<OnceLock<Result<LangEnv, (String, String)>>>,
 }
 
 impl Templates {
-    /// The defaults, with any same-named file in `dir` taking their place.
+    /// The defaults, with the owner's files in `dir` taking their place:
+    /// `dir/<lang>/NAME` for that language (`dir/NAME`, the layout before
+    /// languages, counts as English). English is compiled at once, so a
+    /// broken file shows here; the other languages when first used.
     pub fn load(dir: Option<&Path>) -> Result<Templates, TemplateError> {
+        let mut owner = BTreeMap::new();
+        if let Some(dir) = dir {
+            // Every name English has, in every language: an owner may also
+            // translate a template no shipped language has yet.
+            for (en_name, _) in DEFAULTS.iter().filter(|(n, _)| n.starts_with("en/")) {
+                let file = &en_name[3..];
+                for base in Base::ALL {
+                    let mut candidates = vec![dir.join(base.code()).join(file)];
+                    if *base == Base::En {
+                        candidates.push(dir.join(file));
+                    }
+                    if let Some(path) = candidates.into_iter().find(|p| p.is_file()) {
+                        let source = std::fs::read_to_string(&path)
+                            .map_err(|source| TemplateError::Read { path, source })?;
+                        owner.insert(format!("{}/{file}", base.code()), source);
+                    }
+                }
+            }
+        }
+        let t = Templates {
+            owner,
+            langs: Base::ALL.iter().map(|_| OnceLock::new()).collect(),
+        };
+        t.env(Base::En)?;
+        Ok(t)
+    }
+
+    /// The owner's files in use, by path under `templates_dir`
+    /// ("de/kickoff.txt").
+    pub fn overridden(&self) -> Vec<String> {
+        self.owner.keys().cloned().collect()
+    }
+
+    fn env(&self, base: Base) -> Result<&LangEnv, TemplateError> {
+        let i = Base::ALL.iter().position(|b| *b == base).unwrap_or(0);
+        // `langs` has one cell per `Base::ALL` entry (built so in `load`).
+        let cell = &self.langs[i];
+        cell.get_or_init(|| self.compile(base))
+            .as_ref()
+            .map_err(|(name, detail)| TemplateError::Render {
+                name: name.clone(),
+                detail: detail.clone(),
+            })
+    }
+
+    /// Every template name in `base`'s language: the language's own file
+    /// (the owner's, else the shipped one), else English's (the owner's,
+    /// else the shipped one).
+    fn compile(&self, base: Base) -> Result<LangEnv, (String, String)> {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         // Auto-escaping stays minijinja's default: HTML-escape in `.html`
         // templates only, since mail text is not HTML.
-        let mut overrides = Vec::new();
-        for (name, source) in DEFAULTS {
-            let over = dir.map(|d| d.join(name)).filter(|p| p.is_file());
-            let source = match &over {
-                Some(path) => {
-                    overrides.push(name.to_string());
-                    std::fs::read_to_string(path).map_err(|source| TemplateError::Read {
-                        path: path.clone(),
-                        source,
-                    })?
-                }
-                None => source.to_string(),
-            };
-            env.add_template_owned(name.to_string(), source)
-                .map_err(|e| render_error(name, &e))?;
+        let mut origin = BTreeMap::new();
+        let shipped = |rel: &str| DEFAULTS.iter().find(|(n, _)| *n == rel).map(|(_, s)| *s);
+        for (en_name, _) in DEFAULTS.iter().filter(|(n, _)| n.starts_with("en/")) {
+            let file = &en_name[3..];
+            let own = format!("{}/{file}", base.code());
+            let (rel, source) = [own.as_str(), en_name]
+                .into_iter()
+                .find_map(|rel| {
+                    self.owner
+                        .get(rel)
+                        .map(|s| (rel, s.as_str()))
+                        .or_else(|| shipped(rel).map(|s| (rel, s)))
+                })
+                .unwrap_or((en_name, ""));
+            env.add_template_owned(file.to_string(), source.to_string())
+                .map_err(|e| match render_error(rel, &e) {
+                    TemplateError::Render { name, detail } => (name, detail),
+                    other => (rel.to_string(), other.to_string()),
+                })?;
+            origin.insert(file.to_string(), rel.to_string());
         }
-        Ok(Templates { env, overrides })
+        Ok(LangEnv { env, origin })
     }
 
-    /// Names of the templates the owner overrides.
-    pub fn overridden(&self) -> &[String] {
-        &self.overrides
-    }
-
-    /// Renders one purpose against `ctx`.
+    /// Renders one purpose in English against `ctx`.
     pub fn render(&self, purpose: Purpose, ctx: &Value) -> Result<Rendered, TemplateError> {
+        self.render_in(&Lang::default(), purpose, ctx)
+    }
+
+    /// Renders one purpose in `lang` against `ctx` (which gains `lang`, the
+    /// tag, for `<html lang>`).
+    pub fn render_in(
+        &self,
+        lang: &Lang,
+        purpose: Purpose,
+        ctx: &Value,
+    ) -> Result<Rendered, TemplateError> {
+        let le = self.env(lang.base())?;
+        let ctx = minijinja::context! { lang => lang.tag(), ..ctx.clone() };
         let txt = format!("{purpose}.txt");
-        let full = self
+        let named = |file: &str| le.origin.get(file).cloned().unwrap_or(file.to_string());
+        let full = le
             .env
             .get_template(&txt)
-            .and_then(|t| t.render(ctx))
-            .map_err(|e| render_error(&txt, &e))?;
+            .and_then(|t| t.render(&ctx))
+            .map_err(|e| render_error(&named(&txt), &e))?;
+        let txt = named(&txt);
         let (first, body) = full
             .split_once('\n')
             .ok_or_else(|| TemplateError::NoSubject { name: txt.clone() })?;
@@ -125,12 +208,12 @@ impl Templates {
         }
         let text = tidy(body);
         let html_name = format!("{purpose}.html");
-        let html_ctx = minijinja::context! { text_body => text.clone(), ..ctx.clone() };
-        let html = self
+        let html_ctx = minijinja::context! { text_body => text.clone(), ..ctx };
+        let html = le
             .env
             .get_template(&html_name)
             .and_then(|t| t.render(&html_ctx))
-            .map_err(|e| render_error(&html_name, &e))?;
+            .map_err(|e| render_error(&named(&html_name), &e))?;
         Ok(Rendered {
             subject,
             text,
@@ -200,7 +283,7 @@ mod tests {
                 "{p}: {:?}",
                 r.text
             );
-            assert!(r.html.contains("<html>"), "{p}");
+            assert!(r.html.contains("<html lang=\"en\">"), "{p}");
         }
     }
 
@@ -238,9 +321,9 @@ mod tests {
         )
         .unwrap();
         let t = Templates::load(Some(dir.path())).unwrap();
-        assert_eq!(t.overridden(), ["kickoff.txt"]);
+        assert_eq!(t.overridden(), ["en/kickoff.txt"]);
         let err = t.render(Purpose::Kickoff, &ctx()).unwrap_err();
-        assert!(err.to_string().contains("kickoff.txt: line 3"), "{err}");
+        assert!(err.to_string().contains("en/kickoff.txt: line 3"), "{err}");
         std::fs::write(
             dir.path().join("kickoff.txt"),
             "Subject: Hi {{ contractor.first_name }}\n\nCall\n",
@@ -254,22 +337,52 @@ mod tests {
     }
 
     #[test]
-    fn every_file_in_templates_is_compiled_in() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let name = entry.unwrap().file_name().to_string_lossy().into_owned();
-            if name.ends_with(".txt") || name.ends_with(".html") {
-                assert!(
-                    DEFAULTS.iter().any(|(n, _)| *n == name),
-                    "{name} is not in DEFAULTS"
-                );
-            }
-        }
+    fn an_owner_file_overrides_one_language_and_others_keep_theirs() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("de")).unwrap();
+        std::fs::write(
+            dir.path().join("de/kickoff.txt"),
+            "Subject: Hallo {{ contractor.first_name }}\n\nBis bald\n",
+        )
+        .unwrap();
+        let t = Templates::load(Some(dir.path())).unwrap();
+        assert_eq!(t.overridden(), ["de/kickoff.txt"]);
+        let de = Lang::parse("de-AT").unwrap();
+        let r = t.render_in(&de, Purpose::Kickoff, &ctx()).unwrap();
+        assert_eq!(r.subject, "Hallo Dana");
+        // The HTML part is still the shipped one, and `lang` is the tag.
+        assert!(r.html.contains("lang=\"de-AT\""), "{}", r.html);
+        let en = t.render(Purpose::Kickoff, &ctx()).unwrap();
+        assert!(en.text.contains("kickoff call"), "{}", en.text);
+    }
+
+    #[test]
+    fn a_language_without_its_own_file_takes_the_owners_english_one() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("en")).unwrap();
+        std::fs::write(
+            dir.path().join("en/notice_sign_in.txt"),
+            "Subject: Sign in {{ nope }}\n\nx\n",
+        )
+        .unwrap();
+        let t = Templates::load(Some(dir.path())).unwrap_or_else(|e| panic!("{e}"));
+        let err = t.render(Purpose::NoticeSignIn, &ctx()).unwrap_err();
+        assert!(err.to_string().contains("en/notice_sign_in.txt"), "{err}");
+    }
+
+    #[test]
+    fn every_purpose_has_english_files_and_every_translation_an_original() {
         for p in Purpose::ALL {
             for ext in ["txt", "html"] {
-                let name = format!("{p}.{ext}");
+                let name = format!("en/{p}.{ext}");
                 assert!(DEFAULTS.iter().any(|(n, _)| *n == name), "{name} missing");
             }
+        }
+        for (name, _) in DEFAULTS {
+            let (code, file) = name.split_once('/').unwrap();
+            assert!(lang::SHIPPED.contains(&code), "{name}: not a shipped language");
+            let en = format!("en/{file}");
+            assert!(DEFAULTS.iter().any(|(n, _)| *n == en), "{name} has no English original");
         }
     }
 

@@ -1,10 +1,22 @@
 //! `[owner]` and `[[contractor]]`: the people mail goes between.
 
 use super::*;
+use crate::templates::Lang;
 
-pub(super) const OWNER_KEYS: &[&str] = &["name", "email", "timezone"];
+pub(super) const OWNER_KEYS: &[&str] = &["name", "email", "timezone", "language"];
 
-pub(super) const CONTRACTOR_KEYS: &[&str] = &["id", "name", "email", "timezone"];
+pub(super) const CONTRACTOR_KEYS: &[&str] = &["id", "name", "email", "timezone", "language"];
+
+/// `language = "de"`: a BCP 47 tag of a language Handoff writes mail in;
+/// English when absent.
+fn read_language(d: &mut Diagnostics<'_>, s: &mut Section<'_, '_>) -> Option<Lang> {
+    match s.str(d, "language") {
+        None => Some(Lang::default()),
+        Some(v) => check(d, &v, &format!("`language` in {}", s.name), |t| {
+            Lang::parse(t)
+        }),
+    }
+}
 
 pub(super) fn read_owner(d: &mut Diagnostics<'_>, mut s: Section<'_, '_>) -> Option<Owner> {
     let name = s.req_str(d, "name", "name = \"Your Name\"");
@@ -15,11 +27,13 @@ pub(super) fn read_owner(d: &mut Diagnostics<'_>, mut s: Section<'_, '_>) -> Opt
     let email = email.and_then(|v| check(d, &v, "`email` in [owner]", values::address));
     let tz = s.req_str(d, "timezone", "timezone = \"Europe/Berlin\"");
     let tz = tz.and_then(|v| check(d, &v, "`timezone` in [owner]", values::timezone));
+    let language = read_language(d, &mut s);
     s.finish(d);
     Some(Owner {
         name: name?,
         email: email?,
         timezone: tz?,
+        language: language?,
     })
 }
 
@@ -53,6 +67,7 @@ pub(super) fn read_contractors(
                 values::timezone,
             ),
         };
+        let language = read_language(d, &mut s);
         s.finish(d);
         out.push((|| {
             Some(Contractor {
@@ -60,6 +75,7 @@ pub(super) fn read_contractors(
                 name: name?,
                 email: email?,
                 timezone: tz?,
+                language: language?,
             })
         })());
     }
