@@ -1,4 +1,4 @@
-//! Portuguese phrases: "você" avoided, short and plain, readable in Brazil
+//! Portuguese phrases: "você", short and plain, readable in Brazil
 //! and in Portugal (the region of `pt-BR` / `pt-PT` changes only dates and
 //! city names).
 
