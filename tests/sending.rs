@@ -173,7 +173,7 @@ impl Loaded {
             purpose,
             engagement: engagement.to_string(),
             milestone,
-            extra: outbox::check::sample_extra(purpose),
+            extra: outbox::check::sample_extra(&self.model, e, purpose, t(NOW)),
             calendar: None,
         };
         let recipient = if purpose.is_owner_notice() {

@@ -193,7 +193,7 @@ pub(super) fn preview(
         purpose,
         engagement: e.id.clone(),
         milestone,
-        extra: sample_extra(purpose),
+        extra: sample_extra(model, e, purpose, clock.now()),
         calendar: None,
     };
     let composed = match composer.compose(&req, root.as_deref(), clock.now()) {

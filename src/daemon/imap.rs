@@ -71,7 +71,7 @@ impl Pipeline for CurrentPipeline {
             ),
             (
                 "since".to_string(),
-                crate::templates::local_time(since, model.owner.timezone),
+                model.owner.reader().time(since),
             ),
             ("error".to_string(), error.to_string()),
         ]

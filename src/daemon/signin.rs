@@ -210,11 +210,11 @@ fn needed(
             ("account", account.clone()),
             (
                 "since",
-                crate::templates::local_time(since, model.owner.timezone),
+                model.owner.reader().time(since),
             ),
             ("error", error.to_string()),
             ("command", command.clone()),
-            ("affects", affects.clone()),
+            ("affects", affects_in(model, source, &model.owner.language)),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
@@ -287,18 +287,25 @@ fn signs_in_with(s: &crate::model::ServerSettings, source: &TokenSource) -> bool
 
 /// What stops while `source` cannot sign in, in words.
 fn affects(model: &Model, source: &TokenSource) -> String {
+    affects_in(model, source, &crate::templates::Lang::default())
+}
+
+/// The same in `lang`, for the owner's notice.
+fn affects_in(model: &Model, source: &TokenSource, lang: &crate::templates::Lang) -> String {
     let reads = model.mail.incoming == crate::model::Incoming::Imap
         && model
             .imap
             .as_ref()
             .is_some_and(|i| signs_in_with(&i.server, source));
     let sends = !mail_still_goes(model, source);
+    let [both, unread, unsent, nothing] = lang.phrases().sign_in_stops;
     match (reads, sends) {
-        (true, true) => "replies are not read and no mail goes out".into(),
-        (true, false) => "replies from your contractors are not read".into(),
-        (false, true) => "no mail goes out".into(),
-        (false, false) => "nothing uses it".into(),
+        (true, true) => both,
+        (true, false) => unread,
+        (false, true) => unsent,
+        (false, false) => nothing,
     }
+    .to_string()
 }
 
 /// Whether a notice can still reach the owner by mail.

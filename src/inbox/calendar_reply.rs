@@ -93,7 +93,10 @@ pub fn record_reply(
                 .iter()
                 .find(|x| &x.id == m)
                 .map_or_else(|| m.clone(), |x| x.title.clone()),
-            None => "the kickoff call".to_string(),
+            None => crate::templates::lang::fill(
+                model.owner.language.phrases().kickoff_call,
+                &[("title", &e.title)],
+            ),
         };
         let notice = if reply.partstat == PartStat::Declined {
             let when = match &milestone {
@@ -101,10 +104,8 @@ pub fn record_reply(
                     .milestones
                     .iter()
                     .find(|x| &x.id == m)
-                    .map(|x| crate::templates::local_time(x.due, model.owner.timezone)),
-                None => e
-                    .kickoff
-                    .map(|k| crate::templates::local_time(k, model.owner.timezone)),
+                    .map(|x| model.owner.reader().due(x.due, model.owner.timezone)),
+                None => e.kickoff.map(|k| model.owner.reader().time(k)),
             }
             .unwrap_or_default();
             let req = MailRequest {

@@ -419,7 +419,7 @@ impl Inbox<'_> {
                 vec![
                     (
                         "received",
-                        crate::templates::local_time(now, self.model.owner.timezone),
+                        self.model.owner.reader().time(now),
                     ),
                     ("excerpt", excerpt),
                 ],

@@ -7,9 +7,9 @@
 //! ([`sample_extra`]), exactly as the outbox composes it.
 
 use super::{Composer, MailRequest};
-use crate::model::Model;
+use crate::model::{Engagement, Model};
 use crate::templates::{Lang, Purpose, Templates};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use std::collections::BTreeMap;
 
 /// Renders every purpose for every engagement in every language the config
@@ -29,7 +29,7 @@ pub fn check_templates(model: &Model, now: DateTime<Utc>) -> Vec<String> {
         };
         for e in &in_lang.engagements {
             for purpose in Purpose::ALL {
-                let Some(req) = sample_request(e, *purpose) else {
+                let Some(req) = sample_request(&in_lang, e, *purpose, now) else {
                     continue;
                 };
                 if let Err(err) = composer.compose(&req, None, now) {
@@ -72,7 +72,12 @@ pub fn speaking(model: &Model, lang: &Lang) -> Model {
 
 /// The request `check` composes for one purpose of `e` (about its first
 /// milestone), or `None` when the purpose needs a milestone `e` lacks.
-pub fn sample_request(e: &crate::model::Engagement, purpose: Purpose) -> Option<MailRequest> {
+pub fn sample_request(
+    model: &Model,
+    e: &Engagement,
+    purpose: Purpose,
+    now: DateTime<Utc>,
+) -> Option<MailRequest> {
     let milestone = e.milestones.first().map(|m| m.id.clone());
     if purpose.needs_milestone() && milestone.is_none() {
         return None;
@@ -81,7 +86,7 @@ pub fn sample_request(e: &crate::model::Engagement, purpose: Purpose) -> Option<
         purpose,
         engagement: e.id.clone(),
         milestone,
-        extra: sample_extra(purpose),
+        extra: sample_extra(model, e, purpose, now),
         calendar: None,
     })
 }
@@ -93,73 +98,124 @@ fn template_problem(model: &Model, detail: &str) -> String {
     }
 }
 
-/// Plausible values for each purpose's `extra`, for `check` (every template
-/// renders against the real config) and `preview`.
-pub fn sample_extra(purpose: Purpose) -> BTreeMap<String, String> {
-    let pairs: &[(&str, &str)] = match purpose {
-        Purpose::DeadlineReminder => &[("due_in", "3 days")],
-        Purpose::MilestoneInvite => &[("update", "no")],
-        Purpose::InviteCancel => &[("title", "(the milestone)"), ("due", "(its due date)")],
-        Purpose::EvaluationFeedback => &[("feedback", "(your evaluation, as you record it)")],
-        Purpose::NoticeDelivery => &[
-            ("received", "today"),
-            ("excerpt", "(the start of the contractor's mail)"),
+/// Plausible values for each purpose's `extra` in engagement `e`, written
+/// for its recipient at `now` as the real mail would be (dates in their
+/// words, people's own words in their language), for `check` (every
+/// template renders against the real config), `preview` and the tests.
+pub fn sample_extra(
+    model: &Model,
+    e: &Engagement,
+    purpose: Purpose,
+    now: DateTime<Utc>,
+) -> BTreeMap<String, String> {
+    let owner = &model.owner;
+    let contractor = model.contractor_of(e);
+    let reader = if purpose.is_owner_notice() {
+        owner.reader()
+    } else {
+        contractor.reader()
+    };
+    let words = reader.lang.phrases();
+    let days_ago = |n: i64| reader.time(now - TimeDelta::days(n));
+    let first = e.milestones.first();
+    let title = first.map_or_else(|| e.title.clone(), |m| m.title.clone());
+    let due = first.map_or_else(
+        || reader.date(e.starts),
+        |m| reader.due(m.due, owner.timezone),
+    );
+    let config = "handoff.toml";
+    let budget = e.budget.as_ref().map_or("2000.00 EUR".to_string(), |b| b.to_string());
+    let spent = e.budget.as_ref().map_or("1600.00 EUR".to_string(), |b| {
+        crate::money::Money {
+            cents: b.cents / 5 * 4,
+            currency: b.currency.clone(),
+        }
+        .to_string()
+    });
+    let bounce = format!(
+        "550 5.1.1 <{}>: Recipient address rejected: User unknown",
+        contractor.email
+    );
+    let pairs: Vec<(&str, String)> = match purpose {
+        Purpose::DeadlineReminder => vec![("due_in", reader.period(TimeDelta::days(3)))],
+        Purpose::MilestoneInvite => vec![("update", "no".into())],
+        Purpose::InviteCancel => vec![("title", title), ("due", due)],
+        Purpose::EvaluationFeedback => vec![("feedback", words.sample_feedback.into())],
+        Purpose::NoticeDelivery => vec![
+            ("received", days_ago(0)),
+            ("excerpt", words.sample_delivery.into()),
         ],
-        Purpose::NoticeQuestion => &[("excerpt", "(the contractor's question)")],
-        Purpose::NoticeBounce => &[
-            ("recipient", "(the address)"),
-            ("error", "(what the server said)"),
+        Purpose::NoticeQuestion => vec![("excerpt", words.sample_question.into())],
+        Purpose::NoticeBounce => vec![
+            ("recipient", contractor.email.to_string()),
+            ("error", bounce),
         ],
-        Purpose::NoticeSilence => &[("quiet_for", "5 days"), ("last_heard", "(a date)")],
-        Purpose::NoticeEvaluationDue => &[("record", "(the record so far)")],
-        Purpose::NoticeDeclined => &[
-            ("what", "(the milestone or meeting)"),
-            ("when", "(its time)"),
+        Purpose::NoticeSilence => vec![
+            ("quiet_for", reader.period(TimeDelta::days(5))),
+            ("last_heard", days_ago(6)),
         ],
-        Purpose::NoticeInboxDown => &[
-            ("mailbox", "(the mailbox)"),
-            ("since", "(when it stopped answering)"),
-            ("error", "(what went wrong)"),
+        Purpose::NoticeEvaluationDue => vec![("record", crate::schedule::sample_record(&reader, now))],
+        Purpose::NoticeDeclined => vec![("what", title), ("when", due)],
+        Purpose::NoticeInboxDown => vec![
+            ("mailbox", format!("{}/INBOX", owner.email)),
+            ("since", days_ago(1)),
+            ("error", "connection refused".into()),
         ],
-        Purpose::NoticeSignIn => &[
-            ("account", "(the mail address)"),
-            ("since", "(when the sign-in stopped working)"),
-            ("error", "(what the provider said)"),
-            ("command", "handoff login --config (your config)"),
-            ("affects", "(replies are not read, mail is not sent)"),
+        Purpose::NoticeSignIn => vec![
+            ("account", owner.email.to_string()),
+            ("since", days_ago(1)),
+            (
+                "error",
+                "invalid_grant: Token has been expired or revoked.".into(),
+            ),
+            ("command", format!("handoff login --config {config}")),
+            ("affects", words.sign_in_stops[1].into()),
         ],
-        Purpose::NoticeConfigError => &[
-            ("config", "(the config file)"),
-            ("errors", "(each problem, as FILE:LINE:COL: what is wrong)"),
+        Purpose::NoticeConfigError => vec![
+            ("config", config.into()),
+            (
+                "errors",
+                format!("{config}:12:7: `due` in [[engagement.milestone]]: `2026-02-30` is not a date; expected due = 2026-12-05 or a local date-time"),
+            ),
         ],
-        Purpose::NoticeSendFailed => &[
-            ("recipient", "(the address)"),
-            ("subject", "(the subject)"),
-            ("error", "(what the server said)"),
+        Purpose::NoticeSendFailed => vec![
+            ("recipient", contractor.email.to_string()),
+            (
+                "subject",
+                format!(
+                    "{} {}",
+                    e.title,
+                    crate::outbox::compose::subject_tag(&e.id)
+                ),
+            ),
+            ("error", bounce),
         ],
-        Purpose::DeliveryAccepted => &[("notes", "(your notes, if any)")],
-        Purpose::RedoRequest => &[("reason", "(what needs fixing)")],
-        Purpose::NoticeBudget => &[
-            ("percent", "80"),
-            ("spent", "(paid so far)"),
-            ("budget", "(the budget)"),
+        Purpose::DeliveryAccepted => vec![("notes", words.sample_notes.into())],
+        Purpose::RedoRequest => vec![("reason", words.sample_reason.into())],
+        Purpose::NoticeBudget => vec![
+            ("percent", "80".into()),
+            ("spent", spent),
+            ("budget", budget),
         ],
-        Purpose::Digest => &[
-            ("headline", "(how many engagements, how many need you)"),
-            ("summary", "(each engagement: due, late, waiting on you)"),
-            ("folded", ""),
+        Purpose::Digest => {
+            let (headline, summary) = crate::schedule::sample_digest(model, e, &reader, now);
+            vec![
+                ("headline", headline),
+                ("summary", summary),
+                ("folded", String::new()),
+            ]
+        }
+        Purpose::AgreementReminder => vec![("waiting_since", days_ago(7))],
+        Purpose::Escalation => vec![("overdue_for", reader.period(TimeDelta::days(3)))],
+        Purpose::NoticeUnanswered => vec![
+            ("asked", days_ago(2)),
+            ("excerpt", words.sample_question.into()),
         ],
-        Purpose::AgreementReminder => &[("waiting_since", "(a date)")],
-        Purpose::Escalation => &[("overdue_for", "3 days")],
-        Purpose::NoticeUnanswered => &[
-            ("asked", "(a date)"),
-            ("excerpt", "(the contractor's question)"),
-        ],
-        Purpose::NoticeStatusMissing => &[("requested", "(a date)")],
-        _ => &[],
+        Purpose::NoticeStatusMissing => vec![("requested", days_ago(7))],
+        _ => vec![],
     };
     pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
         .collect()
 }

@@ -148,7 +148,12 @@ fn no_mail_says_a_time_counted_from_when_it_was_written() {
             purpose: *purpose,
             engagement: "website".into(),
             milestone: Some("wireframes".into()),
-            extra: crate::outbox::check::sample_extra(*purpose),
+            extra: crate::outbox::check::sample_extra(
+                &model,
+                &model.engagements[0],
+                *purpose,
+                t("2026-11-24T08:00:00Z"),
+            ),
             calendar: None,
         };
         let c = composer

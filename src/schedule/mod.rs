@@ -51,6 +51,7 @@ mod rules;
 mod summary;
 
 pub use feed::{KickoffSent, feed};
+pub use summary::{sample_digest, sample_record};
 pub use plan::{PlanEntry, plan};
 
 use crate::lifecycle::EngagementState;
@@ -229,7 +230,7 @@ fn items(model: &Model, facts: &Facts, w: &Window) -> Vec<Item> {
             if let Some(budget) = &e.budget {
                 lines.push_str(&format!(
                     "\n  - {}",
-                    summary::budget_line(budget, subject.paid)
+                    summary::budget_line(&model.owner.reader(), budget, subject.paid)
                 ));
             }
             digest.push((lines, needs));
@@ -252,13 +253,7 @@ fn items(model: &Model, facts: &Facts, w: &Window) -> Vec<Item> {
             .map(|(l, _)| l.as_str())
             .collect::<Vec<_>>()
             .join("\n\n");
-        let headline = format!(
-            "{} engagement{}, {} need{} you",
-            digest.len(),
-            if digest.len() == 1 { "" } else { "s" },
-            needs,
-            if needs == 1 { "s" } else { "" }
-        );
+        let headline = summary::headline(&model.owner.reader(), digest.len(), needs);
         for at in digest_at {
             let mut extra = BTreeMap::new();
             extra.insert("summary".to_string(), summary.clone());

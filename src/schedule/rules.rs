@@ -11,7 +11,6 @@ use crate::lifecycle::{EngagementState, MilestoneState};
 use crate::model::{Engagement, Model, Schedule, format_period};
 use crate::store::{EngagementRecord, JournalFacts, MilestoneRecord};
 use crate::templates::Purpose;
-use crate::templates::local_time;
 use chrono::{DateTime, TimeDelta, Utc};
 use std::collections::BTreeMap;
 
@@ -84,6 +83,11 @@ impl Subject<'_> {
         self.model.owner.timezone
     }
 
+    /// The owner as the reader of the notices: their language and zone.
+    pub(crate) fn owner(&self) -> crate::templates::Reader {
+        self.model.owner.reader()
+    }
+
     /// Milestones still in the config that still await delivery.
     pub(crate) fn open(&self) -> impl Iterator<Item = &MilestoneRecord> {
         self.record.milestones.iter().filter(|m| {
@@ -147,7 +151,7 @@ fn agreement(s: &Subject<'_>, w: &Window, out: &mut Vec<Item>) {
             format!("agreement_reminder/{}", s.e.id),
         );
         it.extra
-            .insert("waiting_since".into(), local_time(since, s.owner_tz()));
+            .insert("waiting_since".into(), s.owner().time(since));
         out.push(it);
     }
 }
@@ -186,7 +190,8 @@ fn milestones(s: &Subject<'_>, w: &Window, out: &mut Vec<Item>) {
                             format!("remind/{id}/{}/{}", m.id, format_period(*off)),
                             format!("remind/{id}/{}", m.id),
                         );
-                        it.extra.insert("due_in".into(), human(*off));
+                        let contractor = s.model.contractor_of(s.e).reader();
+                        it.extra.insert("due_in".into(), contractor.period(*off));
                         out.push(it);
                     }
                 }
@@ -222,8 +227,10 @@ fn milestones(s: &Subject<'_>, w: &Window, out: &mut Vec<Item>) {
                         format!("escalate/{id}/{}", m.id),
                         format!("escalate/{id}/{}", m.id),
                     );
-                    it.extra
-                        .insert("overdue_for".into(), human(s.model.policy.escalate_after));
+                    it.extra.insert(
+                        "overdue_for".into(),
+                        s.owner().period(s.model.policy.escalate_after),
+                    );
                     out.push(it);
                 }
             }
@@ -284,7 +291,7 @@ fn status(s: &Subject<'_>, w: &Window, out: &mut Vec<Item>) {
             format!("status_missing/{id}"),
         );
         it.extra
-            .insert("requested".into(), local_time(prev, s.owner_tz()));
+            .insert("requested".into(), s.owner().time(prev));
         out.push(it);
     }
 }
@@ -364,9 +371,8 @@ fn silence(s: &Subject<'_>, w: &Window, out: &mut Vec<Item>) {
         format!("silence/{}/{}", s.e.id, since.to_rfc3339()),
         format!("silence/{}", s.e.id),
     );
-    it.extra.insert("quiet_for".into(), human(after));
-    it.extra
-        .insert("last_heard".into(), local_time(since, s.owner_tz()));
+    it.extra.insert("quiet_for".into(), s.owner().period(after));
+    it.extra.insert("last_heard".into(), s.owner().time(since));
     out.push(it);
 }
 
@@ -394,8 +400,7 @@ fn unanswered(s: &Subject<'_>, w: &Window, out: &mut Vec<Item>) {
         format!("unanswered/{}/{}", s.e.id, asked.to_rfc3339()),
         format!("unanswered/{}", s.e.id),
     );
-    it.extra
-        .insert("asked".into(), local_time(*asked, s.owner_tz()));
+    it.extra.insert("asked".into(), s.owner().time(*asked));
     it.extra.insert("excerpt".into(), text.clone());
     out.push(it);
 }
@@ -447,43 +452,5 @@ fn periodic(first: DateTime<Utc>, every: TimeDelta, w: &Window) -> Vec<DateTime<
             .take_while(|at| *at <= w.until)
             .take(100_000)
             .collect(),
-    }
-}
-
-/// "3 days", "1 day", "12 hours", "1 day 12 hours": how long, for a person.
-pub(crate) fn human(d: TimeDelta) -> String {
-    let days = d.num_days();
-    let hours = d.num_hours() - days * 24;
-    let minutes = d.num_minutes() - d.num_hours() * 60;
-    let unit = |n: i64, one: &str| {
-        if n == 1 {
-            format!("1 {one}")
-        } else {
-            format!("{n} {one}s")
-        }
-    };
-    let mut parts = Vec::new();
-    if days > 0 {
-        parts.push(unit(days, "day"));
-    }
-    if hours > 0 {
-        parts.push(unit(hours, "hour"));
-    }
-    if minutes > 0 || parts.is_empty() {
-        parts.push(unit(minutes, "minute"));
-    }
-    parts.join(" ")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn human_periods() {
-        assert_eq!(human(TimeDelta::days(3)), "3 days");
-        assert_eq!(human(TimeDelta::days(1)), "1 day");
-        assert_eq!(human(TimeDelta::hours(36)), "1 day 12 hours");
-        assert_eq!(human(TimeDelta::minutes(30)), "30 minutes");
     }
 }

@@ -4,10 +4,13 @@
 
 use super::rules::Subject;
 use crate::lifecycle::{EngagementState, MilestoneState};
-use crate::templates::local_time;
+use crate::model::{Engagement, Model};
+use crate::templates::Reader;
+use crate::templates::lang::{Report, fill};
 use chrono::{DateTime, TimeDelta, Utc};
 
-/// The record so far, one fact per line, for the evaluation reminder.
+/// The record so far, one fact per line, for the evaluation reminder, in
+/// the owner's words.
 pub(crate) fn record(s: &Subject<'_>, now: DateTime<Utc>) -> String {
     let (mut on_time, mut late, mut open, mut overdue) = (0, 0, 0, 0);
     for m in s
@@ -32,77 +35,171 @@ pub(crate) fn record(s: &Subject<'_>, now: DateTime<Utc>) -> String {
             }
         }
     }
-    let tz = s.owner_tz();
-    let mut lines = vec![format!(
-        "- Milestones: {on_time} delivered on time, {late} late, {open} open ({overdue} overdue)"
-    )];
-    let ack = s.facts.latest(&s.e.id, "acknowledgement");
-    lines.push(match ack {
-        Some(t) => format!("- Last acknowledgement: {}", local_time(t, tz)),
-        None => "- No acknowledgement recorded".to_string(),
-    });
-    lines.push(match s.last_heard() {
-        Some(t) => format!("- Last heard from them: {}", local_time(t, tz)),
-        None => "- Nothing heard from them yet".to_string(),
-    });
-    if let Some((asked, _)) = s.facts.last_question(&s.e.id) {
+    let answered = s.facts.last_question(&s.e.id).map(|(asked, _)| {
         let answered = s
             .facts
             .latest(&s.e.id, "owner_answered")
             .is_some_and(|t| t >= *asked);
-        lines.push(format!(
-            "- Last question: {}{}",
-            local_time(*asked, tz),
-            if answered {
-                " (answered)"
-            } else {
-                " (not answered yet)"
-            }
-        ));
-    }
-    if let Some(budget) = &s.e.budget {
-        lines.push(format!("- {}", budget_line(budget, s.paid)));
-    }
-    lines.join("\n")
+        (*asked, answered)
+    });
+    let facts = RecordFacts {
+        counts: [on_time, late, open, overdue],
+        acknowledged: s.facts.latest(&s.e.id, "acknowledgement"),
+        heard: s.last_heard(),
+        question: answered,
+        budget: s.e.budget.as_ref().map(|b| budget_line(&s.owner(), b, s.paid)),
+    };
+    facts.lines(&s.owner())
 }
 
-/// One engagement's lines in the owner's digest at `now`.
-pub(crate) fn digest_lines(s: &Subject<'_>, now: DateTime<Utc>) -> (String, bool) {
-    let tz = s.owner_tz();
-    let week = now + TimeDelta::days(7);
-    let mut lines = vec![format!(
-        "{} ({}, {}): {}",
-        s.e.title,
-        s.e.id,
-        s.model.contractor_of(s.e).name,
-        s.record.state
+/// What the record says, before it is written in words.
+struct RecordFacts {
+    /// Delivered on time, late, open, overdue.
+    counts: [usize; 4],
+    acknowledged: Option<DateTime<Utc>>,
+    heard: Option<DateTime<Utc>>,
+    /// The last question and whether it was answered.
+    question: Option<(DateTime<Utc>, bool)>,
+    budget: Option<String>,
+}
+
+impl RecordFacts {
+    fn lines(&self, owner: &Reader) -> String {
+        let r = report(owner);
+        let [on_time, late, open, overdue] = self.counts.map(|n| n.to_string());
+        let mut lines = vec![fill(
+            r.record_milestones,
+            &[
+                ("on_time", &on_time),
+                ("late", &late),
+                ("open", &open),
+                ("overdue", &overdue),
+            ],
+        )];
+        lines.push(match self.acknowledged {
+            Some(t) => fill(r.record_ack, &[("when", &owner.time(t))]),
+            None => r.record_no_ack.to_string(),
+        });
+        lines.push(match self.heard {
+            Some(t) => fill(r.record_heard, &[("when", &owner.time(t))]),
+            None => r.record_not_heard.to_string(),
+        });
+        if let Some((asked, answered)) = self.question {
+            let pattern = if answered {
+                r.record_answered
+            } else {
+                r.record_unanswered
+            };
+            lines.push(fill(pattern, &[("when", &owner.time(asked))]));
+        }
+        if let Some(b) = &self.budget {
+            lines.push(format!("- {b}"));
+        }
+        lines.join("\n")
+    }
+}
+
+fn report(reader: &Reader) -> &'static Report {
+    &reader.lang.phrases().report
+}
+
+/// A record as `check` and `preview` show it in the evaluation reminder.
+pub fn sample_record(owner: &Reader, now: DateTime<Utc>) -> String {
+    RecordFacts {
+        counts: [1, 0, 2, 0],
+        acknowledged: Some(now - TimeDelta::days(20)),
+        heard: Some(now - TimeDelta::days(2)),
+        question: Some((now - TimeDelta::days(9), true)),
+        budget: None,
+    }
+    .lines(owner)
+}
+
+/// A digest's headline and summary as `check` and `preview` show them, for
+/// engagement `e` with its first milestone delivered and waiting.
+pub fn sample_digest(
+    model: &Model,
+    e: &Engagement,
+    owner: &Reader,
+    now: DateTime<Utc>,
+) -> (String, String) {
+    let r = report(owner);
+    let name = model.contractor_of(e).name.as_str();
+    let mut lines = vec![fill(
+        r.engagement,
+        &[
+            ("title", &e.title),
+            ("id", &e.id),
+            ("contractor", name),
+            ("state", r.active),
+        ],
     )];
+    if let Some(m) = e.milestones.first() {
+        lines.push(format!(
+            "  {}",
+            fill(
+                r.need_check_delivered,
+                &[
+                    ("id", &e.id),
+                    ("title", &m.title),
+                    ("when", &owner.time(now - TimeDelta::days(1))),
+                ],
+            )
+        ));
+    }
+    ((r.headline)(1, 1), lines.join("\n"))
+}
+
+/// The digest's headline: how many engagements, how many things need the
+/// owner.
+pub(crate) fn headline(owner: &Reader, engagements: usize, needs: usize) -> String {
+    (report(owner).headline)(engagements, needs)
+}
+
+/// One engagement's lines in the owner's digest at `now`, in the owner's
+/// words.
+pub(crate) fn digest_lines(s: &Subject<'_>, now: DateTime<Utc>) -> (String, bool) {
+    let owner = s.owner();
+    let r = report(&owner);
+    let id = s.e.id.as_str();
+    let name = s.model.contractor_of(s.e).name.as_str();
+    let state = match s.record.state {
+        EngagementState::Active => r.active,
+        EngagementState::AwaitingAgreement => r.awaiting,
+        EngagementState::Finished => r.finished,
+        EngagementState::Ended => r.ended,
+    };
+    let week = now + TimeDelta::days(7);
+    let mut lines = vec![fill(
+        r.engagement,
+        &[
+            ("title", &s.e.title),
+            ("id", id),
+            ("contractor", name),
+            ("state", state),
+        ],
+    )];
+    let need = |pattern: &str, values: &[(&str, &str)]| {
+        let mut all = vec![("id", id), ("name", name)];
+        all.extend_from_slice(values);
+        format!("  {}", fill(pattern, &all))
+    };
     let mut needs_owner = false;
     if s.record.state == EngagementState::AwaitingAgreement {
-        lines.push("  - waiting for the agreement to be signed".into());
+        lines.push(need(r.need_agreement, &[]));
         needs_owner = true;
     }
     for m in s.open() {
+        let due = owner.due(m.due, s.owner_tz());
         if m.due < now {
-            lines.push(format!(
-                "  - late: {} (due {})",
-                m.title,
-                local_time(m.due, tz)
-            ));
+            lines.push(need(r.need_overdue, &[("title", &m.title), ("due", &due)]));
         } else if m.due <= week {
-            lines.push(format!(
-                "  - due this week: {} ({})",
-                m.title,
-                local_time(m.due, tz)
-            ));
+            lines.push(fill(r.due_this_week, &[("title", &m.title), ("due", &due)]));
         }
     }
     for m in s.record.milestones.iter() {
         if m.state == MilestoneState::Delivered && !m.removed_from_config {
-            lines.push(format!(
-                "  - waiting on you: check the delivery of {}",
-                m.title
-            ));
+            lines.push(need(r.need_check, &[("title", &m.title)]));
             needs_owner = true;
         }
     }
@@ -111,24 +208,26 @@ pub(crate) fn digest_lines(s: &Subject<'_>, now: DateTime<Utc>) -> (String, bool
             .latest(&s.e.id, "owner_answered")
             .is_none_or(|t| t < *asked)
     {
-        lines.push(format!(
-            "  - waiting on you: a question asked {}",
-            local_time(*asked, tz)
-        ));
+        lines.push(need(r.need_question, &[("when", &owner.time(*asked))]));
         needs_owner = true;
     }
     if s.record.state == EngagementState::Active && s.open().next().is_some() {
         let since = s.last_heard().map_or(s.start, |t| t.max(s.start));
         if now >= s.start && now - since >= s.model.policy.silence_alert_after {
-            lines.push(format!("  - silent since {}", local_time(since, tz)));
+            lines.push(need(r.need_silent, &[("when", &owner.time(since))]));
         }
     }
     (lines.join("\n"), needs_owner)
 }
 
-/// The budget line of the digest and the record: what the recorded payments (`owner_paid`
-/// details) in the budget's currency add up to, against the budget.
-pub(crate) fn budget_line(budget: &crate::money::Money, paid: &[String]) -> String {
+/// The budget line of the digest and the record: what the recorded payments
+/// (`owner_paid` details) in the budget's currency add up to, against the
+/// budget, in `reader`'s words.
+pub(crate) fn budget_line(
+    reader: &Reader,
+    budget: &crate::money::Money,
+    paid: &[String],
+) -> String {
     let spent = paid
         .iter()
         .filter_map(|d| crate::money::Money::parse(d).ok())
@@ -143,12 +242,24 @@ pub(crate) fn budget_line(budget: &crate::money::Money, paid: &[String]) -> Stri
         cents: spent,
         currency: budget.currency.clone(),
     };
-    format!("budget: {spent} of {budget} spent ({percent} %)")
+    fill(
+        report(reader).budget,
+        &[
+            ("spent", &spent.to_string()),
+            ("budget", &budget.to_string()),
+            ("percent", &percent.to_string()),
+        ],
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use crate::money::Money;
+    use crate::templates::{Lang, Reader};
+
+    fn en() -> Reader {
+        Reader::new(Lang::default(), chrono_tz::UTC)
+    }
 
     #[test]
     fn the_budget_line_adds_payments_in_the_budgets_currency() {
@@ -163,11 +274,11 @@ mod tests {
             "not an amount".to_string(),
         ];
         assert_eq!(
-            super::budget_line(&budget, &paid),
+            super::budget_line(&en(), &budget, &paid),
             "budget: 1600.50 EUR of 2000.00 EUR spent (80 %)"
         );
         assert_eq!(
-            super::budget_line(&budget, &[]),
+            super::budget_line(&en(), &budget, &[]),
             "budget: 0.00 EUR of 2000.00 EUR spent (0 %)"
         );
     }

@@ -1,7 +1,7 @@
 //! Spanish phrases: "usted", short and plain, understood on both sides of
 //! the Atlantic.
 
-use super::Phrases;
+use super::{Phrases, Report};
 
 pub(super) const PHRASES: Phrases = Phrases {
     zone: "hora de {city}",
@@ -25,10 +25,56 @@ pub(super) const PHRASES: Phrases = Phrases {
     event_due: "Entrega: {title}",
     event_kickoff: "Reunión inicial: {title}",
     kickoff_call: "Reunión inicial de {title}",
+    sign_in_stops: ["las respuestas no se leen y no sale ningún correo", "las respuestas de sus colaboradores no se leen", "no sale ningún correo", "nada usa este inicio de sesión"],
+    sample_feedback: "Un trabajo claro y buenas notas. La próxima vez, avíseme antes si una fecha se retrasa.",
+    sample_notes: "Los colores ya están bien. Por favor, guarde los archivos fuente.",
+    sample_reason: "La cabecera es demasiado grande en el teléfono. Por favor, hágala más pequeña.",
+    sample_question: "¿La página de contacto debe tener un mapa?",
+    sample_delivery: "Aquí están los bocetos, en un PDF adjunto.",
+    report: REPORT,
     kickoff_length: "(30 minutos)",
 };
 
 /// "el día 1", "el día 15": the plain number.
 fn ordinal(n: u32) -> String {
     n.to_string()
+}
+
+const REPORT: Report = Report {
+    headline,
+    engagement: "{title} ({id}, {contractor}): {state}",
+    active: "en curso",
+    finished: "terminado",
+    ended: "cerrado",
+    awaiting: "esperando el contrato",
+    starts: "empieza el {date}",
+    due_this_week: "  - entrega esta semana: {title} ({due})",
+    need_agreement: "- {id}: el contrato aún no está firmado",
+    need_overdue: "- {id}: {title} está retrasado (entrega el {due})",
+    need_check: "- {id}: revisar la entrega de {title}",
+    need_check_delivered: "- {id}: revisar la entrega de {title} (entregado el {when})",
+    need_payment: "- {id}: hay un pago pendiente a {name} (desde el {when})",
+    need_evaluation: "- {id}: toca evaluar a {name} (desde el {when})",
+    need_question: "- {id}: la pregunta de {name} del {when} no tiene respuesta",
+    need_held: "- {id}: el correo a {email} está retenido tras una devolución",
+    need_silent: "- {id}: sin noticias de {name} desde el {when}",
+    budget: "presupuesto: {spent} gastados de {budget} ({percent} %)",
+    record_milestones: "- Hitos: {on_time} entregados a tiempo, {late} tarde, {open} abiertos ({overdue} vencidos)",
+    record_ack: "- Última confirmación: {when}",
+    record_no_ack: "- Ninguna confirmación registrada",
+    record_heard: "- Última noticia: {when}",
+    record_not_heard: "- Todavía ninguna noticia",
+    record_answered: "- Última pregunta: {when} (respondida)",
+    record_unanswered: "- Última pregunta: {when} (sin respuesta todavía)",
+};
+
+/// "2 proyectos, 1 tema requiere su atención".
+fn headline(engagements: usize, needs: usize) -> String {
+    let e = if engagements == 1 { "proyecto" } else { "proyectos" };
+    let n = match needs {
+        0 => "nada requiere su atención".to_string(),
+        1 => "1 tema requiere su atención".to_string(),
+        k => format!("{k} temas requieren su atención"),
+    };
+    format!("{engagements} {e}, {n}")
 }

@@ -1,6 +1,6 @@
 //! French phrases: "vous", short and plain.
 
-use super::Phrases;
+use super::{Phrases, Report};
 
 pub(super) const PHRASES: Phrases = Phrases {
     zone: "heure de {city}",
@@ -24,6 +24,13 @@ pub(super) const PHRASES: Phrases = Phrases {
     event_due: "À rendre : {title}",
     event_kickoff: "Réunion de lancement : {title}",
     kickoff_call: "Réunion de lancement pour {title}",
+    sign_in_stops: ["les réponses ne sont pas lues et aucun message ne part", "les réponses de vos prestataires ne sont pas lues", "aucun message ne part", "rien n'utilise cette connexion"],
+    sample_feedback: "Un travail clair et de bonnes notes. La prochaine fois, dites-moi plus tôt si une date ne peut pas être tenue.",
+    sample_notes: "Les couleurs sont bonnes maintenant. Merci de garder les fichiers sources.",
+    sample_reason: "L'en-tête est trop grand sur un téléphone. Merci de le réduire.",
+    sample_question: "La page de contact doit-elle avoir une carte ?",
+    sample_delivery: "Voici les maquettes, en PDF joint.",
+    report: REPORT,
     kickoff_length: "(30 minutes)",
 };
 
@@ -34,4 +41,43 @@ fn ordinal(n: u32) -> String {
     } else {
         n.to_string()
     }
+}
+
+const REPORT: Report = Report {
+    headline,
+    engagement: "{title} ({id}, {contractor}) : {state}",
+    active: "en cours",
+    finished: "terminée",
+    ended: "arrêtée",
+    awaiting: "en attente du contrat",
+    starts: "commence le {date}",
+    due_this_week: "  - à rendre cette semaine : {title} ({due})",
+    need_agreement: "- {id} : le contrat n'est pas encore signé",
+    need_overdue: "- {id} : {title} est en retard (à rendre le {due})",
+    need_check: "- {id} : vérifier la livraison de {title}",
+    need_check_delivered: "- {id} : vérifier la livraison de {title} (livré le {when})",
+    need_payment: "- {id} : un paiement à {name} est dû (depuis le {when})",
+    need_evaluation: "- {id} : l'évaluation de {name} est à faire (depuis le {when})",
+    need_question: "- {id} : la question de {name} du {when} n'a pas de réponse",
+    need_held: "- {id} : les messages à {email} sont retenus après un retour d'erreur",
+    need_silent: "- {id} : aucune nouvelle de {name} depuis le {when}",
+    budget: "budget : {spent} dépensés sur {budget} ({percent} %)",
+    record_milestones: "- Étapes : {on_time} livrées à temps, {late} en retard, {open} ouvertes ({overdue} dépassées)",
+    record_ack: "- Dernier accusé de réception : {when}",
+    record_no_ack: "- Aucun accusé de réception",
+    record_heard: "- Dernières nouvelles : {when}",
+    record_not_heard: "- Aucune nouvelle pour le moment",
+    record_answered: "- Dernière question : {when} (répondue)",
+    record_unanswered: "- Dernière question : {when} (pas encore de réponse)",
+};
+
+/// "2 missions, 1 point demande votre attention".
+fn headline(engagements: usize, needs: usize) -> String {
+    let e = if engagements <= 1 { "mission" } else { "missions" };
+    let n = match needs {
+        0 => "rien ne demande votre attention".to_string(),
+        1 => "1 point demande votre attention".to_string(),
+        k => format!("{k} points demandent votre attention"),
+    };
+    format!("{engagements} {e}, {n}")
 }

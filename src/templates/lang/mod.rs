@@ -196,8 +196,60 @@ pub struct Phrases {
     /// The kickoff's DESCRIPTION and its name in a cancellation:
     /// "Kickoff call for {title}".
     pub kickoff_call: &'static str,
+    /// What a sign-in that stopped working stops, for the notice: replies
+    /// unread and no mail out; replies unread; no mail out; nothing.
+    pub sign_in_stops: [&'static str; 4],
+    /// What `handoff check` and `preview` put where a person's own words go
+    /// (an owner's feedback, notes, what to redo; a contractor's question
+    /// and delivery), so a preview reads like the mail.
+    pub sample_feedback: &'static str,
+    pub sample_notes: &'static str,
+    pub sample_reason: &'static str,
+    pub sample_question: &'static str,
+    pub sample_delivery: &'static str,
+    /// The lines Rust writes into the digest and the evaluation reminder.
+    pub report: Report,
     /// "(30 minutes)" after it in the DESCRIPTION.
     pub kickoff_length: &'static str,
+}
+
+/// What the owner reads about engagements: the digest's lines and the
+/// record in the evaluation reminder.
+pub struct Report {
+    /// The digest's headline from the counts of engagements and of things
+    /// that need the owner: "2 engagements, 1 thing needs you".
+    pub headline: fn(usize, usize) -> String,
+    /// "{title} ({id}, {contractor}): {state}".
+    pub engagement: &'static str,
+    /// The state in that line.
+    pub active: &'static str,
+    pub finished: &'static str,
+    pub ended: &'static str,
+    pub awaiting: &'static str,
+    /// Not started yet: "starts {date}".
+    pub starts: &'static str,
+    /// "  - due this week: {title} ({due})".
+    pub due_this_week: &'static str,
+    /// Things that need the owner, one line each.
+    pub need_agreement: &'static str,
+    pub need_overdue: &'static str,
+    pub need_check: &'static str,
+    pub need_check_delivered: &'static str,
+    pub need_payment: &'static str,
+    pub need_evaluation: &'static str,
+    pub need_question: &'static str,
+    pub need_held: &'static str,
+    pub need_silent: &'static str,
+    /// "budget: {spent} of {budget} spent ({percent} %)".
+    pub budget: &'static str,
+    /// The record so far.
+    pub record_milestones: &'static str,
+    pub record_ack: &'static str,
+    pub record_no_ack: &'static str,
+    pub record_heard: &'static str,
+    pub record_not_heard: &'static str,
+    pub record_answered: &'static str,
+    pub record_unanswered: &'static str,
 }
 
 /// Replaces each `{name}` in `pattern` with its value.
