@@ -18,9 +18,7 @@ fn main() {
         println!("cargo:rerun-if-changed={}", lang.display());
         for file in std::fs::read_dir(&lang).expect("templates/<lang>/ is readable") {
             let path = file.expect("templates/<lang>/ entry").path();
-            let is_template = path
-                .extension()
-                .is_some_and(|e| e == "txt" || e == "html");
+            let is_template = path.extension().is_some_and(|e| e == "txt" || e == "html");
             if is_template {
                 files.push(path);
             }
@@ -34,10 +32,15 @@ fn main() {
             .expect("under templates/")
             .to_string_lossy()
             .replace('\\', "/");
-        writeln!(out, "    ({rel:?}, include_str!({:?})),", path.display().to_string())
-            .expect("writing to a String");
+        writeln!(
+            out,
+            "    ({rel:?}, include_str!({:?})),",
+            path.display().to_string()
+        )
+        .expect("writing to a String");
     }
     out.push(']');
-    let dest = Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("defaults.rs");
+    let dest =
+        Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("defaults.rs");
     std::fs::write(dest, out).expect("OUT_DIR is writable");
 }

@@ -69,10 +69,7 @@ impl Pipeline for CurrentPipeline {
                     imap.server.username, imap.server.host, imap.mailbox
                 ),
             ),
-            (
-                "since".to_string(),
-                model.owner.reader().time(since),
-            ),
+            ("since".to_string(), model.owner.reader().time(since)),
             ("error".to_string(), error.to_string()),
         ]
         .into_iter()

@@ -208,10 +208,7 @@ fn needed(
         };
         let extra = [
             ("account", account.clone()),
-            (
-                "since",
-                model.owner.reader().time(since),
-            ),
+            ("since", model.owner.reader().time(since)),
             ("error", error.to_string()),
             ("command", command.clone()),
             ("affects", affects_in(model, source, &model.owner.language)),

@@ -417,10 +417,7 @@ impl Inbox<'_> {
             Kind::Delivery if milestone.is_some() => (
                 Purpose::NoticeDelivery,
                 vec![
-                    (
-                        "received",
-                        self.model.owner.reader().time(now),
-                    ),
+                    ("received", self.model.owner.reader().time(now)),
                     ("excerpt", excerpt),
                 ],
             ),

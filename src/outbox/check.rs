@@ -33,10 +33,8 @@ pub fn check_templates(model: &Model, now: DateTime<Utc>) -> Vec<String> {
                     continue;
                 };
                 if let Err(err) = composer.compose(&req, None, now) {
-                    let line = template_problem(
-                        model,
-                        &format!("{err} (engagement {}, in {lang})", e.id),
-                    );
+                    let line =
+                        template_problem(model, &format!("{err} (engagement {}, in {lang})", e.id));
                     if !problems.contains(&line) {
                         problems.push(line);
                     }
@@ -124,7 +122,10 @@ pub fn sample_extra(
         |m| reader.due(m.due, owner.timezone),
     );
     let config = "handoff.toml";
-    let budget = e.budget.as_ref().map_or("2000.00 EUR".to_string(), |b| b.to_string());
+    let budget = e
+        .budget
+        .as_ref()
+        .map_or("2000.00 EUR".to_string(), |b| b.to_string());
     let spent = e.budget.as_ref().map_or("1600.00 EUR".to_string(), |b| {
         crate::money::Money {
             cents: b.cents / 5 * 4,
@@ -154,7 +155,9 @@ pub fn sample_extra(
             ("quiet_for", reader.period(TimeDelta::days(5))),
             ("last_heard", days_ago(6)),
         ],
-        Purpose::NoticeEvaluationDue => vec![("record", crate::schedule::sample_record(&reader, now))],
+        Purpose::NoticeEvaluationDue => {
+            vec![("record", crate::schedule::sample_record(&reader, now))]
+        }
         Purpose::NoticeDeclined => vec![("what", title), ("when", due)],
         Purpose::NoticeInboxDown => vec![
             ("mailbox", format!("{}/INBOX", owner.email)),
@@ -175,18 +178,16 @@ pub fn sample_extra(
             ("config", config.into()),
             (
                 "errors",
-                format!("{config}:12:7: `due` in [[engagement.milestone]]: `2026-02-30` is not a date; expected due = 2026-12-05 or a local date-time"),
+                format!(
+                    "{config}:12:7: `due` in [[engagement.milestone]]: `2026-02-30` is not a date; expected due = 2026-12-05 or a local date-time"
+                ),
             ),
         ],
         Purpose::NoticeSendFailed => vec![
             ("recipient", contractor.email.to_string()),
             (
                 "subject",
-                format!(
-                    "{} {}",
-                    e.title,
-                    crate::outbox::compose::subject_tag(&e.id)
-                ),
+                format!("{} {}", e.title, crate::outbox::compose::subject_tag(&e.id)),
             ),
             ("error", bounce),
         ],
@@ -214,8 +215,5 @@ pub fn sample_extra(
         Purpose::NoticeStatusMissing => vec![("requested", days_ago(7))],
         _ => vec![],
     };
-    pairs
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect()
+    pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }

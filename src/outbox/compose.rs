@@ -173,9 +173,7 @@ impl Composer<'_> {
             )
         };
         let ctx = self.context(engagement, milestone, &req.extra, &reader, now);
-        let rendered = self
-            .templates
-            .render_in(&reader.lang, req.purpose, &ctx)?;
+        let rendered = self.templates.render_in(&reader.lang, req.purpose, &ctx)?;
         let message_id = new_message_id(req.purpose, &owner.email);
         let owner_box = Mailbox::new(Some(owner.name.clone()), owner.email.clone());
         let mut builder = Message::builder()

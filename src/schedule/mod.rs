@@ -51,8 +51,8 @@ mod rules;
 mod summary;
 
 pub use feed::{KickoffSent, feed};
-pub use summary::{sample_digest, sample_record};
 pub use plan::{PlanEntry, plan};
+pub use summary::{sample_digest, sample_record};
 
 use crate::lifecycle::EngagementState;
 use crate::model::Model;

@@ -251,7 +251,10 @@ mod tests {
         let of = |line: &str| shape(&schedule(line, ny), now);
         assert_eq!(of("0 9 * * MON"), Shape::Weekly(vec![Mon], nine));
         assert_eq!(of("0 9 * * 0,1"), Shape::Weekly(vec![Mon, Sun], nine));
-        assert_eq!(of("0 9 * * 1-5"), Shape::Weekly(vec![Mon, Tue, Wed, Thu, Fri], nine));
+        assert_eq!(
+            of("0 9 * * 1-5"),
+            Shape::Weekly(vec![Mon, Tue, Wed, Thu, Fri], nine)
+        );
         assert_eq!(of("0 9 * * *"), Shape::Daily(nine));
         assert_eq!(of("0 9 1 * *"), Shape::Monthly(1, nine));
         let Shape::Next(times) = of("0 9 1 */3 *") else {

@@ -290,8 +290,7 @@ fn status(s: &Subject<'_>, w: &Window, out: &mut Vec<Item>) {
             format!("status_missing/{id}/{}", prev.to_rfc3339()),
             format!("status_missing/{id}"),
         );
-        it.extra
-            .insert("requested".into(), s.owner().time(prev));
+        it.extra.insert("requested".into(), s.owner().time(prev));
         out.push(it);
     }
 }

@@ -47,7 +47,11 @@ pub(crate) fn record(s: &Subject<'_>, now: DateTime<Utc>) -> String {
         acknowledged: s.facts.latest(&s.e.id, "acknowledgement"),
         heard: s.last_heard(),
         question: answered,
-        budget: s.e.budget.as_ref().map(|b| budget_line(&s.owner(), b, s.paid)),
+        budget: s
+            .e
+            .budget
+            .as_ref()
+            .map(|b| budget_line(&s.owner(), b, s.paid)),
     };
     facts.lines(&s.owner())
 }

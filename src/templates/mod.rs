@@ -380,9 +380,15 @@ mod tests {
         }
         for (name, _) in DEFAULTS {
             let (code, file) = name.split_once('/').unwrap();
-            assert!(lang::SHIPPED.contains(&code), "{name}: not a shipped language");
+            assert!(
+                lang::SHIPPED.contains(&code),
+                "{name}: not a shipped language"
+            );
             let en = format!("en/{file}");
-            assert!(DEFAULTS.iter().any(|(n, _)| *n == en), "{name} has no English original");
+            assert!(
+                DEFAULTS.iter().any(|(n, _)| *n == en),
+                "{name} has no English original"
+            );
         }
     }
 

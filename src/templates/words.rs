@@ -168,10 +168,9 @@ impl Reader {
                 let names: Vec<String> = days.iter().map(|d| weekday(&self.lang, *d)).collect();
                 fill(p.weekly, &[("days", &self.list(&names)), ("at", &at(*t))])
             }
-            Shape::Monthly(day, t) => fill(
-                p.monthly,
-                &[("nth", &(p.ordinal)(*day)), ("at", &at(*t))],
-            ),
+            Shape::Monthly(day, t) => {
+                fill(p.monthly, &[("nth", &(p.ordinal)(*day)), ("at", &at(*t))])
+            }
             Shape::Next(times) => {
                 let list: Vec<String> = times
                     .iter()
@@ -229,27 +228,31 @@ fn date(lang: &Lang, d: NaiveDate) -> String {
 
 /// "Saturday, December 5, 2026 at 5:59 PM".
 fn date_time(lang: &Lang, t: NaiveDateTime) -> String {
-    let formatted = icu_date(t.date()).zip(icu_time(t.time())).and_then(|(date, time)| {
-        FixedCalendarDateTimeFormatter::<Gregorian, _>::try_new(
-            lang.locale().clone().into(),
-            fieldsets::YMDE::long().with_time_hm(),
-        )
-        .ok()
-        .map(|f| f.format(&IcuDateTime { date, time }).to_string())
-    });
+    let formatted = icu_date(t.date())
+        .zip(icu_time(t.time()))
+        .and_then(|(date, time)| {
+            FixedCalendarDateTimeFormatter::<Gregorian, _>::try_new(
+                lang.locale().clone().into(),
+                fieldsets::YMDE::long().with_time_hm(),
+            )
+            .ok()
+            .map(|f| f.format(&IcuDateTime { date, time }).to_string())
+        });
     formatted.unwrap_or_else(|| t.format("%Y-%m-%d %H:%M").to_string())
 }
 
 /// "Sunday, December 6 at 6:59 AM": near a date that carries the year.
 fn date_time_short(lang: &Lang, t: NaiveDateTime) -> String {
-    let formatted = icu_date(t.date()).zip(icu_time(t.time())).and_then(|(date, time)| {
-        FixedCalendarDateTimeFormatter::<Gregorian, _>::try_new(
-            lang.locale().clone().into(),
-            fieldsets::MDE::long().with_time_hm(),
-        )
-        .ok()
-        .map(|f| f.format(&IcuDateTime { date, time }).to_string())
-    });
+    let formatted = icu_date(t.date())
+        .zip(icu_time(t.time()))
+        .and_then(|(date, time)| {
+            FixedCalendarDateTimeFormatter::<Gregorian, _>::try_new(
+                lang.locale().clone().into(),
+                fieldsets::MDE::long().with_time_hm(),
+            )
+            .ok()
+            .map(|f| f.format(&IcuDateTime { date, time }).to_string())
+        });
     formatted.unwrap_or_else(|| t.format("%m-%d %H:%M").to_string())
 }
 

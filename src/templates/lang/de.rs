@@ -24,7 +24,12 @@ pub(super) const PHRASES: Phrases = Phrases {
     event_due: "Fällig: {title}",
     event_kickoff: "Auftaktgespräch: {title}",
     kickoff_call: "Auftaktgespräch zu {title}",
-    sign_in_stops: ["Antworten werden nicht gelesen, und keine Mail geht hinaus", "Antworten Ihrer Auftragnehmer werden nicht gelesen", "keine Mail geht hinaus", "nichts nutzt diese Anmeldung"],
+    sign_in_stops: [
+        "Antworten werden nicht gelesen, und keine Mail geht hinaus",
+        "Antworten Ihrer Auftragnehmer werden nicht gelesen",
+        "keine Mail geht hinaus",
+        "nichts nutzt diese Anmeldung",
+    ],
     sample_feedback: "Saubere Arbeit und gute Notizen. Sagen Sie mir beim nächsten Mal bitte früher, wenn sich ein Termin verschiebt.",
     sample_notes: "Die Farben stimmen jetzt. Bitte bewahren Sie die Quelldateien auf.",
     sample_reason: "Der Kopfbereich ist auf dem Telefon zu groß. Bitte machen Sie ihn kleiner.",
@@ -69,7 +74,11 @@ const REPORT: Report = Report {
 
 /// "2 Aufträge, 1 Punkt braucht Sie".
 fn headline(engagements: usize, needs: usize) -> String {
-    let e = if engagements == 1 { "Auftrag" } else { "Aufträge" };
+    let e = if engagements == 1 {
+        "Auftrag"
+    } else {
+        "Aufträge"
+    };
     let n = match needs {
         0 => "nichts braucht Sie".to_string(),
         1 => "1 Punkt braucht Sie".to_string(),

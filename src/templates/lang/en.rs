@@ -25,7 +25,12 @@ pub(super) const PHRASES: Phrases = Phrases {
     event_due: "Due: {title}",
     event_kickoff: "Kickoff: {title}",
     kickoff_call: "Kickoff call for {title}",
-    sign_in_stops: ["replies are not read and no mail goes out", "replies from your contractors are not read", "no mail goes out", "nothing uses it"],
+    sign_in_stops: [
+        "replies are not read and no mail goes out",
+        "replies from your contractors are not read",
+        "no mail goes out",
+        "nothing uses it",
+    ],
     sample_feedback: "Clear work and good notes. Next time, please tell me earlier when a date slips.",
     sample_notes: "The colours are right now. Please keep the source files.",
     sample_reason: "The header is too large on a phone. Please make it smaller.",
@@ -77,7 +82,11 @@ const REPORT: Report = Report {
 
 /// "2 engagements, 1 thing needs you".
 fn headline(engagements: usize, needs: usize) -> String {
-    let e = if engagements == 1 { "engagement" } else { "engagements" };
+    let e = if engagements == 1 {
+        "engagement"
+    } else {
+        "engagements"
+    };
     let n = match needs {
         0 => "nothing needs you".to_string(),
         1 => "1 thing needs you".to_string(),

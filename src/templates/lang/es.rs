@@ -25,7 +25,12 @@ pub(super) const PHRASES: Phrases = Phrases {
     event_due: "Entrega: {title}",
     event_kickoff: "Reunión inicial: {title}",
     kickoff_call: "Reunión inicial de {title}",
-    sign_in_stops: ["las respuestas no se leen y no sale ningún correo", "las respuestas de sus colaboradores no se leen", "no sale ningún correo", "nada usa este inicio de sesión"],
+    sign_in_stops: [
+        "las respuestas no se leen y no sale ningún correo",
+        "las respuestas de sus colaboradores no se leen",
+        "no sale ningún correo",
+        "nada usa este inicio de sesión",
+    ],
     sample_feedback: "Un trabajo claro y buenas notas. La próxima vez, avíseme antes si una fecha se retrasa.",
     sample_notes: "Los colores ya están bien. Por favor, guarde los archivos fuente.",
     sample_reason: "La cabecera es demasiado grande en el teléfono. Por favor, hágala más pequeña.",
@@ -70,7 +75,11 @@ const REPORT: Report = Report {
 
 /// "2 proyectos, 1 tema requiere su atención".
 fn headline(engagements: usize, needs: usize) -> String {
-    let e = if engagements == 1 { "proyecto" } else { "proyectos" };
+    let e = if engagements == 1 {
+        "proyecto"
+    } else {
+        "proyectos"
+    };
     let n = match needs {
         0 => "nada requiere su atención".to_string(),
         1 => "1 tema requiere su atención".to_string(),

@@ -24,7 +24,12 @@ pub(super) const PHRASES: Phrases = Phrases {
     event_due: "À rendre : {title}",
     event_kickoff: "Réunion de lancement : {title}",
     kickoff_call: "Réunion de lancement pour {title}",
-    sign_in_stops: ["les réponses ne sont pas lues et aucun message ne part", "les réponses de vos prestataires ne sont pas lues", "aucun message ne part", "rien n'utilise cette connexion"],
+    sign_in_stops: [
+        "les réponses ne sont pas lues et aucun message ne part",
+        "les réponses de vos prestataires ne sont pas lues",
+        "aucun message ne part",
+        "rien n'utilise cette connexion",
+    ],
     sample_feedback: "Un travail clair et de bonnes notes. La prochaine fois, dites-moi plus tôt si une date ne peut pas être tenue.",
     sample_notes: "Les couleurs sont bonnes maintenant. Merci de garder les fichiers sources.",
     sample_reason: "L'en-tête est trop grand sur un téléphone. Merci de le réduire.",
@@ -73,7 +78,11 @@ const REPORT: Report = Report {
 
 /// "2 missions, 1 point demande votre attention".
 fn headline(engagements: usize, needs: usize) -> String {
-    let e = if engagements <= 1 { "mission" } else { "missions" };
+    let e = if engagements <= 1 {
+        "mission"
+    } else {
+        "missions"
+    };
     let n = match needs {
         0 => "rien ne demande votre attention".to_string(),
         1 => "1 point demande votre attention".to_string(),

@@ -26,7 +26,12 @@ pub(super) const PHRASES: Phrases = Phrases {
     event_due: "Entrega: {title}",
     event_kickoff: "Reunião inicial: {title}",
     kickoff_call: "Reunião inicial de {title}",
-    sign_in_stops: ["as respostas não são lidas e nenhum e-mail sai", "as respostas dos seus prestadores não são lidas", "nenhum e-mail sai", "nada usa esta sessão"],
+    sign_in_stops: [
+        "as respostas não são lidas e nenhum e-mail sai",
+        "as respostas dos seus prestadores não são lidas",
+        "nenhum e-mail sai",
+        "nada usa esta sessão",
+    ],
     sample_feedback: "Um trabalho claro e boas notas. Da próxima vez, avise mais cedo quando uma data atrasar.",
     sample_notes: "As cores agora estão certas. Por favor, guarde os arquivos de origem.",
     sample_reason: "O cabeçalho está grande demais no telefone. Por favor, deixe-o menor.",
@@ -71,7 +76,11 @@ const REPORT: Report = Report {
 
 /// "2 projetos, 1 item precisa de você".
 fn headline(engagements: usize, needs: usize) -> String {
-    let e = if engagements == 1 { "projeto" } else { "projetos" };
+    let e = if engagements == 1 {
+        "projeto"
+    } else {
+        "projetos"
+    };
     let n = match needs {
         0 => "nada precisa de você".to_string(),
         1 => "1 item precisa de você".to_string(),
