@@ -31,9 +31,6 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::Mutex;
 
-/// How long one SMTP exchange may take before it counts as a failure.
-const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// Why a send failed, as the retry logic needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SendFailure {
@@ -170,6 +167,14 @@ impl Transport {
 const IDLE_CHECK_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// An SMTP client that keeps one connection open across sends.
+///
+/// Every await on the server is bounded by [`crate::timeouts::step`] (the
+/// message content by [`crate::timeouts::data`]): connect, TLS, greeting,
+/// STARTTLS, AUTH, NOOP, MAIL, RCPT, DATA. After a failure the connection is
+/// dropped, never closed with QUIT: lettre's `abort()` sends QUIT and waits
+/// for the answer without a bound, and a server that stopped answering
+/// (SIGSTOP, a wedged process) would hold the whole work loop for as long
+/// as it hangs.
 pub struct SmtpClient {
     settings: ServerSettings,
     password: Secret,
@@ -183,21 +188,51 @@ pub struct SmtpClient {
     last_used: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
-/// Runs one SMTP step with the transport's timeout.
+/// Why one SMTP step failed, before it is weighed as a [`SendFailure`].
+#[derive(Debug)]
+enum StepError {
+    /// The server answered with a refusal (4xx or 5xx).
+    Refused { permanent: bool, text: String },
+    /// Not a reply: a dropped connection, a TLS error, a garbled answer.
+    Broken(String),
+    /// No answer within the bound.
+    Silent(String),
+    /// Never going to work with this server (it lacks an extension the mail
+    /// needs).
+    Unusable(String),
+}
+
+/// Runs one SMTP step with its bound.
 async fn timed<T>(
     what: &str,
+    bound: Duration,
     f: impl Future<Output = Result<T, lettre::transport::smtp::Error>>,
-) -> Result<T, SendFailure> {
-    match tokio::time::timeout(SMTP_TIMEOUT, f).await {
+) -> Result<T, StepError> {
+    match tokio::time::timeout(bound, f).await {
         Ok(Ok(t)) => Ok(t),
-        Ok(Err(e)) if e.is_permanent() => Err(SendFailure::Permanent(format!("{what}: {e}"))),
-        // 4xx, and everything that is not a reply at all (connection refused,
-        // TLS, a dropped connection): worth another try later.
-        Ok(Err(e)) => Err(SendFailure::Temporary(format!("{what}: {e}"))),
-        Err(_) => Err(SendFailure::Temporary(format!(
-            "{what}: no answer within {} s",
-            SMTP_TIMEOUT.as_secs()
+        Ok(Err(e)) if e.is_permanent() || e.is_transient() => Err(StepError::Refused {
+            permanent: e.is_permanent(),
+            text: format!("{what}: {e}"),
+        }),
+        Ok(Err(e)) => Err(StepError::Broken(format!("{what}: {e}"))),
+        Err(_) => Err(StepError::Silent(format!(
+            "{what}: no answer within {:.1} s",
+            bound.as_secs_f64()
         ))),
+    }
+}
+
+/// How a failed step of setting up a session counts: before any mail is at
+/// stake, silence means the server is not there.
+fn session_failure(e: StepError) -> SendFailure {
+    match e {
+        StepError::Refused {
+            permanent: true,
+            text,
+        }
+        | StepError::Unusable(text) => SendFailure::Permanent(text),
+        StepError::Refused { text, .. } | StepError::Broken(text) => SendFailure::Temporary(text),
+        StepError::Silent(text) => SendFailure::Unreachable(text),
     }
 }
 
@@ -216,53 +251,68 @@ impl SmtpClient {
         if idle
             && let Some(c) = slot.as_mut()
             && !c.has_broken()
-            && !tokio::time::timeout(SMTP_TIMEOUT, c.test_connected())
+            && !tokio::time::timeout(crate::timeouts::step(), c.test_connected())
                 .await
                 .unwrap_or(false)
-            && let Some(mut stale) = slot.take()
         {
-            stale.abort().await;
+            // Dropped, not QUIT: see the type's doc.
+            *slot = None;
         }
-        let reused = slot.as_ref().is_some_and(|c| !c.has_broken());
+        if slot.as_ref().is_some_and(AsyncSmtpConnection::has_broken) {
+            *slot = None;
+        }
+        let reused = slot.is_some();
         if !reused {
             *slot = Some(self.connect().await?);
         }
         let Some(conn) = slot.as_mut() else {
             return Err(SendFailure::Temporary("no SMTP connection".into()));
         };
-        let result = match tokio::time::timeout(SMTP_TIMEOUT, conn.send(envelope, message)).await {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) if e.is_permanent() => Err(SendFailure::Permanent(format!("sending: {e}"))),
-            Ok(Err(e)) if e.is_transient() => Err(SendFailure::Temporary(format!("sending: {e}"))),
-            // Not a reply but a broken kept connection (the server went away
-            // since the last mail): nothing about this mail; the next pass
-            // connects afresh within seconds.
-            Ok(Err(e)) if reused => Err(SendFailure::Unreachable(format!(
-                "sending on the kept connection: {e}"
-            ))),
-            Ok(Err(e)) => Err(SendFailure::Temporary(format!("sending: {e}"))),
-            Err(_) => Err(SendFailure::Temporary(format!(
-                "sending: no answer within {} s",
-                SMTP_TIMEOUT.as_secs()
-            ))),
-        };
+        let result = transaction(conn, envelope, message)
+            .await
+            .map_err(|(e, content)| match e {
+                StepError::Refused {
+                    permanent: true,
+                    text,
+                }
+                | StepError::Unusable(text) => SendFailure::Permanent(text),
+                StepError::Refused { text, .. } => SendFailure::Temporary(text),
+                // Not a reply but a broken kept connection (the server went
+                // away since the last mail): nothing about this mail; the
+                // next pass connects afresh within seconds.
+                StepError::Broken(text) if reused && !content => {
+                    SendFailure::Unreachable(format!("on the kept connection: {text}"))
+                }
+                StepError::Broken(text) => SendFailure::Temporary(text),
+                // Silence before the content: nothing of the mail was taken,
+                // the server is not answering. During the content: it may
+                // have taken the mail, so this counts as an attempt.
+                StepError::Silent(text) if !content => SendFailure::Unreachable(text),
+                StepError::Silent(text) => SendFailure::Temporary(text),
+            });
         *self.last_used.lock().unwrap_or_else(|e| e.into_inner()) = Some(std::time::Instant::now());
         if result.is_err() {
-            // After a refusal lettre has already aborted the session; after a
-            // timeout the state is unknown. Either way, start afresh next time.
-            if let Some(mut c) = slot.take() {
-                c.abort().await;
-            }
+            // After a refusal the session is in an unknown state; after a
+            // timeout the server may never answer again. Either way the
+            // connection is dropped (no QUIT: see the type's doc) and the
+            // next mail starts afresh.
+            *slot = None;
         }
-        result.map(|_| ())
+        result
     }
 
     async fn connect(&self) -> Result<AsyncSmtpConnection, SendFailure> {
         let s = &self.settings;
-        let tcp = tokio::time::timeout(SMTP_TIMEOUT, TcpStream::connect((s.host.as_str(), s.port)))
+        let step = crate::timeouts::step();
+        let tcp = tokio::time::timeout(step, TcpStream::connect((s.host.as_str(), s.port)))
             .await
             .map_err(|_| {
-                SendFailure::Unreachable(format!("connecting to {}:{}: timed out", s.host, s.port))
+                SendFailure::Unreachable(format!(
+                    "connecting to {}:{}: no answer within {}",
+                    s.host,
+                    s.port,
+                    crate::timeouts::shown()
+                ))
             })?
             .map_err(|e| {
                 SendFailure::Unreachable(format!("connecting to {}:{}: {e}", s.host, s.port))
@@ -275,36 +325,112 @@ impl SmtpClient {
                 let name = rustls_pki_types::ServerName::try_from(s.host.clone())
                     .map_err(|e| SendFailure::Permanent(format!("server name {}: {e}", s.host)))?;
                 let tls = tokio::time::timeout(
-                    SMTP_TIMEOUT,
+                    step,
                     tokio_rustls::TlsConnector::from(config.clone()).connect(name, tcp),
                 )
                 .await
-                .map_err(|_| SendFailure::Temporary(format!("TLS with {}: timed out", s.host)))?
+                .map_err(|_| {
+                    SendFailure::Unreachable(format!(
+                        "TLS with {}: no answer within {}",
+                        s.host,
+                        crate::timeouts::shown()
+                    ))
+                })?
                 .map_err(|e| SendFailure::Temporary(format!("TLS with {}: {e}", s.host)))?;
                 Box::new(TlsSocket(tls))
             }
             None => Box::new(tcp),
         };
+        // The greeting and EHLO.
         let mut conn = timed(
             "greeting",
+            step,
             AsyncSmtpConnection::connect_with_transport(stream, &self.hello),
         )
-        .await?;
+        .await
+        .map_err(session_failure)?;
         if s.tls == TlsMode::Starttls {
             timed(
                 "STARTTLS",
+                step,
                 conn.starttls(self.starttls.clone(), &self.hello),
             )
-            .await?;
+            .await
+            .map_err(session_failure)?;
         }
         let credentials = Credentials::new(s.username.clone(), self.password.expose().to_string());
         timed(
             "AUTH",
+            step,
             conn.auth(&[Mechanism::Plain, Mechanism::Login], &credentials),
         )
-        .await?;
+        .await
+        .map_err(session_failure)?;
         Ok(conn)
     }
+}
+
+/// One mail transaction (RFC 5321 §3.3), each command under its own bound.
+/// lettre's `send` runs the same commands, but on any error aborts with a
+/// QUIT it waits for without a bound. The error says whether it came while
+/// the content was on the wire (`true`).
+async fn transaction(
+    conn: &mut AsyncSmtpConnection,
+    envelope: &Envelope,
+    message: &[u8],
+) -> Result<(), (StepError, bool)> {
+    use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
+    use lettre::transport::smtp::extension::{Extension, MailBodyParameter, MailParameter};
+    let envelope_step = |e| (e, false);
+    let step = crate::timeouts::step();
+    let mut options = Vec::new();
+    // As lettre decides: SMTPUTF8 for non-ASCII addresses (RFC 6531),
+    // 8BITMIME for non-ASCII content (RFC 6152), refused if not offered.
+    let non_ascii = envelope
+        .from()
+        .into_iter()
+        .chain(envelope.to())
+        .any(|a: &Address| !AsRef::<str>::as_ref(a).is_ascii());
+    if non_ascii {
+        if !conn.server_info().supports_feature(Extension::SmtpUtfEight) {
+            return Err(envelope_step(StepError::Unusable(
+                "the envelope has non-ASCII addresses but the server does not offer SMTPUTF8"
+                    .into(),
+            )));
+        }
+        options.push(MailParameter::SmtpUtfEight);
+    }
+    if !message.is_ascii() {
+        if !conn.server_info().supports_feature(Extension::EightBitMime) {
+            return Err(envelope_step(StepError::Unusable(
+                "the message is not ASCII but the server does not offer 8BITMIME".into(),
+            )));
+        }
+        options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+    }
+    timed(
+        "MAIL FROM",
+        step,
+        conn.command(Mail::new(envelope.from().cloned(), options)),
+    )
+    .await
+    .map_err(envelope_step)?;
+    for to in envelope.to() {
+        timed("RCPT TO", step, conn.command(Rcpt::new(to.clone(), vec![])))
+            .await
+            .map_err(envelope_step)?;
+    }
+    timed("DATA", step, conn.command(Data))
+        .await
+        .map_err(envelope_step)?;
+    timed(
+        "sending",
+        crate::timeouts::data(message.len()),
+        conn.message(message),
+    )
+    .await
+    .map_err(|e| (e, true))?;
+    Ok(())
 }
 
 /// A TLS socket lettre can drive (it accepts boxed streams of its own trait).

@@ -29,7 +29,8 @@
 //! Submodules each own a slice of the schema: `schema` (versioned
 //! migrations), [`engagements`] (lifecycle state and transitions),
 //! [`config_changes`] (bringing that state in line with the config), [`events`]
-//! (the journal), [`outbox`] (queued and sent mail), [`inbound`] (messages
+//! (the journal), [`outbox`] (queued and sent mail), [`sent_copy`] (Sent
+//! copies still to be filed), [`inbound`] (messages
 //! seen and watcher state) and [`kv`] (scheduler state). Instants are stored
 //! as RFC 3339 UTC text with millisecond precision, which sorts in time order;
 //! the store never reads the clock, every write is stamped with the `now` its
@@ -48,6 +49,7 @@ pub mod outbox;
 pub mod owner;
 pub mod schedule;
 mod schema;
+pub mod sent_copy;
 
 pub use config_changes::{
     MilestoneChange, MilestoneRef, PlannedEngagement, PlannedMilestone, ReconcileReport,
@@ -57,6 +59,7 @@ pub use events::{Direction, EventFilter, EventRecord, NewEvent};
 pub use inbound::{NewInbound, WatcherState};
 pub use outbox::{Enqueued, NewOutboxMail, OutboxMail, SentRef};
 pub use schedule::JournalFacts;
+pub use sent_copy::QueuedCopy;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, TransactionBehavior};
@@ -401,7 +404,7 @@ mod tests {
         let path = dir.path().join("state/handoff.db");
         let mut store = Store::open(&path).unwrap();
         let v = store.schema_version().unwrap();
-        assert_eq!(v, 2);
+        assert_eq!(v, 3);
         store
             .reconcile(&plan(&[], true), t("2026-11-24T09:00:00Z"))
             .unwrap();

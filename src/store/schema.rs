@@ -4,7 +4,11 @@
 use rusqlite_migration::{M, Migrations};
 
 pub(super) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2_SCHEDULE_INDEXES)])
+    Migrations::new(vec![
+        M::up(V1),
+        M::up(V2_SCHEDULE_INDEXES),
+        M::up(V3_SENT_COPY_QUEUE),
+    ])
 }
 
 const V1: &str = r#"
@@ -116,6 +120,24 @@ const V2_SCHEDULE_INDEXES: &str = r#"
 CREATE INDEX outbox_recipient ON outbox (recipient, next_attempt_at);
 CREATE INDEX outbox_thread ON outbox (engagement_id, recipient);
 CREATE INDEX event_kind ON event (kind, engagement_id, milestone_id, time);
+"#;
+
+/// The Sent copies still to be filed (see `src/outbox/sent_copy.rs`): a mail
+/// that went out while the IMAP server did not answer gets its copy later,
+/// from this queue, not in the send path.
+const V3_SENT_COPY_QUEUE: &str = r#"
+CREATE TABLE sent_copy (
+    outbox_id       INTEGER PRIMARY KEY REFERENCES outbox(id),
+    -- 'unstaged': going out without a copy filed first (marked before the
+    -- first byte, so a crash mid-send is known to have had none);
+    -- 'queued': it went out, and its copy is still to be filed.
+    state           TEXT NOT NULL CHECK (state IN ('unstaged', 'queued')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL,
+    last_error      TEXT,
+    created_at      TEXT NOT NULL
+);
+CREATE INDEX sent_copy_due ON sent_copy (state, next_attempt_at);
 "#;
 
 #[cfg(test)]
