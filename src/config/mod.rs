@@ -26,6 +26,7 @@ mod reader;
 mod values;
 
 pub use diag::{Diagnostic, Severity};
+pub(crate) use values::hidden;
 
 use crate::model::Model;
 use std::path::{Path, PathBuf};

@@ -74,6 +74,7 @@
 
 pub mod check;
 pub mod compose;
+pub mod headers;
 pub mod sender;
 pub mod sent_copy;
 pub mod transport;

@@ -36,6 +36,16 @@
 //! the store never reads the clock, every write is stamped with the `now` its
 //! caller was given.
 //!
+//! # Handoff's or nothing
+//! A store file carries Handoff's mark: [`APPLICATION_ID`] in the SQLite
+//! header (`PRAGMA application_id`, which `file(1)` and `sqlite3` show too).
+//! [`Store::open`] looks (`mark`) before it writes anything, and refuses, leaving the
+//! file untouched: a file that is not SQLite; another application's
+//! database (another mark, or none and not Handoff's tables); a store of a
+//! newer Handoff (its schema version is past the last migration this one
+//! knows). A store from before the mark (no mark, but Handoff's tables and a
+//! schema version this Handoff knows) opens and gets the mark.
+//!
 //! # Where it stands
 //! Low in the flow: it knows the lifecycle's types and plain data, never the
 //! config model, the schedule, the outbox's composing or anything above.
@@ -45,6 +55,7 @@ pub mod engagements;
 pub mod events;
 pub mod inbound;
 pub mod kv;
+mod mark;
 pub mod outbox;
 pub mod owner;
 pub mod schedule;
@@ -57,6 +68,7 @@ pub use config_changes::{
 pub use engagements::{EngagementRecord, MilestoneRecord};
 pub use events::{Direction, EventFilter, EventRecord, NewEvent};
 pub use inbound::{NewInbound, WatcherState};
+pub use mark::APPLICATION_ID;
 pub use outbox::{Enqueued, NewOutboxMail, OutboxMail, SentRef};
 pub use schedule::JournalFacts;
 pub use sent_copy::QueuedCopy;
@@ -100,6 +112,15 @@ pub enum StoreError {
     /// timestamp): the file was edited by hand or by a newer Handoff.
     #[error("the store holds an unreadable value: {what}")]
     Corrupt { what: String },
+    /// The file is not an SQLite database at all.
+    #[error("it is not an SQLite database (it starts {start:?}); Handoff keeps its store in a file of its own: point `state` at a new file")]
+    NotSqlite { start: String },
+    /// The file is another program's SQLite database.
+    #[error("it is another application's SQLite database ({what}); Handoff keeps its store in a file of its own: point `state` at a new file")]
+    Foreign { what: String },
+    /// The store was written by a newer Handoff.
+    #[error("it is a store of a newer Handoff (schema version {found}; this Handoff knows up to {known}): run that Handoff, or a backup of the store from before it")]
+    Newer { found: usize, known: usize },
 }
 
 /// The store: one SQLite connection, opened with the settings below and
@@ -175,6 +196,8 @@ impl Store {
         // First, so that even switching to WAL below waits for a second
         // process (the CLI beside the daemon) instead of failing on its lock.
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        // Before anything writes: a file that is not ours stays untouched.
+        let mark = mark::ours(&conn)?;
         // WAL lets `handoff status` read while the daemon writes. SQLite
         // creates the -wal and -shm files with the database file's
         // permissions, so they are 0600 too.
@@ -192,6 +215,10 @@ impl Store {
         conn.set_prepared_statement_cache_capacity(64);
         // A no-op when the schema is current, so every open may run it.
         schema::migrations().to_latest(&mut conn)?;
+        if mark == mark::Mark::Missing {
+            // A new store, or one from before the mark: ours from now on.
+            conn.pragma_update(None, "application_id", mark::APPLICATION_ID)?;
+        }
         Ok(Store {
             conn,
             in_batch: false,

@@ -3,6 +3,14 @@
 
 use rusqlite_migration::{M, Migrations};
 
+/// The schema version after the last migration this Handoff knows.
+pub(super) fn latest(conn: &rusqlite::Connection, found: usize) -> Result<usize, rusqlite_migration::Error> {
+    // `Migrations` says how many are pending on a database (negative when it
+    // is ahead), not how many it holds.
+    let pending = migrations().pending_migrations(conn)?;
+    Ok(usize::try_from(found as i64 + i64::from(pending)).unwrap_or(0))
+}
+
 pub(super) fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(V1),
