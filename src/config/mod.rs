@@ -23,10 +23,11 @@
 mod build;
 mod diag;
 mod reader;
+mod text;
 mod values;
 
 pub use diag::{Diagnostic, Severity};
-pub(crate) use values::hidden;
+pub(crate) use text::hidden;
 
 use crate::model::Model;
 use std::path::{Path, PathBuf};

@@ -192,6 +192,16 @@ pub fn run(loaded: Loaded, config_path: &Path, clock: Arc<dyn Clock>) -> Result<
     logging::init(loaded.model.log.level.as_deref());
     let model = &loaded.model;
     let store_path = model.mail.state.clone();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(DaemonError::Runtime)?;
+    // Before anything else: a SIGTERM during start-up is then a clean stop
+    // once the tasks run, not the default death by signal.
+    let signals = {
+        let _in_runtime = runtime.enter();
+        Signals::install()?
+    };
     // The lock first: a second daemon must not even open the store for
     // writing its start-up marks.
     let _lock = lock::StoreLock::acquire_patiently(&store_path)?;
@@ -224,12 +234,9 @@ pub fn run(loaded: Loaded, config_path: &Path, clock: Arc<dyn Clock>) -> Result<
         store = %store_path.display(),
         "handoff daemon starting"
     );
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(DaemonError::Runtime)?;
     let outcome = runtime.block_on(serve(
         current,
+        signals,
         config_path.to_path_buf(),
         [store, delivery_store],
         passes,
@@ -249,23 +256,43 @@ pub fn run(loaded: Loaded, config_path: &Path, clock: Arc<dyn Clock>) -> Result<
     outcome
 }
 
+/// The signals the daemon handles, registered at the very start.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> Result<Signals, DaemonError> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let sig = |kind: SignalKind, name: &'static str| {
+            signal(kind).map_err(|source| DaemonError::Signal {
+                signal: name,
+                source,
+            })
+        };
+        Ok(Signals {
+            term: sig(SignalKind::terminate(), "SIGTERM")?,
+            int: sig(SignalKind::interrupt(), "SIGINT")?,
+            hup: sig(SignalKind::hangup(), "SIGHUP")?,
+        })
+    }
+}
+
 async fn serve(
     current: Arc<Current>,
+    signals: Signals,
     config_path: PathBuf,
     [store, delivery_store]: [Store; 2],
     passes: health_file::PassLog,
     clock: Arc<dyn Clock>,
 ) -> Result<(), DaemonError> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let sig = |kind: SignalKind, name: &'static str| {
-        signal(kind).map_err(|source| DaemonError::Signal {
-            signal: name,
-            source,
-        })
-    };
-    let mut term = sig(SignalKind::terminate(), "SIGTERM")?;
-    let mut int = sig(SignalKind::interrupt(), "SIGINT")?;
-    let mut hup = sig(SignalKind::hangup(), "SIGHUP")?;
+    let Signals {
+        mut term,
+        mut int,
+        mut hup,
+    } = signals;
 
     let notifier = Arc::new(Notifier::from_env());
     let health = health::Health::default();

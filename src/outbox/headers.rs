@@ -81,7 +81,10 @@ fn unstructured(name: &str, value: &str) -> String {
         let mut w = EmailWriter::new(&mut out, name.len() + 2, 0, false);
         let mut pending = String::new();
         for word in value.split_inclusive(' ') {
-            if plain(word) {
+            // Spaces after an encoded word stay with it: white space between
+            // two encoded-words is dropped by readers (RFC 2047 §6.2).
+            let only_spaces = word.bytes().all(|b| b == b' ');
+            if plain(word) && !(only_spaces && !pending.is_empty()) {
                 encode_pending(&mut pending, &mut w);
                 // Writing to a String cannot fail.
                 let _ = w.folding().write_str(word);
@@ -135,6 +138,12 @@ fn mailbox(name: &str, mailbox: &Mailbox) -> String {
     out
 }
 
+/// A folded value as one line: each fold's CRLF removed, its space kept
+/// (RFC 5322 §2.2.3).
+fn unfold(folded: &str) -> String {
+    folded.replace("\r\n", "")
+}
+
 /// `Subject:`, folded (see the module doc).
 #[derive(Debug, Clone)]
 pub struct Subject(pub String);
@@ -149,13 +158,10 @@ impl Header for Subject {
     }
 
     fn display(&self) -> HeaderValue {
-        // Pre-encoded: the value is ASCII, folded, without bare CR or LF
-        // (every word is printable ASCII or encoded).
-        HeaderValue::dangerous_new_pre_encoded(
-            Self::name(),
-            self.0.clone(),
-            unstructured("Subject", &self.0),
-        )
+        // The encoded words and plain words, unfolded: lettre's own encoder
+        // leaves such ASCII words as they are and folds at the same spaces
+        // (and would encode anything else, so nothing can slip through).
+        HeaderValue::new(Self::name(), unfold(&unstructured("Subject", &self.0)))
     }
 }
 
@@ -176,11 +182,8 @@ macro_rules! mailbox_header {
             }
 
             fn display(&self) -> HeaderValue {
-                HeaderValue::dangerous_new_pre_encoded(
-                    Self::name(),
-                    self.0.to_string(),
-                    mailbox($name, &self.0),
-                )
+                // As for the Subject: lettre folds the ASCII words again.
+                HeaderValue::new(Self::name(), unfold(&mailbox($name, &self.0)))
             }
         }
     };
@@ -205,6 +208,12 @@ mod tests {
     fn a_long_word_is_folded_as_encoded_words_and_short_ones_stay_plain() {
         let short = unstructured("Subject", "Website redesign [website]");
         assert_eq!(short, "Website redesign [website]");
+        let spaced = unstructured("Subject", "Díaz  Díaz [x]");
+        let raw = format!("Subject: {spaced}\r\n\r\n");
+        let back = mail_parser::MessageParser::default()
+            .parse(raw.as_bytes())
+            .unwrap();
+        assert_eq!(back.subject(), Some("Díaz  Díaz [x]"), "{spaced}");
         let long = format!("{} [website]", "x".repeat(10_000));
         let folded = unstructured("Subject", &long);
         for line in lines("Subject", &folded) {
