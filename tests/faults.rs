@@ -19,8 +19,16 @@ const NOW: &str = "2026-11-25T15:00:00Z";
 /// The example config, quiet hours off, the store at `state`.
 fn config(dir: &Path, state: &str) -> PathBuf {
     let text = EXAMPLE
-        .replacen("quiet_hours = \"20:00-08:00\"", "quiet_hours = \"00:00-00:00\"", 1)
-        .replacen("state = \"var/handoff.db\"", &format!("state = \"{state}\""), 1);
+        .replacen(
+            "quiet_hours = \"20:00-08:00\"",
+            "quiet_hours = \"00:00-00:00\"",
+            1,
+        )
+        .replacen(
+            "state = \"var/handoff.db\"",
+            &format!("state = \"{state}\""),
+            1,
+        );
     let path = dir.join("handoff.toml");
     std::fs::write(&path, text).unwrap();
     path
@@ -53,7 +61,10 @@ fn refused(dir: &Path, name: &str, expect: &str) {
         assert_eq!(out.status.code(), Some(1), "{args:?}");
         let err = common::text(&out.stderr);
         assert_eq!(err.lines().count(), 1, "one line: {err}");
-        assert!(err.contains(&file.display().to_string()), "names the file: {err}");
+        assert!(
+            err.contains(&file.display().to_string()),
+            "names the file: {err}"
+        );
         assert!(err.contains(expect), "says what it is: {err}");
         assert_eq!(std::fs::read(&file).unwrap(), before, "{name} untouched");
     }
@@ -72,7 +83,11 @@ fn a_store_that_is_not_handoffs_is_refused_in_one_line_and_left_untouched() {
     )
     .unwrap();
     drop(conn);
-    refused(dir.path(), "notes.db", "another application's SQLite database");
+    refused(
+        dir.path(),
+        "notes.db",
+        "another application's SQLite database",
+    );
 
     // Not SQLite at all.
     std::fs::write(dir.path().join("notes.txt"), "call the plumber\n").unwrap();
@@ -90,7 +105,10 @@ fn a_store_that_is_not_handoffs_is_refused_in_one_line_and_left_untouched() {
     assert_eq!(out.status.code(), Some(1));
     let err = common::text(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("a store of a newer Handoff (schema version 99"), "{err}");
+    assert!(
+        err.contains("a store of a newer Handoff (schema version 99"),
+        "{err}"
+    );
     assert_eq!(std::fs::read(dir.path().join("newer.db")).unwrap(), before);
     assert_eq!(outgoing(dir.path()), sent);
 }
@@ -124,7 +142,17 @@ fn run_once_beside_the_daemon_says_so_and_leaves_the_outbox_to_it() {
     });
     let before = outgoing(dir.path());
     // An act is queued for the daemon, as ever.
-    let act = handoff(&config, &["evaluate", "website", "--score", "4", "--notes", "Good work"]);
+    let act = handoff(
+        &config,
+        &[
+            "evaluate",
+            "website",
+            "--score",
+            "4",
+            "--notes",
+            "Good work",
+        ],
+    );
     assert!(act.status.success(), "{}", common::text(&act.stderr));
     assert!(common::text(&act.stdout).contains("queued"));
 
@@ -132,12 +160,18 @@ fn run_once_beside_the_daemon_says_so_and_leaves_the_outbox_to_it() {
     assert_eq!(out.status.code(), Some(1));
     let err = common::text(&out.stderr);
     assert!(
-        err.contains(&format!("a `handoff run` daemon (pid {}) is running", daemon.pid())),
+        err.contains(&format!(
+            "a `handoff run` daemon (pid {}) is running",
+            daemon.pid()
+        )),
         "{err}"
     );
     assert_eq!(err.lines().count(), 1, "{err}");
     assert_eq!(outgoing(dir.path()), before, "run --once sent nothing");
-    assert!(!daemon.logged("not found"), "the daemon's rows were left alone");
+    assert!(
+        !daemon.logged("not found"),
+        "the daemon's rows were left alone"
+    );
 
     let (code, _) = daemon.stop();
     assert_eq!(code, Some(0));
@@ -237,7 +271,10 @@ fn a_stuck_delivery_stops_the_watchdog() {
     let (line, at) = daemon.expect_log("not pinging the watchdog");
     assert!(line.contains("deliver stalled: no progress for"), "{line}");
     let after = at - started;
-    assert!(after >= Duration::from_secs(10), "not before the limit: {after:?}");
+    assert!(
+        after >= Duration::from_secs(10),
+        "not before the limit: {after:?}"
+    );
     let stopped_at = pings.load(Ordering::SeqCst);
     std::thread::sleep(Duration::from_millis(600));
     assert!(

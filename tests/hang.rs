@@ -159,9 +159,7 @@ fn a_hung_postfix_defers_the_mail_replies_are_still_recorded_and_after_sigcont_a
     );
     // Stamped at the moment of the deferral, after the timeouts it waited
     // out, not at the start of the delivery that began with the question.
-    let hang_to_deferral = (time_of(deferral) - time_of(question))
-        .to_std()
-        .unwrap();
+    let hang_to_deferral = (time_of(deferral) - time_of(question)).to_std().unwrap();
     assert!(
         hang_to_deferral >= Duration::from_secs_f64(TIMEOUT * 0.9),
         "{hang_to_deferral:?}"
@@ -183,7 +181,10 @@ fn a_hung_postfix_defers_the_mail_replies_are_still_recorded_and_after_sigcont_a
     let delivered = thawed.elapsed();
     daemon.expect_log("SMTP server reachable again");
     // The daemon was never stuck: the watchdog kept being pinged.
-    assert!(pings.load(Ordering::SeqCst) > pings_before, "watchdog pings went on");
+    assert!(
+        pings.load(Ordering::SeqCst) > pings_before,
+        "watchdog pings went on"
+    );
     assert!(!daemon.logged("not pinging the watchdog"));
     let (code, after) = daemon.stop();
     assert_eq!(code, Some(0));
@@ -195,10 +196,17 @@ fn a_hung_postfix_defers_the_mail_replies_are_still_recorded_and_after_sigcont_a
     stack.settle();
     let owner_mail = counts(&stack.maildir_messages(&stack.owner, "INBOX"));
     let dana_mail = counts(&stack.maildir_messages(&stack.contractor, "INBOX"));
-    assert_eq!(owner_mail.get(&message_id(&notice).unwrap()), Some(&1), "once");
+    assert_eq!(
+        owner_mail.get(&message_id(&notice).unwrap()),
+        Some(&1),
+        "once"
+    );
     assert_eq!(dana_mail.get(&root), Some(&1));
     assert!(
-        dana_mail.values().chain(owner_mail.values()).all(|n| *n == 1),
+        dana_mail
+            .values()
+            .chain(owner_mail.values())
+            .all(|n| *n == 1),
         "every mail exactly once: {dana_mail:?} {owner_mail:?}"
     );
     println!(
@@ -210,7 +218,9 @@ fn a_hung_postfix_defers_the_mail_replies_are_still_recorded_and_after_sigcont_a
 /// A config with `n` engagements (each: instructions and one milestone
 /// invite), local inbox, sending through the stack with Sent copies.
 fn many(stack: &MailStack, dir: &Path, n: usize) -> PathBuf {
-    let engagements: String = (0..n).map(|i| common::engagement(&format!("slow{i}"))).collect();
+    let engagements: String = (0..n)
+        .map(|i| common::engagement(&format!("slow{i}")))
+        .collect();
     stack.write_config(
         dir,
         "outgoing = \"smtp\"\nincoming = \"maildir\"",
@@ -233,7 +243,8 @@ fn a_hung_dovecot_slows_no_mail_and_after_sigcont_each_sent_copy_is_filed_once()
     let (k, v) = timeout_env();
     let mut daemon = Daemon::start(&config, &[(k, v.as_str())]);
     let ours = |m: &Vec<u8>| {
-        message_id(m).is_some_and(|id| id.contains(".instructions@") || id.contains(".milestone_invite@"))
+        message_id(m)
+            .is_some_and(|id| id.contains(".instructions@") || id.contains(".milestone_invite@"))
     };
     eventually("every mail delivered while IMAP hangs", PATIENCE, || {
         let n = stack
@@ -268,7 +279,13 @@ fn a_hung_dovecot_slows_no_mail_and_after_sigcont_each_sent_copy_is_filed_once()
     let inbox = dir.path().join("var/mail/inbox");
     std::fs::create_dir_all(inbox.join("tmp")).unwrap();
     std::fs::create_dir_all(inbox.join("new")).unwrap();
-    let question = mail_from_dana(&stack, "slow0", "q.slow@example.test", &root, "Which font, please?");
+    let question = mail_from_dana(
+        &stack,
+        "slow0",
+        "q.slow@example.test",
+        &root,
+        "Which font, please?",
+    );
     std::fs::write(inbox.join("tmp/q"), question).unwrap();
     let asked = Instant::now();
     std::fs::rename(inbox.join("tmp/q"), inbox.join("new/q")).unwrap();
@@ -280,14 +297,20 @@ fn a_hung_dovecot_slows_no_mail_and_after_sigcont_each_sent_copy_is_filed_once()
             .then_some(())
     });
     let notice_in = asked.elapsed();
-    assert!(notice_in < Duration::from_secs_f64(TIMEOUT + 3.0), "{notice_in:?}");
+    assert!(
+        notice_in < Duration::from_secs_f64(TIMEOUT + 3.0),
+        "{notice_in:?}"
+    );
 
     let thawed = Instant::now();
     stack.thaw_imap();
     let sent: Vec<String> = eventually("a Sent copy of every mail", PATIENCE, || {
         let sent: Vec<String> = log_json(&config)
             .iter()
-            .filter(|e| e["direction"] == "out" && e["kind"].as_str().is_some_and(|k| k.starts_with("sent_")))
+            .filter(|e| {
+                e["direction"] == "out"
+                    && e["kind"].as_str().is_some_and(|k| k.starts_with("sent_"))
+            })
             .filter_map(|e| e["message_id"].as_str().map(str::to_string))
             .collect();
         let copies = counts(&stack.maildir_messages(&stack.owner, "Sent"));
@@ -304,7 +327,9 @@ fn a_hung_dovecot_slows_no_mail_and_after_sigcont_each_sent_copy_is_filed_once()
         assert_eq!(copies.get(id), Some(&1), "{id} filed once");
     }
     let pending = rt.block_on(async {
-        let mut s = common::imap::login_starttls(&stack, &stack.owner).await.unwrap();
+        let mut s = common::imap::login_starttls(&stack, &stack.owner)
+            .await
+            .unwrap();
         s.select("Sent").await.unwrap();
         s.uid_search("KEYWORD $HandoffPending").await.unwrap()
     });
@@ -361,16 +386,25 @@ fn a_crash_while_the_sent_folder_hangs_sends_the_mail_again_and_journals_why() {
         .filter_map(|e| e["message_id"].as_str())
         .collect();
     assert_eq!(resent.len(), 1, "{log:#?}");
-    assert!(
-        log.iter().any(|e| e["kind"] == "resent_unconfirmed"
-            && e["detail"].as_str().is_some_and(|d| d.contains("without a Sent copy"))),
-    );
+    assert!(log.iter().any(|e| {
+        e["kind"] == "resent_unconfirmed"
+            && e["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("without a Sent copy"))
+    }),);
     // At least once: the interrupted mail may be there twice, and only it.
     let delivered = counts(&stack.maildir_messages(&stack.contractor, "INBOX"));
     for (id, n) in &delivered {
-        assert!(*n == 1 || (*n == 2 && resent.contains(&id.as_str())), "{id}: {n}");
+        assert!(
+            *n == 1 || (*n == 2 && resent.contains(&id.as_str())),
+            "{id}: {n}"
+        );
     }
-    assert_eq!(delivered.get(resent[0]), Some(&2), "the window's second copy");
+    assert_eq!(
+        delivered.get(resent[0]),
+        Some(&2),
+        "the window's second copy"
+    );
     // The next run files the copies, once each.
     let filed = run(None);
     assert!(filed.status.success());

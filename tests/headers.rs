@@ -32,9 +32,30 @@ fn cases(default: u32) -> u32 {
 /// The characters that must never reach a header: the bidi controls, the
 /// other invisible format characters, controls, separators.
 const HIDDEN: &[char] = &[
-    '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}',
-    '\u{2069}', '\u{200B}', '\u{200E}', '\u{200F}', '\u{2060}', '\u{FEFF}', '\u{00AD}', '\u{2028}',
-    '\u{E0041}', '\u{3164}', '\u{7}', '\u{1B}', '\u{85}', '\r', '\n', '\t',
+    '\u{202A}',
+    '\u{202B}',
+    '\u{202C}',
+    '\u{202D}',
+    '\u{202E}',
+    '\u{2066}',
+    '\u{2067}',
+    '\u{2068}',
+    '\u{2069}',
+    '\u{200B}',
+    '\u{200E}',
+    '\u{200F}',
+    '\u{2060}',
+    '\u{FEFF}',
+    '\u{00AD}',
+    '\u{2028}',
+    '\u{E0041}',
+    '\u{3164}',
+    '\u{7}',
+    '\u{1B}',
+    '\u{85}',
+    '\r',
+    '\n',
+    '\t',
 ];
 
 fn hidden(c: char) -> bool {
@@ -94,12 +115,14 @@ struct Values {
 
 fn values() -> impl Strategy<Value = Values> {
     // Names short enough to be names (mostly), titles of any length.
-    (text(5, 90), text(5, 90), text(12, 400), text(12, 400)).prop_map(|(owner, contractor, title, milestone)| Values {
-        owner,
-        contractor,
-        title,
-        milestone,
-    })
+    (text(5, 90), text(5, 90), text(12, 400), text(12, 400)).prop_map(
+        |(owner, contractor, title, milestone)| Values {
+            owner,
+            contractor,
+            title,
+            milestone,
+        },
+    )
 }
 
 /// The config, and the line each value stands on.
@@ -133,7 +156,12 @@ fn config_text(v: &Values) -> (String, [(usize, &'static str); 4]) {
     ];
     (
         lines.join("\n") + "\n",
-        [(2, "owner"), (9, "contractor"), (15, "engagement"), (24, "milestone")],
+        [
+            (2, "owner"),
+            (9, "contractor"),
+            (15, "engagement"),
+            (24, "milestone"),
+        ],
     )
 }
 
@@ -174,9 +202,11 @@ fn holds(v: &Values, base: &Path) -> Result<(), TestCaseError> {
             for i in &bad {
                 let (line, _) = places[*i];
                 prop_assert!(
-                    diagnostics.iter().any(|d| d.severity == config::Severity::Error
-                        && d.line == line
-                        && d.to_string().starts_with(&format!("hygiene.toml:{line}:"))),
+                    diagnostics
+                        .iter()
+                        .any(|d| d.severity == config::Severity::Error
+                            && d.line == line
+                            && d.to_string().starts_with(&format!("hygiene.toml:{line}:"))),
                     "no error at line {line}: {diagnostics:?}"
                 );
             }
@@ -196,7 +226,11 @@ fn holds(v: &Values, base: &Path) -> Result<(), TestCaseError> {
         Err(e) => return Err(TestCaseError::fail(format!("{e}"))),
     };
     COMPOSED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    prop_assert!(bad.is_empty(), "accepted {:?}", bad.iter().map(|i| values[*i]).collect::<Vec<_>>());
+    prop_assert!(
+        bad.is_empty(),
+        "accepted {:?}",
+        bad.iter().map(|i| values[*i]).collect::<Vec<_>>()
+    );
     let model = &loaded.model;
     let templates = Templates::load(None).unwrap();
     let composer = Composer {
@@ -229,11 +263,20 @@ fn holds(v: &Values, base: &Path) -> Result<(), TestCaseError> {
             .map_err(|err| TestCaseError::fail(format!("{}: {err}", req.purpose)))?;
         for (name, lines) in fields(&mail.bytes) {
             for line in &lines {
-                prop_assert!(line.len() <= 998, "{}: {name} line of {} octets", req.purpose, line.len());
+                prop_assert!(
+                    line.len() <= 998,
+                    "{}: {name} line of {} octets",
+                    req.purpose,
+                    line.len()
+                );
             }
             if ["Subject", "From", "To", "Reply-To"].contains(&name.as_str()) {
                 for line in &lines {
-                    prop_assert!(line.len() <= 78, "{}: {name} not folded at 78: {line:?}", req.purpose);
+                    prop_assert!(
+                        line.len() <= 78,
+                        "{}: {name} not folded at 78: {line:?}",
+                        req.purpose
+                    );
                 }
             }
         }
@@ -242,11 +285,28 @@ fn holds(v: &Values, base: &Path) -> Result<(), TestCaseError> {
             .ok_or_else(|| TestCaseError::fail("does not parse"))?;
         let subject = parsed.subject().unwrap_or_default();
         prop_assert!(!subject.chars().any(hidden), "{}: {subject:?}", req.purpose);
-        prop_assert!(subject.chars().count() <= 200, "{}: {} chars", req.purpose, subject.chars().count());
-        let to = parsed.to().and_then(|a| a.first()).and_then(|a| a.name()).unwrap_or_default();
-        let want = if req.purpose.is_owner_notice() { &v.owner } else { &v.contractor };
+        prop_assert!(
+            subject.chars().count() <= 200,
+            "{}: {} chars",
+            req.purpose,
+            subject.chars().count()
+        );
+        let to = parsed
+            .to()
+            .and_then(|a| a.first())
+            .and_then(|a| a.name())
+            .unwrap_or_default();
+        let want = if req.purpose.is_owner_notice() {
+            &v.owner
+        } else {
+            &v.contractor
+        };
         prop_assert_eq!(words(to), words(want), "{}: To reads back", req.purpose);
-        let from = parsed.from().and_then(|a| a.first()).and_then(|a| a.name()).unwrap_or_default();
+        let from = parsed
+            .from()
+            .and_then(|a| a.first())
+            .and_then(|a| a.name())
+            .unwrap_or_default();
         prop_assert_eq!(words(from), words(&v.owner));
         if req.purpose == Purpose::Instructions {
             if v.title.chars().count() <= 80 {
@@ -254,11 +314,19 @@ fn holds(v: &Values, base: &Path) -> Result<(), TestCaseError> {
             } else {
                 prop_assert!(subject.ends_with("… [site]"), "{subject:?}");
                 let body = parsed.body_text(0).unwrap_or_default();
-                prop_assert!(body.contains(v.title.as_str()), "the body keeps the whole title");
+                prop_assert!(
+                    body.contains(v.title.as_str()),
+                    "the body keeps the whole title"
+                );
             }
         }
         if let Some(cal) = &req.calendar {
-            prop_assert!(!cal.ics.chars().any(hidden_in_ics), "{}: calendar {:?}", req.purpose, cal.ics);
+            prop_assert!(
+                !cal.ics.chars().any(hidden_in_ics),
+                "{}: calendar {:?}",
+                req.purpose,
+                cal.ics
+            );
             // The calendar crate folds at 75 octets after the fold's space.
             for line in cal.ics.split("\r\n") {
                 prop_assert!(line.len() <= 76, "calendar line of {} octets", line.len());
@@ -288,15 +356,16 @@ fn no_header_line_is_over_998_or_unfolded_and_nothing_invisible_reaches_a_header
         failure_persistence: None,
         ..Config::default()
     });
-    runner
-        .run(&values(), |v| holds(&v, base.path()))
-        .unwrap();
+    runner.run(&values(), |v| holds(&v, base.path())).unwrap();
     let (composed, refused) = (
         COMPOSED.load(std::sync::atomic::Ordering::SeqCst),
         REFUSED.load(std::sync::atomic::Ordering::SeqCst),
     );
     println!("{composed} configs composed every mail, {refused} refused");
-    assert!(composed >= 10 && refused >= 5, "both sides tried: {composed} composed, {refused} refused");
+    assert!(
+        composed >= 10 && refused >= 5,
+        "both sides tried: {composed} composed, {refused} refused"
+    );
 }
 
 #[test]
@@ -318,5 +387,8 @@ fn a_title_with_a_direction_override_is_refused_at_its_line_and_column() {
         .iter()
         .find(|d| d.message.contains("U+202E (RIGHT-TO-LEFT OVERRIDE)"))
         .expect("names the override");
-    assert_eq!(d.to_string().split(':').take(3).collect::<Vec<_>>(), ["hygiene.toml", "9", "8"]);
+    assert_eq!(
+        d.to_string().split(':').take(3).collect::<Vec<_>>(),
+        ["hygiene.toml", "9", "8"]
+    );
 }

@@ -130,19 +130,45 @@ mod tests {
         let e = header_text("Dana \u{202E}gnp.exe\u{202C}").unwrap_err();
         assert!(e.contains("U+202E (RIGHT-TO-LEFT OVERRIDE)"), "{e}");
         for c in [
-            '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{2066}', '\u{2067}', '\u{2068}',
-            '\u{2069}', '\u{200B}', '\u{200E}', '\u{FEFF}', '\u{2028}', '\u{00AD}', '\u{E0041}',
-            '\u{3164}', '\u{0085}', '\u{7F}',
+            '\u{202A}',
+            '\u{202B}',
+            '\u{202C}',
+            '\u{202D}',
+            '\u{2066}',
+            '\u{2067}',
+            '\u{2068}',
+            '\u{2069}',
+            '\u{200B}',
+            '\u{200E}',
+            '\u{FEFF}',
+            '\u{2028}',
+            '\u{00AD}',
+            '\u{E0041}',
+            '\u{3164}',
+            '\u{0085}',
+            '\u{7F}',
         ] {
-            assert!(header_text(&format!("a{c}b")).is_err(), "U+{:04X}", c as u32);
+            assert!(
+                header_text(&format!("a{c}b")).is_err(),
+                "U+{:04X}",
+                c as u32
+            );
         }
         // Persian with ZWNJ, an emoji family with ZWJ, accents, CJK.
-        for ok in ["می\u{200C}خواهم", "👩\u{200D}👩\u{200D}👧", "Dana Díaz", "山田 太郎"] {
+        for ok in [
+            "می\u{200C}خواهم",
+            "👩\u{200D}👩\u{200D}👧",
+            "Dana Díaz",
+            "山田 太郎",
+        ] {
             assert!(header_text(ok).is_ok(), "{ok}");
         }
         assert!(address("dana\u{202E}@example.test").is_err());
         assert!(name(&"a".repeat(MAX_NAME_CHARS)).is_ok());
-        assert!(name(&"a".repeat(MAX_NAME_CHARS + 1)).unwrap_err().contains("at most 100"));
+        assert!(
+            name(&"a".repeat(MAX_NAME_CHARS + 1))
+                .unwrap_err()
+                .contains("at most 100")
+        );
     }
-
 }

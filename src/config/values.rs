@@ -11,8 +11,8 @@ use chrono_tz::Tz;
 use lettre::Address;
 use std::str::FromStr;
 
-pub(crate) use super::text::{header_text, name};
 use super::text::{describe, hidden};
+pub(crate) use super::text::{header_text, name};
 
 /// "3d", "12h", "30m", "2w", "1d12h": a positive period.
 pub(crate) fn period(text: &str) -> Result<TimeDelta, String> {

@@ -252,7 +252,9 @@ mod tests {
         a.expect_within(Duration::ZERO);
         std::thread::sleep(Duration::from_millis(2));
         assert!(
-            health.check(Duration::ZERO).is_err_and(|e| e.contains("past its promise")),
+            health
+                .check(Duration::ZERO)
+                .is_err_and(|e| e.contains("past its promise")),
             "silent past its promise"
         );
         a.idle();

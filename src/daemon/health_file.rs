@@ -102,9 +102,14 @@ impl HealthFile {
         let mut text = serde_json::to_string(&record).unwrap_or_default();
         if text.len() >= SIZE {
             // Only an enormous error message gets here: cut it to fit.
-            let room = SIZE.saturating_sub(text.len() - record.last_error.as_ref().map_or(0, String::len) + 64);
+            let room = SIZE.saturating_sub(
+                text.len() - record.last_error.as_ref().map_or(0, String::len) + 64,
+            );
             if let Some(e) = record.last_error.as_mut() {
-                let cut = (0..=room.min(e.len())).rev().find(|i| e.is_char_boundary(*i)).unwrap_or(0);
+                let cut = (0..=room.min(e.len()))
+                    .rev()
+                    .find(|i| e.is_char_boundary(*i))
+                    .unwrap_or(0);
                 e.truncate(cut);
                 e.push('…');
             }
@@ -155,7 +160,11 @@ mod tests {
         let store = dir.path().join("handoff.db");
         let mut h = HealthFile::open(&store).unwrap();
         assert_eq!(std::fs::metadata(path(&store)).unwrap().len(), SIZE as u64);
-        h.record("work", "2026-11-24T09:00:00.000Z", Some("database is locked"));
+        h.record(
+            "work",
+            "2026-11-24T09:00:00.000Z",
+            Some("database is locked"),
+        );
         h.record("deliver", "2026-11-24T09:00:01.000Z", None);
         let r = read(&store).unwrap();
         assert_eq!(r.last_error.as_deref(), Some("database is locked"));
@@ -163,7 +172,11 @@ mod tests {
         assert_eq!(r.last_pass_at.as_deref(), Some("2026-11-24T09:00:01.000Z"));
         h.record("work", "2026-11-24T09:00:05.000Z", None);
         assert_eq!(read(&store).unwrap().last_error, None);
-        h.record("work", "2026-11-24T09:00:06.000Z", Some(&"x".repeat(10_000)));
+        h.record(
+            "work",
+            "2026-11-24T09:00:06.000Z",
+            Some(&"x".repeat(10_000)),
+        );
         let r = read(&store).unwrap();
         assert!(r.last_error.unwrap().ends_with('…'));
         assert_eq!(std::fs::metadata(path(&store)).unwrap().len(), SIZE as u64);

@@ -152,7 +152,10 @@ mod tests {
         for _ in 0..200 {
             n.watchdog();
         }
-        assert!(started.elapsed() < Duration::from_secs(2), "dropped, not waited for");
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "dropped, not waited for"
+        );
     }
 
     #[test]

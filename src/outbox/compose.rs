@@ -158,7 +158,8 @@ impl Composer<'_> {
         };
         let ctx = self.context(engagement, milestone, &req.extra, recipient_tz, now);
         let mut rendered = self.templates.render(req.purpose, &ctx)?;
-        rendered.subject = self.subject(req, engagement, milestone, recipient_tz, now, &rendered)?;
+        rendered.subject =
+            self.subject(req, engagement, milestone, recipient_tz, now, &rendered)?;
         let message_id = new_message_id(req.purpose, &owner.email);
         let owner_box = Mailbox::new(Some(owner.name.clone()), owner.email.clone());
         // The fields with people's text are folded at 78 (see `headers`);
@@ -250,7 +251,8 @@ impl Composer<'_> {
         for m in &mut short.milestones {
             m.title = headers::shorten(&m.title, headers::TITLE_IN_SUBJECT);
         }
-        let short_milestone = milestone.and_then(|m| short.milestones.iter().find(|s| s.id == m.id));
+        let short_milestone =
+            milestone.and_then(|m| short.milestones.iter().find(|s| s.id == m.id));
         let ctx = self.context(&short, short_milestone, &req.extra, tz, now);
         let again = self.templates.render(req.purpose, &ctx)?;
         Ok(headers::subject(&again.subject, &tag))

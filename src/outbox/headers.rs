@@ -84,7 +84,7 @@ fn unstructured(name: &str, value: &str) -> String {
             // Spaces after an encoded word stay with it: white space between
             // two encoded-words is dropped by readers (RFC 2047 §6.2).
             let only_spaces = word.bytes().all(|b| b == b' ');
-            if plain(word) && !(only_spaces && !pending.is_empty()) {
+            if plain(word) && (pending.is_empty() || !only_spaces) {
                 encode_pending(&mut pending, &mut w);
                 // Writing to a String cannot fail.
                 let _ = w.folding().write_str(word);
@@ -120,8 +120,8 @@ fn mailbox(name: &str, mailbox: &Mailbox) -> String {
         let mut w = EmailWriter::new(&mut out, name.len() + 2, 0, false);
         match &mailbox.name {
             Some(display) => {
-                let long = display.split(' ').any(|word| word.len() > LONG_WORD)
-                    || display.contains("=?");
+                let long =
+                    display.split(' ').any(|word| word.len() > LONG_WORD) || display.contains("=?");
                 let _ = if long {
                     rfc2047::encode(display, &mut w)
                 } else {

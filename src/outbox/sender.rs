@@ -100,7 +100,16 @@ pub async fn deliver_due(
         Transport::Maildir { .. } => None,
     };
     recover(store, transport, folder.as_mut(), clock, &mut report).await?;
-    let result = send_due(store, transport, folder.as_mut(), composer, policy, clock, &mut report).await;
+    let result = send_due(
+        store,
+        transport,
+        folder.as_mut(),
+        composer,
+        policy,
+        clock,
+        &mut report,
+    )
+    .await;
     if let Some(f) = folder {
         f.close().await;
     }
@@ -352,13 +361,16 @@ async fn recover(
     for mail in stuck {
         let unstaged = store.transaction(|tx| tx.sent_copy_was_unstaged(mail.id))?;
         // What became of it, and if it goes again, why the journal says so.
-        let (delivered, window) = match (transport.already_delivered(&mail), folder.as_deref_mut()) {
+        let (delivered, window) = match (transport.already_delivered(&mail), folder.as_deref_mut())
+        {
             (Some(known), _) => (known, None),
             // It went out without a copy filed first: nothing can tell
             // whether the server took it. Sent again, at least once.
             (None, Some(_)) if unstaged => (
                 false,
-                Some("interrupted while sending without a Sent copy (the Sent folder did not answer); sent again"),
+                Some(
+                    "interrupted while sending without a Sent copy (the Sent folder did not answer); sent again",
+                ),
             ),
             // Without a look in Sent we cannot tell; the row waits for the
             // folder to answer rather than be guessed at.
@@ -375,7 +387,9 @@ async fn recover(
                     }
                     (
                         false,
-                        Some("interrupted between sending and confirming its Sent copy; sent again"),
+                        Some(
+                            "interrupted between sending and confirming its Sent copy; sent again",
+                        ),
                     )
                 }
                 Err(e) => {

@@ -71,9 +71,9 @@ impl<'a> SentFolder<'a> {
         if self.session.is_none() {
             self.session = Some(open(self.imap).await?);
         }
-        self.session.as_mut().ok_or(ImapError::Protocol(
-            async_imap::error::Error::Append,
-        ))
+        self.session
+            .as_mut()
+            .ok_or(ImapError::Protocol(async_imap::error::Error::Append))
     }
 
     /// Drops the session after a failure (no LOGOUT: the server may not

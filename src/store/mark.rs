@@ -40,7 +40,8 @@ pub(super) fn ours(conn: &Connection) -> Result<Mark, StoreError> {
                 f.read(&mut start)
             })
             .unwrap_or(0);
-        if n > 0 && &start[..n] != &b"SQLite format 3\0"[..n] || (n > 0 && n < 16) {
+        // Empty is a new store; anything else must start with the magic.
+        if n > 0 && start[..n] != b"SQLite format 3\0"[..] {
             return Err(StoreError::NotSqlite {
                 start: String::from_utf8_lossy(&start[..n]).into_owned(),
             });
@@ -57,7 +58,9 @@ pub(super) fn ours(conn: &Connection) -> Result<Mark, StoreError> {
         .map_err(not_sqlite)?;
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     let tables: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")?
+        .prepare(
+            "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+        )?
         .query_map([], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     let found = usize::try_from(version).unwrap_or(0);
@@ -88,9 +91,12 @@ pub(super) fn ours(conn: &Connection) -> Result<Mark, StoreError> {
     if found > known {
         return Err(StoreError::Newer { found, known });
     }
-    Ok(if id == 0 { Mark::Missing } else { Mark::Present })
+    Ok(if id == 0 {
+        Mark::Missing
+    } else {
+        Mark::Present
+    })
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -122,8 +128,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("notes.db");
         let conn = Connection::open(&path).unwrap();
-        conn.execute_batch("CREATE TABLE outbox (x); CREATE TABLE notes (body TEXT); PRAGMA user_version = 7;")
-            .unwrap();
+        conn.execute_batch(
+            "CREATE TABLE outbox (x); CREATE TABLE notes (body TEXT); PRAGMA user_version = 7;",
+        )
+        .unwrap();
         drop(conn);
         let before = bytes(&path);
         let err = Store::open(&path).err().unwrap();
@@ -137,7 +145,10 @@ mod tests {
             .unwrap();
         drop(conn);
         let err = Store::open(&other).err().unwrap();
-        assert!(err.to_string().contains("application_id is 0x000004d2"), "{err}");
+        assert!(
+            err.to_string().contains("application_id is 0x000004d2"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -113,13 +113,19 @@ pub enum StoreError {
     #[error("the store holds an unreadable value: {what}")]
     Corrupt { what: String },
     /// The file is not an SQLite database at all.
-    #[error("it is not an SQLite database (it starts {start:?}); Handoff keeps its store in a file of its own: point `state` at a new file")]
+    #[error(
+        "it is not an SQLite database (it starts {start:?}); Handoff keeps its store in a file of its own: point `state` at a new file"
+    )]
     NotSqlite { start: String },
     /// The file is another program's SQLite database.
-    #[error("it is another application's SQLite database ({what}); Handoff keeps its store in a file of its own: point `state` at a new file")]
+    #[error(
+        "it is another application's SQLite database ({what}); Handoff keeps its store in a file of its own: point `state` at a new file"
+    )]
     Foreign { what: String },
     /// The store was written by a newer Handoff.
-    #[error("it is a store of a newer Handoff (schema version {found}; this Handoff knows up to {known}): run that Handoff, or a backup of the store from before it")]
+    #[error(
+        "it is a store of a newer Handoff (schema version {found}; this Handoff knows up to {known}): run that Handoff, or a backup of the store from before it"
+    )]
     Newer { found: usize, known: usize },
 }
 

@@ -4,7 +4,10 @@
 use rusqlite_migration::{M, Migrations};
 
 /// The schema version after the last migration this Handoff knows.
-pub(super) fn latest(conn: &rusqlite::Connection, found: usize) -> Result<usize, rusqlite_migration::Error> {
+pub(super) fn latest(
+    conn: &rusqlite::Connection,
+    found: usize,
+) -> Result<usize, rusqlite_migration::Error> {
     // `Migrations` says how many are pending on a database (negative when it
     // is ahead), not how many it holds.
     let pending = migrations().pending_migrations(conn)?;

@@ -171,7 +171,11 @@ mod tests {
         let later = now + chrono::TimeDelta::minutes(1);
         s.transaction(|tx| tx.sent_copy_retry(id, "no answer", later))
             .unwrap();
-        assert!(s.transaction(|tx| tx.due_sent_copies(now, 10)).unwrap().is_empty());
+        assert!(
+            s.transaction(|tx| tx.due_sent_copies(now, 10))
+                .unwrap()
+                .is_empty()
+        );
         let due = s.transaction(|tx| tx.due_sent_copies(later, 10)).unwrap();
         assert_eq!((due.len(), due[0].attempts), (1, 1));
         assert_eq!(due[0].message_id, "<m@example.test>");

@@ -62,11 +62,12 @@ pub(super) fn read_mail_sections(
     let imap = imap_section.map(|mut s| {
         let server = read_server(d, &mut s, "imap", uses_imap, base, credentials);
         // Mailbox names reach a notice's Subject (`notice_inbox_down`).
-        let mut folder = |s: &mut Section<'_, '_>, key: &'static str, default: &str| match s.str(d, key) {
-            None => Some(default.to_string()),
-            Some(v) => check(d, &v, &format!("`{key}` in [imap]"), values::header_text)
-                .map(|_| v.get_ref().to_string()),
-        };
+        let mut folder =
+            |s: &mut Section<'_, '_>, key: &'static str, default: &str| match s.str(d, key) {
+                None => Some(default.to_string()),
+                Some(v) => check(d, &v, &format!("`{key}` in [imap]"), values::header_text)
+                    .map(|_| v.get_ref().to_string()),
+            };
         let mailbox = folder(&mut s, "mailbox", "INBOX");
         let sent_mailbox = folder(&mut s, "sent_mailbox", "Sent");
         let poll_every = match s.str(d, "poll_every") {
