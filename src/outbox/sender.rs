@@ -161,6 +161,8 @@ async fn send_due(
             if folder.is_some() && staged.is_none() {
                 store.transaction(|tx| tx.sent_copy_unstaged(mail.id, clock.now()))?;
             }
+            // Whether this mail has a Sent copy to keep track of.
+            let tracked = folder.is_some();
             crate::failpoint::stall("outbox.before_send").await;
             let sent = transport.send(&mail).await;
             let confirmed = match (folder.as_deref_mut(), staged) {
@@ -189,7 +191,9 @@ async fn send_due(
                     let rest: Vec<i64> = batch.filter(|(_, ok)| *ok).map(|(m, _)| m.id).collect();
                     store.transaction(|tx| {
                         tx.defer(mail.id, &e, at)?;
-                        tx.sent_copy_done(mail.id)?;
+                        if tracked {
+                            tx.sent_copy_done(mail.id)?;
+                        }
                         for id in &rest {
                             tx.defer(*id, &e, at)?;
                         }
@@ -206,8 +210,10 @@ async fn send_due(
                         tx.mark_sent(mail.id, now)?;
                         if queue_copy {
                             tx.sent_copy_queue(mail.id, now)
-                        } else {
+                        } else if tracked {
                             tx.sent_copy_done(mail.id)
+                        } else {
+                            Ok(())
                         }
                     })?;
                     report.sent += 1;
@@ -220,13 +226,18 @@ async fn send_due(
                     let at = policy.next_attempt(mail.attempts, now);
                     store.transaction(|tx| {
                         tx.mark_failed(mail.id, &e, Some(at), now)?;
-                        tx.sent_copy_done(mail.id)
+                        if tracked {
+                            tx.sent_copy_done(mail.id)?;
+                        }
+                        Ok(())
                     })?;
                     tracing::warn!(mail = mail.id, to = %mail.recipient, error = %e, retry_at = %at, "send failed, will retry");
                     report.retrying += 1;
                 }
                 Err(failure) => {
-                    store.transaction(|tx| tx.sent_copy_done(mail.id))?;
+                    if tracked {
+                        store.transaction(|tx| tx.sent_copy_done(mail.id))?;
+                    }
                     give_up(store, composer, &mail, &failure.to_string(), now)?;
                     report.failed += 1;
                 }
