@@ -17,7 +17,8 @@
 //!
 //! The hard window is a crash after the server accepted a mail but before the
 //! row was marked sent. The row is then `sending` at restart, and the sender
-//! resolves it before sending anything else:
+//! resolves it before sending anything else (or, when that takes a Sent
+//! folder that does not answer, leaves it for later, see below):
 //! - local mode: the `.eml` name comes from the row's Message-ID and the
 //!   rename into `new/` is the send, so the file either is there (mark sent)
 //!   or is not (queue it again);
@@ -61,7 +62,7 @@
 //! NOOP and one greeting timeout before the mail is deferred
 //! (`smtp_unreachable`, retried every few seconds); a hung IMAP server costs
 //! the first mail one timeout, and no mail after it anything.
-
+//!
 //! # Failures
 //! 4xx replies and connection errors are retried with exponential backoff and
 //! jitter ([`RetryPolicy`]); a 5xx, or too many temporary failures, marks the
