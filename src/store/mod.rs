@@ -87,7 +87,7 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     /// Bringing the schema to the latest version failed (including a store
     /// written by a newer Handoff than this one).
-    #[error("schema migration failed: {0}")]
+    #[error("schema migration failed: {}", migration_cause(.0))]
     Migration(#[from] rusqlite_migration::Error),
     /// Creating the store's directory or file failed.
     #[error("{}: {source}", path.display())]
@@ -127,6 +127,15 @@ pub enum StoreError {
         "it is a store of a newer Handoff (schema version {found}; this Handoff knows up to {known}): run that Handoff, or a backup of the store from before it"
     )]
     Newer { found: usize, known: usize },
+}
+
+/// A failed migration in one line: SQLite's error, not the whole migration's
+/// SQL (which rusqlite_migration puts in its message).
+fn migration_cause(e: &rusqlite_migration::Error) -> String {
+    match e {
+        rusqlite_migration::Error::RusqliteError { err, .. } => err.to_string(),
+        other => other.to_string().lines().next().unwrap_or_default().to_string(),
+    }
 }
 
 /// The store: one SQLite connection, opened with the settings below and
