@@ -134,7 +134,12 @@ pub enum StoreError {
 fn migration_cause(e: &rusqlite_migration::Error) -> String {
     match e {
         rusqlite_migration::Error::RusqliteError { err, .. } => err.to_string(),
-        other => other.to_string().lines().next().unwrap_or_default().to_string(),
+        other => other
+            .to_string()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string(),
     }
 }
 
@@ -446,7 +451,7 @@ mod tests {
         let path = dir.path().join("state/handoff.db");
         let mut store = Store::open(&path).unwrap();
         let v = store.schema_version().unwrap();
-        assert_eq!(v, 3);
+        assert_eq!(v, 4);
         store
             .reconcile(&plan(&[], true), t("2026-11-24T09:00:00Z"))
             .unwrap();

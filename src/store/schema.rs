@@ -18,7 +18,8 @@ pub(super) fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(V1),
         M::up(V2_SCHEDULE_INDEXES),
-        M::up(V3_SENT_COPY_QUEUE),
+        M::up(V3_KICKOFF_UID),
+        M::up(V4_SENT_COPY_QUEUE),
     ])
 }
 
@@ -133,10 +134,20 @@ CREATE INDEX outbox_thread ON outbox (engagement_id, recipient);
 CREATE INDEX event_kind ON event (kind, engagement_id, milestone_id, time);
 "#;
 
+/// Each engagement's kickoff UID, fixed when the engagement is first
+/// recorded (as a milestone's `calendar_uid` is), so the owner's feed names
+/// the kickoff with the UID its invitation will carry before that is sent: a
+/// calendar holding both shows the meeting once. Random, so a later
+/// engagement of the same id is never taken for an old one.
+const V3_KICKOFF_UID: &str = r#"
+ALTER TABLE engagement ADD COLUMN kickoff_uid TEXT;
+UPDATE engagement SET kickoff_uid = id || '.kickoff.' || lower(hex(randomblob(16))) || '@handoff';
+"#;
+
 /// The Sent copies still to be filed (see `src/outbox/sent_copy.rs`): a mail
 /// that went out while the IMAP server did not answer gets its copy later,
 /// from this queue, not in the send path.
-const V3_SENT_COPY_QUEUE: &str = r#"
+const V4_SENT_COPY_QUEUE: &str = r#"
 CREATE TABLE sent_copy (
     outbox_id       INTEGER PRIMARY KEY REFERENCES outbox(id),
     -- 'unstaged': going out without a copy filed first (marked before the
