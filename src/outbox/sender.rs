@@ -157,22 +157,28 @@ async fn send_due(
             // right after the server accepts: see the module doc. While the
             // folder does not answer it is not tried (one timeout per
             // outage, not one per mail); the mail goes without, marked so
-            // before its first byte, and its copy is queued.
+            // before its first byte, and its copy is queued. A provider
+            // that files submitted mail in Sent itself (Gmail, Microsoft)
+            // gets no copy from Handoff: the search after a crash finds the
+            // provider's.
+            let files_copy = folder.as_deref().is_some_and(|f| !f.imap.server_files_sent);
             let staged = match folder.as_deref_mut() {
-                Some(f) if !sent_copy::is_down(store)? => match f.stage(&mail).await {
-                    Ok(uid) => uid,
-                    Err(e) => {
-                        sent_copy::mark_down(store, &e, clock.now())?;
-                        None
+                Some(f) if files_copy && !sent_copy::is_down(store)? => {
+                    match f.stage(&mail).await {
+                        Ok(uid) => uid,
+                        Err(e) => {
+                            sent_copy::mark_down(store, &e, clock.now())?;
+                            None
+                        }
                     }
-                },
+                }
                 _ => None,
             };
-            if folder.is_some() && staged.is_none() {
+            if files_copy && staged.is_none() {
                 store.transaction(|tx| tx.sent_copy_unstaged(mail.id, clock.now()))?;
             }
             // Whether this mail has a Sent copy to keep track of.
-            let tracked = folder.is_some();
+            let tracked = files_copy;
             crate::failpoint::stall("outbox.before_send").await;
             let sent = transport.send(&mail).await;
             let confirmed = match (folder.as_deref_mut(), staged) {
@@ -193,6 +199,30 @@ async fn send_due(
             };
             let now = clock.now();
             match sent {
+                Err(SendFailure::SignIn { error, retry_at }) => {
+                    // Not this mail's fault and no attempt of it: the batch
+                    // waits for a sign-in (the daemon tells the owner once;
+                    // see `daemon::signin`). The wait is measured in real
+                    // time, as tokens are, and applied on the pass's clock.
+                    let wait = (retry_at - chrono::Utc::now())
+                        .clamp(TimeDelta::seconds(1), super::transport::SIGN_IN_RECHECK);
+                    let at = now + wait;
+                    let rest: Vec<i64> = batch.filter(|(_, ok)| *ok).map(|(m, _)| m.id).collect();
+                    let why = format!("{SIGN_IN_WAIT}{error}");
+                    store.transaction(|tx| {
+                        tx.defer(mail.id, &why, at)?;
+                        if tracked {
+                            tx.sent_copy_done(mail.id)?;
+                        }
+                        for id in &rest {
+                            tx.defer(*id, &why, at)?;
+                        }
+                        Ok(())
+                    })?;
+                    tracing::debug!(error = %error, retry_at = %at, "mail waits for a sign-in");
+                    report.retrying += 1 + rest.len();
+                    return Ok(());
+                }
                 Err(SendFailure::Unreachable(e)) => {
                     // Nothing in this batch can go now: all of it waits for
                     // the server, which is tried again within seconds so
@@ -215,7 +245,7 @@ async fn send_due(
                 }
                 Ok(()) => {
                     crate::failpoint::hit("outbox.after_send");
-                    let queue_copy = folder.is_some() && !confirmed;
+                    let queue_copy = files_copy && !confirmed;
                     store.transaction(|tx| {
                         tx.mark_sent(mail.id, now)?;
                         if queue_copy {
@@ -256,6 +286,10 @@ async fn send_due(
     }
     Ok(())
 }
+
+/// How the `last_error` of a mail waiting for a sign-in begins: the daemon
+/// makes such mail due at once when a new sign-in works.
+pub const SIGN_IN_WAIT: &str = "waiting for a sign-in: ";
 
 /// How soon mail waiting for an unreachable server is tried again.
 pub const UNREACHABLE_RETRY: TimeDelta = TimeDelta::seconds(3);

@@ -12,8 +12,9 @@
 //! the loopback Postfix: 44 ms a mail with lettre's pooled transport, a few
 //! milliseconds with `TCP_NODELAY` (see benches/results/outbox.txt).
 
+use crate::model::ServerSettings;
 use crate::model::{Model, Outgoing, TlsMode};
-use crate::model::{Secret, ServerSettings};
+use crate::oauth::{Credential, SignIn};
 use crate::store::OutboxMail;
 use lettre::Address;
 use lettre::address::Envelope;
@@ -41,14 +42,22 @@ pub enum SendFailure {
     Unreachable(String),
     /// Never going to work: a 5xx reply, an unusable address.
     Permanent(String),
+    /// Handoff could not sign in (no OAuth 2.0 sign-in, the provider refused
+    /// to refresh it, the server refused the token): nothing about this
+    /// mail, and no attempt of it; tried again at `retry_at`.
+    SignIn {
+        error: String,
+        retry_at: chrono::DateTime<chrono::Utc>,
+    },
 }
 
 impl std::fmt::Display for SendFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            SendFailure::Temporary(e) | SendFailure::Permanent(e) | SendFailure::Unreachable(e) => {
-                f.write_str(e)
-            }
+            SendFailure::Temporary(e)
+            | SendFailure::Permanent(e)
+            | SendFailure::Unreachable(e)
+            | SendFailure::SignIn { error: e, .. } => f.write_str(e),
         }
     }
 }
@@ -59,6 +68,8 @@ pub enum TransportError {
     NoSmtp,
     #[error("cannot read the SMTP password file: {0}")]
     Password(#[source] std::io::Error),
+    #[error("SMTP: {0}")]
+    SignIn(#[from] crate::oauth::SignInError),
     #[error("cannot read the SMTP CA file {}: {detail}", path.display())]
     Ca { path: PathBuf, detail: String },
     #[error("SMTP TLS setup: {0}")]
@@ -87,7 +98,8 @@ pub enum Transport {
 }
 
 impl Transport {
-    /// The transport the config asks for. The SMTP password is read here, once.
+    /// The transport the config asks for. The SMTP password is read here,
+    /// once; an OAuth 2.0 access token at each connect.
     pub fn from_model(model: &Model) -> Result<Transport, TransportError> {
         match model.mail.outgoing {
             Outgoing::Maildir => {
@@ -101,7 +113,7 @@ impl Transport {
             }
             Outgoing::Smtp => {
                 let s = model.smtp.as_ref().ok_or(TransportError::NoSmtp)?;
-                let password = s.read_password().map_err(TransportError::Password)?;
+                let sign_in = SignIn::for_server(s, "smtp")?;
                 let mut params = TlsParameters::builder(s.host.clone());
                 if let Some(ca) = &s.ca_file {
                     let pem = std::fs::read(ca).map_err(|e| TransportError::Ca {
@@ -122,7 +134,8 @@ impl Transport {
                 Ok(Transport::Smtp {
                     smtp: Box::new(SmtpClient {
                         settings: s.clone(),
-                        password,
+                        sign_in,
+                        renew_at: std::sync::Mutex::new(None),
                         starttls,
                         implicit,
                         hello: ClientId::Domain(model.owner.email.domain().to_string()),
@@ -177,7 +190,11 @@ const IDLE_CHECK_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
 /// as it hangs.
 pub struct SmtpClient {
     settings: ServerSettings,
-    password: Secret,
+    /// How this account signs in (see [`crate::oauth::SignIn`]).
+    sign_in: SignIn,
+    /// When the kept connection's sign-in should be renewed (an access
+    /// token's refresh point): it is not reused past it.
+    renew_at: std::sync::Mutex<Option<chrono::DateTime<chrono::Utc>>>,
     /// For STARTTLS (lettre upgrades the stream itself).
     starttls: TlsParameters,
     /// For implicit TLS (we wrap the socket before lettre sees it).
@@ -200,6 +217,17 @@ enum StepError {
     /// Never going to work with this server (it lacks an extension the mail
     /// needs).
     Unusable(String),
+}
+
+impl StepError {
+    fn text(&self) -> &str {
+        match self {
+            StepError::Refused { text, .. }
+            | StepError::Broken(text)
+            | StepError::Silent(text)
+            | StepError::Unusable(text) => text,
+        }
+    }
 }
 
 /// Runs one SMTP step with its bound.
@@ -258,7 +286,15 @@ impl SmtpClient {
             // Dropped, not QUIT: see the type's doc.
             *slot = None;
         }
-        if slot.as_ref().is_some_and(AsyncSmtpConnection::has_broken) {
+        // Past its access token's refresh point the kept connection is not
+        // reused: a server may end a session whose token expired. Dropped,
+        // not QUIT (see the type's doc).
+        let stale_token = self
+            .renew_at
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some_and(|at| chrono::Utc::now() >= at);
+        if stale_token || slot.as_ref().is_some_and(AsyncSmtpConnection::has_broken) {
             *slot = None;
         }
         let reused = slot.is_some();
@@ -303,6 +339,12 @@ impl SmtpClient {
 
     async fn connect(&self) -> Result<AsyncSmtpConnection, SendFailure> {
         let s = &self.settings;
+        // The credential first: without one there is nothing to connect for.
+        let credential = self
+            .sign_in
+            .credential()
+            .await
+            .map_err(|e| sign_in_failure(e.to_string(), e.retry_at()))?;
         let step = crate::timeouts::step();
         let tcp = tokio::time::timeout(step, TcpStream::connect((s.host.as_str(), s.port)))
             .await
@@ -358,15 +400,73 @@ impl SmtpClient {
             .await
             .map_err(session_failure)?;
         }
-        let credentials = Credentials::new(s.username.clone(), self.password.expose().to_string());
-        timed(
-            "AUTH",
-            step,
-            conn.auth(&[Mechanism::Plain, Mechanism::Login], &credentials),
-        )
-        .await
-        .map_err(session_failure)?;
+        self.authenticate(&mut conn, &credential).await?;
+        *self.renew_at.lock().unwrap_or_else(|e| e.into_inner()) = credential.renew_at();
         Ok(conn)
+    }
+
+    /// The AUTH step: PLAIN or LOGIN with the password, XOAUTH2 with an
+    /// access token. A refused token is not offered again; the mail waits
+    /// for a fresh one instead of counting an attempt.
+    async fn authenticate(
+        &self,
+        conn: &mut AsyncSmtpConnection,
+        credential: &Credential,
+    ) -> Result<(), SendFailure> {
+        let (mechanisms, credentials) = match credential {
+            Credential::Password { user, password } => (
+                &[Mechanism::Plain, Mechanism::Login][..],
+                Credentials::new(user.clone(), password.expose().to_string()),
+            ),
+            Credential::Bearer(b) => (
+                &[Mechanism::Xoauth2][..],
+                Credentials::new(b.user.clone(), b.token.expose().to_string()),
+            ),
+        };
+        let result = timed(
+            "AUTH",
+            crate::timeouts::step(),
+            conn.auth(mechanisms, &credentials),
+        )
+        .await;
+        match (result, credential) {
+            (Ok(_), _) => {
+                self.sign_in.accepted().await;
+                Ok(())
+            }
+            // No answer says nothing about the token: the server is not
+            // there (and the token stays in use).
+            (Err(e @ StepError::Silent(_)), _) | (Err(e), Credential::Password { .. }) => {
+                Err(session_failure(e))
+            }
+            // lettre does not answer the JSON continuation of a refused
+            // token; it ends with a client error ("does not expect a
+            // challenge"), neither a 5xx nor a 4xx: the token was refused.
+            (Err(e), Credential::Bearer(_)) => {
+                self.sign_in.refused(credential).await;
+                Err(sign_in_failure(
+                    format!(
+                        "{} (the access token was refused; a fresh one is tried next)",
+                        e.text()
+                    ),
+                    None,
+                ))
+            }
+        }
+    }
+}
+
+/// How soon a mail waiting for a sign-in is looked at again at the latest:
+/// a local check (the token file, the source's backoff), no request.
+pub const SIGN_IN_RECHECK: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+
+fn sign_in_failure(error: String, retry_at: Option<chrono::DateTime<chrono::Utc>>) -> SendFailure {
+    let now = chrono::Utc::now();
+    SendFailure::SignIn {
+        error,
+        retry_at: retry_at
+            .unwrap_or(now + chrono::TimeDelta::seconds(5))
+            .clamp(now + chrono::TimeDelta::seconds(1), now + SIGN_IN_RECHECK),
     }
 }
 
