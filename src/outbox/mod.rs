@@ -98,6 +98,7 @@ pub mod compose;
 pub mod headers;
 pub mod sender;
 pub mod sent_copy;
+mod smtp_steps;
 pub mod transport;
 
 pub use compose::{CalendarPart, ComposeError, Composed, Composer, MailRequest};

@@ -1,7 +1,8 @@
 //! Getting one finished message to its recipient: SMTP submission through
 //! lettre's SMTP client (TLS as configured, AUTH, timeouts), or in local mode a
 //! `.eml` file in `<maildir>/outgoing/new`, written atomically (written to
-//! `tmp/`, synced, renamed into place).
+//! `tmp/`, synced, renamed into place). The SMTP session's steps, each
+//! bounded, are in `smtp_steps`.
 //!
 //! # One kept connection, with TCP_NODELAY
 //! The SMTP connection is opened on the first send and kept for every mail
@@ -27,10 +28,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::Mutex;
+
+use super::smtp_steps::{StepError, session_failure, timed, transaction};
 
 /// Why a send failed, as the retry logic needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -203,65 +205,6 @@ pub struct SmtpClient {
     conn: Mutex<Option<AsyncSmtpConnection>>,
     /// When the kept connection last carried a mail.
     last_used: std::sync::Mutex<Option<std::time::Instant>>,
-}
-
-/// Why one SMTP step failed, before it is weighed as a [`SendFailure`].
-#[derive(Debug)]
-enum StepError {
-    /// The server answered with a refusal (4xx or 5xx).
-    Refused { permanent: bool, text: String },
-    /// Not a reply: a dropped connection, a TLS error, a garbled answer.
-    Broken(String),
-    /// No answer within the bound.
-    Silent(String),
-    /// Never going to work with this server (it lacks an extension the mail
-    /// needs).
-    Unusable(String),
-}
-
-impl StepError {
-    fn text(&self) -> &str {
-        match self {
-            StepError::Refused { text, .. }
-            | StepError::Broken(text)
-            | StepError::Silent(text)
-            | StepError::Unusable(text) => text,
-        }
-    }
-}
-
-/// Runs one SMTP step with its bound.
-async fn timed<T>(
-    what: &str,
-    bound: Duration,
-    f: impl Future<Output = Result<T, lettre::transport::smtp::Error>>,
-) -> Result<T, StepError> {
-    match tokio::time::timeout(bound, f).await {
-        Ok(Ok(t)) => Ok(t),
-        Ok(Err(e)) if e.is_permanent() || e.is_transient() => Err(StepError::Refused {
-            permanent: e.is_permanent(),
-            text: format!("{what}: {e}"),
-        }),
-        Ok(Err(e)) => Err(StepError::Broken(format!("{what}: {e}"))),
-        Err(_) => Err(StepError::Silent(format!(
-            "{what}: no answer within {:.1} s",
-            bound.as_secs_f64()
-        ))),
-    }
-}
-
-/// How a failed step of setting up a session counts: before any mail is at
-/// stake, silence means the server is not there.
-fn session_failure(e: StepError) -> SendFailure {
-    match e {
-        StepError::Refused {
-            permanent: true,
-            text,
-        }
-        | StepError::Unusable(text) => SendFailure::Permanent(text),
-        StepError::Refused { text, .. } | StepError::Broken(text) => SendFailure::Temporary(text),
-        StepError::Silent(text) => SendFailure::Unreachable(text),
-    }
 }
 
 impl SmtpClient {
@@ -468,69 +411,6 @@ fn sign_in_failure(error: String, retry_at: Option<chrono::DateTime<chrono::Utc>
             .unwrap_or(now + chrono::TimeDelta::seconds(5))
             .clamp(now + chrono::TimeDelta::seconds(1), now + SIGN_IN_RECHECK),
     }
-}
-
-/// One mail transaction (RFC 5321 §3.3), each command under its own bound.
-/// lettre's `send` runs the same commands, but on any error aborts with a
-/// QUIT it waits for without a bound. The error says whether it came while
-/// the content was on the wire (`true`).
-async fn transaction(
-    conn: &mut AsyncSmtpConnection,
-    envelope: &Envelope,
-    message: &[u8],
-) -> Result<(), (StepError, bool)> {
-    use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
-    use lettre::transport::smtp::extension::{Extension, MailBodyParameter, MailParameter};
-    let envelope_step = |e| (e, false);
-    let step = crate::timeouts::step();
-    let mut options = Vec::new();
-    // As lettre decides: SMTPUTF8 for non-ASCII addresses (RFC 6531),
-    // 8BITMIME for non-ASCII content (RFC 6152), refused if not offered.
-    let non_ascii = envelope
-        .from()
-        .into_iter()
-        .chain(envelope.to())
-        .any(|a: &Address| !AsRef::<str>::as_ref(a).is_ascii());
-    if non_ascii {
-        if !conn.server_info().supports_feature(Extension::SmtpUtfEight) {
-            return Err(envelope_step(StepError::Unusable(
-                "the envelope has non-ASCII addresses but the server does not offer SMTPUTF8"
-                    .into(),
-            )));
-        }
-        options.push(MailParameter::SmtpUtfEight);
-    }
-    if !message.is_ascii() {
-        if !conn.server_info().supports_feature(Extension::EightBitMime) {
-            return Err(envelope_step(StepError::Unusable(
-                "the message is not ASCII but the server does not offer 8BITMIME".into(),
-            )));
-        }
-        options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
-    }
-    timed(
-        "MAIL FROM",
-        step,
-        conn.command(Mail::new(envelope.from().cloned(), options)),
-    )
-    .await
-    .map_err(envelope_step)?;
-    for to in envelope.to() {
-        timed("RCPT TO", step, conn.command(Rcpt::new(to.clone(), vec![])))
-            .await
-            .map_err(envelope_step)?;
-    }
-    timed("DATA", step, conn.command(Data))
-        .await
-        .map_err(envelope_step)?;
-    timed(
-        "sending",
-        crate::timeouts::data(message.len()),
-        conn.message(message),
-    )
-    .await
-    .map_err(|e| (e, true))?;
-    Ok(())
 }
 
 /// A TLS socket lettre can drive (it accepts boxed streams of its own trait).
