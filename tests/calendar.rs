@@ -168,7 +168,12 @@ async fn a_milestone_is_invited_updated_and_cancelled_under_one_uid() {
         .body_text(0)
         .unwrap()
         .into_owned();
-    assert!(text.contains("now due Mon 7 Dec 2026"), "{text}");
+    // Due on a date: the end of the owner's day in Berlin, and the
+    // contractor's own time of that moment.
+    assert!(
+        text.contains("now due Monday, December 7, 2026, end of day in Berlin: 5:59\u{202f}PM your time"),
+        "{text}"
+    );
 
     // Nothing changed: nothing sent.
     assert!(pass(&path, "2026-11-24T17:00:00Z").await.is_empty());
@@ -210,7 +215,7 @@ async fn the_kickoff_invitation_is_a_30_minute_meeting_at_the_owners_time() {
         .unwrap()
         .into_owned();
     assert!(
-        text.contains("Wed 25 Nov 2026, 09:00 EST (America/New_York)"),
+        text.contains("Wednesday, November 25, 2026 at 9:00\u{202f}AM (New York time)"),
         "{text}"
     );
 }
