@@ -171,7 +171,9 @@ async fn a_milestone_is_invited_updated_and_cancelled_under_one_uid() {
     // Due on a date: the end of the owner's day in Berlin, and the
     // contractor's own time of that moment.
     assert!(
-        text.contains("now due Monday, December 7, 2026, end of day in Berlin: 5:59\u{202f}PM your time"),
+        text.contains(
+            "now due Monday, December 7, 2026, end of day in Berlin: 5:59\u{a0}PM your time"
+        ),
         "{text}"
     );
 
@@ -215,7 +217,7 @@ async fn the_kickoff_invitation_is_a_30_minute_meeting_at_the_owners_time() {
         .unwrap()
         .into_owned();
     assert!(
-        text.contains("Wednesday, November 25, 2026 at 9:00\u{202f}AM (New York time)"),
+        text.contains("Wednesday, November 25, 2026 at 9:00\u{a0}AM (New York time)"),
         "{text}"
     );
 }

@@ -267,7 +267,9 @@ async fn instructions_arrive_intact_and_later_mail_threads_under_them() {
     let text = m.body_text(0).unwrap();
     assert!(text.contains("Five pages, résumé included"), "{text}");
     assert!(
-        text.contains("due Saturday, December 5, 2026, end of day in Berlin: 5:59\u{202f}PM your time"),
+        text.contains(
+            "due Saturday, December 5, 2026, end of day in Berlin: 5:59\u{a0}PM your time"
+        ),
         "{text}"
     );
     assert!(text.contains("Net 14"));

@@ -186,6 +186,14 @@ impl Reader {
     }
 }
 
+/// CLDR puts a narrow no-break space (U+202F) in some patterns ("5:59 PM");
+/// it is not in Latin-1 or Windows-1252, so a reply from a client that
+/// writes those charsets could not quote the mail. A no-break space keeps
+/// the words together and is in both.
+fn latin(s: String) -> String {
+    s.replace('\u{202f}', "\u{a0}")
+}
+
 /// The local time a date-only deadline stands for.
 fn end_of_day() -> NaiveTime {
     NaiveTime::from_hms_opt(23, 59, 59).unwrap_or(NaiveTime::MIN)
@@ -222,6 +230,7 @@ fn date(lang: &Lang, d: NaiveDate) -> String {
         )
         .ok()
         .map(|f| f.format(&date).to_string())
+        .map(latin)
     });
     formatted.unwrap_or_else(|| d.format("%Y-%m-%d").to_string())
 }
@@ -237,6 +246,7 @@ fn date_time(lang: &Lang, t: NaiveDateTime) -> String {
             )
             .ok()
             .map(|f| f.format(&IcuDateTime { date, time }).to_string())
+            .map(latin)
         });
     formatted.unwrap_or_else(|| t.format("%Y-%m-%d %H:%M").to_string())
 }
@@ -252,6 +262,7 @@ fn date_time_short(lang: &Lang, t: NaiveDateTime) -> String {
             )
             .ok()
             .map(|f| f.format(&IcuDateTime { date, time }).to_string())
+            .map(latin)
         });
     formatted.unwrap_or_else(|| t.format("%m-%d %H:%M").to_string())
 }
@@ -262,6 +273,7 @@ fn time_of_day(lang: &Lang, t: NaiveTime) -> String {
         NoCalendarFormatter::try_new(lang.locale().clone().into(), fieldsets::T::hm())
             .ok()
             .map(|f| f.format(&time).to_string())
+            .map(latin)
     });
     formatted.unwrap_or_else(|| t.format("%H:%M").to_string())
 }
@@ -278,6 +290,7 @@ fn weekday(lang: &Lang, d: chrono::Weekday) -> String {
         )
         .ok()
         .map(|f| f.format(&date).to_string())
+        .map(latin)
     });
     formatted.unwrap_or_else(|| d.to_string())
 }

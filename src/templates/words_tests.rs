@@ -19,7 +19,7 @@ fn a_time_reads_in_the_readers_language_and_zone() {
     let ny = chrono_tz::America::New_York;
     assert_eq!(
         reader("en", ny).time(t),
-        "Saturday, December 5, 2026 at 5:59\u{202f}PM (New York time)"
+        "Saturday, December 5, 2026 at 5:59\u{a0}PM (New York time)"
     );
     assert_eq!(
         reader("en-GB", ny).time(t),
