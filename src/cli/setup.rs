@@ -80,6 +80,9 @@ pub(super) fn check(path: &Path, clock: &dyn Clock) -> u8 {
         eprintln!("handoff: {} template problem(s)", problems.len());
         return EXIT_USAGE;
     }
+    for note in crate::outbox::check::template_notes(&loaded.model) {
+        eprintln!("{note}");
+    }
     print!("{}", summary(&loaded, clock));
     EXIT_OK
 }
@@ -108,6 +111,20 @@ pub(super) fn summary(loaded: &Loaded, clock: &dyn Clock) -> String {
         m.owner.email,
         m.owner.timezone.name()
     );
+    if m.owner.language != crate::templates::Lang::default()
+        || m.contractors.iter().any(|c| c.language != m.owner.language)
+    {
+        let contractors: Vec<String> = m
+            .contractors
+            .iter()
+            .map(|c| format!("{} ({})", c.language, c.id))
+            .collect();
+        out += &format!(
+            "languages: owner {}; contractors {}\n",
+            m.owner.language,
+            contractors.join(", ")
+        );
+    }
     out += &format!(
         "mail out: {}; replies: {}; store: {}\n",
         match (&m.mail.outgoing, &m.smtp) {

@@ -45,6 +45,41 @@ pub fn check_templates(model: &Model, now: DateTime<Utc>) -> Vec<String> {
     problems
 }
 
+/// What the owner should know about their own templates: an English file
+/// of theirs does not reach a reader whose language ships its own file of
+/// that name. One line each, for `handoff check`.
+pub fn template_notes(model: &Model) -> Vec<String> {
+    let Some(dir) = &model.mail.templates_dir else {
+        return Vec::new();
+    };
+    let Ok(templates) = Templates::load(Some(dir)) else {
+        return Vec::new();
+    };
+    let own = templates.overridden();
+    let mut notes = Vec::new();
+    for rel in own.iter().filter(|r| r.starts_with("en/")) {
+        let file = &rel[3..];
+        let missed: Vec<String> = languages(model)
+            .iter()
+            .filter(|l| {
+                l.code() != "en"
+                    && !own.contains(&format!("{}/{file}", l.code()))
+                    && Templates::ships(l.base(), file)
+            })
+            .map(|l| l.code().to_string())
+            .collect();
+        if !missed.is_empty() {
+            notes.push(format!(
+                "{}: your {rel} changes the English mail only; readers of {} get Handoff's own translation (copy your file to {}/{file} to change theirs)",
+                dir.display(),
+                missed.join(", "),
+                missed[0],
+            ));
+        }
+    }
+    notes
+}
+
 /// The languages the config uses: the owner's first, then each
 /// contractor's, each once.
 pub fn languages(model: &Model) -> Vec<Lang> {
@@ -217,3 +252,7 @@ pub fn sample_extra(
     };
     pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
+
+#[cfg(test)]
+#[path = "check_tests.rs"]
+mod tests;

@@ -122,6 +122,12 @@ impl Templates {
         self.owner.keys().cloned().collect()
     }
 
+    /// Whether Handoff ships `file` ("kickoff.txt") in `base`'s own folder.
+    pub fn ships(base: Base, file: &str) -> bool {
+        let rel = format!("{}/{file}", base.code());
+        DEFAULTS.iter().any(|(n, _)| *n == rel)
+    }
+
     fn env(&self, base: Base) -> Result<&LangEnv, TemplateError> {
         let i = Base::ALL.iter().position(|b| *b == base).unwrap_or(0);
         // `langs` has one cell per `Base::ALL` entry (built so in `load`).

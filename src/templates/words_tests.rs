@@ -1,3 +1,6 @@
+//! Dates, zones, deadlines, periods and schedules as each language writes
+//! them: what a reader sees, checked against ICU4X's CLDR output.
+
 use super::*;
 use chrono::Weekday::*;
 
