@@ -43,7 +43,9 @@ pub fn health(
         last_pass_at: get(keys::LAST_PASS_AT)?,
         last_error: get(keys::LAST_ERROR)?,
         outbox_failed: store.outbox_failed()?,
-        next_wake: crate::pass::next_wake(model, store, now)?.map(crate::store::ts),
+        // A mail whose time came while no daemon ran is due now, not in
+        // the past.
+        next_wake: crate::pass::next_wake(model, store, now)?.map(|t| crate::store::ts(t.max(now))),
     })
 }
 

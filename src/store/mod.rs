@@ -40,12 +40,14 @@
 //! config model, the schedule, the outbox's composing or anything above.
 
 pub mod config_changes;
+mod contact;
 pub mod engagements;
 pub mod events;
 pub mod inbound;
 pub mod kv;
 pub mod outbox;
 pub mod owner;
+mod redo;
 pub mod schedule;
 mod schema;
 
@@ -56,7 +58,7 @@ pub use engagements::{EngagementRecord, MilestoneRecord};
 pub use events::{Direction, EventFilter, EventRecord, NewEvent};
 pub use inbound::{NewInbound, WatcherState};
 pub use outbox::{Enqueued, NewOutboxMail, OutboxMail, SentRef};
-pub use schedule::JournalFacts;
+pub use schedule::{JournalFacts, QueuedMail};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, TransactionBehavior};
@@ -401,7 +403,7 @@ mod tests {
         let path = dir.path().join("state/handoff.db");
         let mut store = Store::open(&path).unwrap();
         let v = store.schema_version().unwrap();
-        assert_eq!(v, 2);
+        assert_eq!(v, 3);
         store
             .reconcile(&plan(&[], true), t("2026-11-24T09:00:00Z"))
             .unwrap();

@@ -4,7 +4,11 @@
 use rusqlite_migration::{M, Migrations};
 
 pub(super) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2_SCHEDULE_INDEXES)])
+    Migrations::new(vec![
+        M::up(V1),
+        M::up(V2_SCHEDULE_INDEXES),
+        M::up(V3_CONTACT_AND_REDO),
+    ])
 }
 
 const V1: &str = r#"
@@ -116,6 +120,38 @@ const V2_SCHEDULE_INDEXES: &str = r#"
 CREATE INDEX outbox_recipient ON outbox (recipient, next_attempt_at);
 CREATE INDEX outbox_thread ON outbox (engagement_id, recipient);
 CREATE INDEX event_kind ON event (kind, engagement_id, milestone_id, time);
+"#;
+
+/// What the schedule needs to judge each mail's moment (issue 17):
+///
+/// - `contact`: the last genuine mail from each engagement's contractor, as
+///   the inbox judged it (`Kind::is_genuine`, any kind, `message` included):
+///   the silence clock. Filled from the journal for stores that predate it.
+/// - `redo`: the date a milestone sent back for a redo is due again.
+/// - an index for "the latest status request that reached the contractor"
+///   and "the first mail that reached them", read on every wake.
+const V3_CONTACT_AND_REDO: &str = r#"
+CREATE TABLE contact (
+    engagement_id TEXT PRIMARY KEY,
+    last_at       TEXT NOT NULL,
+    kind          TEXT NOT NULL
+);
+INSERT INTO contact (engagement_id, last_at, kind)
+SELECT engagement_id, MAX(time), kind FROM event
+WHERE direction = 'in' AND engagement_id IS NOT NULL
+  AND kind IN ('acknowledgement', 'status_report', 'delivery', 'question',
+               'calendar_reply', 'message')
+GROUP BY engagement_id;
+
+CREATE TABLE redo (
+    engagement_id TEXT NOT NULL,
+    milestone_id  TEXT NOT NULL,
+    due           TEXT NOT NULL,
+    requested_at  TEXT NOT NULL,
+    PRIMARY KEY (engagement_id, milestone_id)
+);
+
+CREATE INDEX outbox_purpose_sent ON outbox (purpose, engagement_id, sent_at);
 "#;
 
 #[cfg(test)]

@@ -97,7 +97,10 @@ impl World {
         }
     }
 
-    /// One pass at `now` (reconcile, decide): the mails it queued.
+    /// One pass at `now` (reconcile, decide, deliver): the mails it queued.
+    /// Delivery is the outbox's bookkeeping alone (each due mail marked sent
+    /// at `now`, as the sender does once the transport took it; a held
+    /// address keeps its mail), so the rules see what reached whom.
     fn pass(&mut self, now: &str) -> Vec<Sent> {
         let now = t(now);
         let model = &self.loaded.model;
@@ -110,6 +113,7 @@ impl World {
         };
         let keys = decide(model, &composer, &mut self.store, now).unwrap();
         let all = self.outbox();
+        self.deliver(now);
         // (A notice folded into a digest queued in the same pass is queued
         // and taken back in it: not in the outbox.)
         keys.iter()
@@ -117,12 +121,21 @@ impl World {
             .collect()
     }
 
+    /// Marks every mail whose time has come sent at `now`.
+    fn deliver(&mut self, now: DateTime<Utc>) {
+        for m in self.store.due_outbox(now, 100_000).unwrap() {
+            self.store.mark_sent(m.id, now).unwrap();
+        }
+    }
+
+    /// Every mail queued and not taken back, sent or still waiting.
     fn outbox(&self) -> Vec<Sent> {
         self.store
-            .due_outbox(t("2100-01-01T00:00:00Z"), 100_000)
+            .outbox_all()
             .unwrap()
             .into_iter()
-            .map(|m| Sent {
+            .filter(|(_, status, _)| status != "failed")
+            .map(|(m, _, _)| Sent {
                 key: m.idempotency_key,
                 purpose: m.purpose,
                 to: m.recipient,
@@ -131,12 +144,41 @@ impl World {
             .collect()
     }
 
+    /// The text of the latest mail of `purpose` (sent or waiting).
+    fn text(&self, purpose: &str) -> String {
+        let m = self
+            .store
+            .outbox_all()
+            .unwrap()
+            .into_iter()
+            .rev()
+            .find(|(m, status, _)| m.purpose == purpose && status != "failed")
+            .unwrap_or_else(|| panic!("no {purpose} mail"))
+            .0;
+        text_of(&m.message)
+    }
+
+    /// A journal event from the contractor, as the inbox records it: a
+    /// genuine kind also resets the silence clock (the inbox's
+    /// `Kind::is_genuine`, mirrored here for the kinds these tests use).
     fn event(&self, kind: &str, milestone: Option<&str>, at: &str) {
         let mut e = NewEvent::internal(kind).engagement("site");
         e.direction = Some(Direction::In);
         e.milestone = milestone.map(str::to_string);
         e.detail = Some("Is the blue OK?".into());
         self.store.record_event(&e, t(at)).unwrap();
+        if [
+            "acknowledgement",
+            "status_report",
+            "delivery",
+            "question",
+            "calendar_reply",
+            "message",
+        ]
+        .contains(&kind)
+        {
+            self.store.record_contact("site", kind, t(at)).unwrap();
+        }
     }
 }
 

@@ -23,6 +23,28 @@ impl Tx<'_> {
         )
     }
 
+    /// Every outbox row, in the order queued, with its status and when it
+    /// was sent (scenario tests read the whole set of mail this way).
+    #[cfg(test)]
+    pub(crate) fn outbox_all(
+        &self,
+    ) -> Result<Vec<(OutboxMail, String, Option<DateTime<Utc>>)>, StoreError> {
+        let mail = self.select_outbox("1 = 1 ORDER BY id", params![])?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT status, sent_at FROM outbox ORDER BY id")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for (m, row) in mail.into_iter().zip(rows) {
+            let (status, sent) = row?;
+            let sent = sent.map(|t| parse_ts(&t, "sent")).transpose()?;
+            out.push((m, status, sent));
+        }
+        Ok(out)
+    }
+
     /// Mails claimed for sending but never marked: what a crash left behind.
     pub fn sending_outbox(&self) -> Result<Vec<OutboxMail>, StoreError> {
         self.select_outbox("status = 'sending' ORDER BY id", params![])
@@ -210,6 +232,13 @@ fn unsent_not_found(id: i64) -> StoreError {
 }
 
 impl super::super::Store {
+    #[cfg(test)]
+    pub(crate) fn outbox_all(
+        &self,
+    ) -> Result<Vec<(OutboxMail, String, Option<DateTime<Utc>>)>, StoreError> {
+        self.autocommit().outbox_all()
+    }
+
     pub fn due_outbox(
         &self,
         now: DateTime<Utc>,
