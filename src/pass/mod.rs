@@ -247,11 +247,11 @@ fn review(model: &Model, store: &mut Store, now: DateTime<Utc>) -> Result<(), Pa
                 ev.milestone = mail.milestone.clone();
                 tx.record_event(&ev, now)
             }
-            schedule::Verdict::Retime(at) => {
+            schedule::Verdict::Retime(at, why) => {
                 tx.retime(mail.id, *at)?;
                 if *at > now {
                     let mut ev = crate::store::NewEvent::internal("mail_held").detail(format!(
-                        "{}: max_reminders_per_day reached; goes {}",
+                        "{}: {why}; goes {}",
                         mail.key,
                         crate::store::ts(*at)
                     ));

@@ -110,8 +110,8 @@ pub(super) fn entry(s: &Subject<'_>, now: DateTime<Utc>) -> Entry {
             contractor.email
         ));
     }
-    if let Some((since, after)) = silence_since(s)
-        && now >= since + after
+    if let Some((since, silent)) = silence_since(s)
+        && now >= silent
     {
         needs.push(format!(
             "- {id}: {} silent since {}",

@@ -16,7 +16,9 @@
 //!
 //! What is still right then obeys `max_reminders_per_day` again, in the order
 //! it was due: a hold that ends releases at most the cap's worth per day of
-//! the contractor's calendar, the rest moved to the next days with room.
+//! the contractor's calendar, the rest moved to the next days with room. And
+//! any contractor mail that came free inside their quiet hours (a hold that
+//! ended at night, a daemon back at 23:00) waits for the morning.
 //!
 //! It only judges: [`review`] returns verdicts and the pass applies them
 //! (take the mail back, or move its time), journaling each.
@@ -32,27 +34,37 @@ use crate::templates::Purpose;
 use chrono::{DateTime, NaiveTime, Utc};
 use std::collections::HashMap;
 
+const QUIET: &str = "the contractor's quiet hours";
+const CAP: &str = "max_reminders_per_day reached";
+
 /// What becomes of a queued reminder.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
     /// Not right any more: taken back, with why.
     Drop(String),
-    /// Still right, but the cap has no room before this instant.
-    Retime(DateTime<Utc>),
+    /// Still right, but not now: the cap has no room before this instant,
+    /// or the contractor's quiet hours last until then.
+    Retime(DateTime<Utc>, &'static str),
 }
 
-/// The verdicts on the queued reminders whose time has come at `now`: only
-/// the mails that change are listed.
+/// The verdicts on the queued contractor mail whose time has come at `now`:
+/// only the mails that change are listed.
 pub fn review(
     model: &Model,
     store: &Store,
     now: DateTime<Utc>,
 ) -> Result<Vec<(QueuedMail, Verdict)>, StoreError> {
-    let purposes: Vec<&str> = REMINDERS.iter().map(|p| p.as_str()).collect();
-    let rows = store.queued_due(&purposes, now)?;
+    let contractor: Vec<&str> = Purpose::ALL
+        .iter()
+        .filter(|p| !p.is_owner_notice())
+        .map(|p| p.as_str())
+        .collect();
+    let rows = store.queued_due(&contractor, now)?;
     if rows.is_empty() {
         return Ok(Vec::new());
     }
+    let reminders: Vec<&str> = REMINDERS.iter().map(|p| p.as_str()).collect();
+    let is_reminder = |r: &QueuedMail| reminders.contains(&r.purpose.as_str());
     let facts = Facts::load(store)?;
     let horizon = model.policy.catch_up_horizon;
     // "Which request is owed now", whatever earlier wakes did about it.
@@ -65,13 +77,18 @@ pub fn review(
     };
     let mut out = Vec::new();
     let mut kept = Vec::new();
-    for row in rows {
-        match stale(model, &facts, &w, &row) {
-            Some(why) => out.push((row, Verdict::Drop(why))),
+    for row in &rows {
+        match is_reminder(row)
+            .then(|| stale(model, &facts, &w, row))
+            .flatten()
+        {
+            Some(why) => out.push((row.clone(), Verdict::Drop(why))),
             None => kept.push(row),
         }
     }
-    // The cap again, for what will go now (held mail waits for its hold).
+    // What goes now goes outside quiet hours (mail that waited through a
+    // hold or downtime may come free at night), and reminders obey the cap
+    // again. Held mail waits for its hold.
     let cap = i64::from(model.policy.max_reminders_per_day);
     let mut tally: HashMap<(String, chrono::NaiveDate), i64> = HashMap::new();
     for row in kept.iter().filter(|r| !r.held) {
@@ -81,8 +98,14 @@ pub fn review(
         let Some(purpose) = Purpose::parse(&row.purpose) else {
             continue;
         };
-        let tz = model.contractor_of(e).timezone;
         let first = sendtime::not_before(model, e, purpose, now);
+        if !is_reminder(row) {
+            if first > now {
+                out.push(((*row).clone(), Verdict::Retime(first, QUIET)));
+            }
+            continue;
+        }
+        let tz = model.contractor_of(e).timezone;
         let mut day = first.with_timezone(&tz).date_naive();
         for _ in 0..60 {
             let start = occurrence::local_to_instant(day.and_time(NaiveTime::MIN), tz);
@@ -90,14 +113,21 @@ pub fn review(
             let end = occurrence::local_to_instant(next.and_time(NaiveTime::MIN), tz);
             let slot = (row.recipient.clone(), day);
             if !tally.contains_key(&slot) {
-                // What already stands on that day, without the mails under
-                // review (each is placed here, once).
-                let stored =
-                    i64::from(store.outbox_count_between(&row.recipient, &purposes, start, end)?);
-                let reviewed = kept
+                // What already stands on that day, without the reminders
+                // under review (each is placed here, once, or taken back).
+                let stored = i64::from(store.outbox_count_between(
+                    &row.recipient,
+                    &reminders,
+                    start,
+                    end,
+                )?);
+                let reviewed = rows
                     .iter()
                     .filter(|k| {
-                        k.recipient == row.recipient && k.not_before >= start && k.not_before < end
+                        is_reminder(k)
+                            && k.recipient == row.recipient
+                            && k.not_before >= start
+                            && k.not_before < end
                     })
                     .count();
                 tally.insert(slot.clone(), stored - i64::try_from(reviewed).unwrap_or(0));
@@ -105,16 +135,17 @@ pub fn review(
             let n = tally.entry(slot).or_insert(0);
             if *n < cap {
                 *n += 1;
-                let at = start.max(now);
-                let verdict = if at <= now {
+                let at = sendtime::not_before(model, e, purpose, start.max(now));
+                let verdict = if at > now {
+                    let why = if at == first { QUIET } else { CAP };
+                    Some(Verdict::Retime(at, why))
+                } else {
                     // Goes now; a mail from an earlier day is moved to today
                     // so it counts against today's cap.
-                    (row.not_before < start).then_some(Verdict::Retime(now))
-                } else {
-                    Some(Verdict::Retime(sendtime::not_before(model, e, purpose, at)))
+                    (row.not_before < start).then_some(Verdict::Retime(now, "released"))
                 };
                 if let Some(v) = verdict {
-                    out.push((row.clone(), v));
+                    out.push(((*row).clone(), v));
                 }
                 break;
             }

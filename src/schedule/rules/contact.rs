@@ -8,10 +8,12 @@
 //! included). It alerts after the longer of `silence_alert_after` and the
 //! agreed reporting cadence plus [`GRACE`]: a contractor who reports as
 //! agreed is never called silent, however far apart the reports are agreed
-//! to be. While their address is held after a bounce, the bounce notice has
-//! said what there is to say.
+//! to be; and with a reporting schedule, only once a request has reached
+//! them since they last wrote, [`GRACE`] after it at the earliest. While
+//! their address is held after a bounce, the bounce notice has said what
+//! there is to say.
 
-use super::{Subject, human, recurring, recurring_catch_up};
+use super::{Subject, recurring, recurring_catch_up, rough};
 use crate::schedule::occurrence;
 use crate::schedule::{Item, Window};
 use crate::templates::{Purpose, local_time};
@@ -33,17 +35,27 @@ fn cadence(s: &Subject<'_>, t: DateTime<Utc>) -> Option<TimeDelta> {
     Some((b - a).max(c - b))
 }
 
-/// The silence clock: since when the contractor has been quiet and after how
-/// long that counts as silence; `None` while nothing has reached them or the
-/// rule does not apply (no open work, the address held after a bounce).
-pub(crate) fn silence_since(s: &Subject<'_>) -> Option<(DateTime<Utc>, TimeDelta)> {
+/// The silence clock: since when the contractor has been quiet, and the
+/// instant that quiet becomes silence; `None` while nothing has reached them
+/// or the rule does not apply (no open work, the address held after a
+/// bounce, or, with a reporting schedule, no request has reached them since
+/// they last wrote: a contractor who reports when asked is not silent while
+/// nobody asked, as after Handoff's own downtime).
+pub(crate) fn silence_since(s: &Subject<'_>) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
     if !s.running() || s.held || s.open().next().is_none() {
         return None;
     }
     let reached = s.reached()?;
     let since = s.last_heard().map_or(reached, |t| t.max(reached));
-    let agreed = cadence(s, since).map_or(TimeDelta::zero(), |c| c + GRACE);
-    Some((since, s.model.policy.silence_alert_after.max(agreed)))
+    let Some(cadence) = cadence(s, since) else {
+        return Some((since, since + s.model.policy.silence_alert_after));
+    };
+    let asked = s.facts.status_sent(&s.e.id).map(|(_, at)| *at)?;
+    if asked < since {
+        return None;
+    }
+    let after = s.model.policy.silence_alert_after.max(cadence + GRACE);
+    Some((since, (since + after).max(asked + GRACE)))
 }
 
 /// The status request owed at `now` (its scheduled instant): the latest
@@ -95,7 +107,8 @@ pub(super) fn status(s: &Subject<'_>, w: &Window, out: &mut Vec<Item>) {
 /// The latest request that reached the contractor, unanswered a cadence
 /// after it arrived: one owner notice, counted from the delivery (a request
 /// delivered late after downtime gets its full time). Not when the silence
-/// alert of the same silence comes first: it says more.
+/// alert of the same silence comes first (it says more), nor while the
+/// address is held after a bounce.
 fn missing(
     s: &Subject<'_>,
     sched: &crate::model::Schedule,
@@ -104,6 +117,11 @@ fn missing(
     out: &mut Vec<Item>,
 ) {
     let id = &s.e.id;
+    // While their address is held after a bounce, the last request may
+    // well be the mail that bounced: it did not reach them.
+    if s.held {
+        return;
+    }
     let Some((key, delivered)) = s.facts.status_sent(id) else {
         return;
     };
@@ -129,7 +147,7 @@ fn missing(
     if answered {
         return;
     }
-    if silence_since(s).is_some_and(|(since, after)| since + after <= at) {
+    if silence_since(s).is_some_and(|(_, silent)| silent <= at) {
         return;
     }
     let mut it = s.item(
@@ -148,10 +166,9 @@ fn missing(
 /// No genuine mail from the contractor for the silence threshold while work
 /// is outstanding: one alert per silence.
 pub(super) fn silence(s: &Subject<'_>, w: &Window, out: &mut Vec<Item>) {
-    let Some((since, after)) = silence_since(s) else {
+    let Some((since, at)) = silence_since(s) else {
         return;
     };
-    let at = since + after;
     if !w.contains(at) {
         return;
     }
@@ -163,7 +180,7 @@ pub(super) fn silence(s: &Subject<'_>, w: &Window, out: &mut Vec<Item>) {
         format!("silence/{}/{}", s.e.id, since.to_rfc3339()),
         format!("silence/{}", s.e.id),
     );
-    it.extra.insert("quiet_for".into(), human(after));
+    it.extra.insert("quiet_for".into(), rough(at - since));
     it.extra
         .insert("last_heard".into(), local_time(since, s.owner_tz()));
     out.push(it);

@@ -7,7 +7,7 @@
 //! carry that date in their keys, so the redo gets its own overdue notice and
 //! escalation, and neither goes before the new date has passed.
 
-use super::{Subject, and_list, human, periodic};
+use super::{Subject, and_list, human, periodic, rough};
 use crate::model::format_period;
 use crate::schedule::{Item, Mode, Window};
 use crate::store::MilestoneRecord;
@@ -46,16 +46,6 @@ fn told(s: &Subject<'_>, m: &MilestoneRecord) -> Option<DateTime<Utc>> {
 /// separate overdue notice goes to the contractor.
 fn told_overdue(s: &Subject<'_>, m: &MilestoneRecord) -> bool {
     m.state != crate::lifecycle::MilestoneState::Redo && told(s, m).is_some_and(|t| m.due < t)
-}
-
-/// "3 days" for whole stretches of days, finer only under two days: how
-/// late, as a person says it.
-fn lateness(d: TimeDelta) -> String {
-    if d >= TimeDelta::days(2) {
-        format!("{} days", d.num_days())
-    } else {
-        human(d)
-    }
 }
 
 /// Deadline reminders, the overdue notices and the escalation of every open
@@ -159,8 +149,7 @@ pub(super) fn milestones(s: &Subject<'_>, w: &Window, out: &mut Vec<Item>) {
                 format!("escalate/{id}/{}{suffix}", m.id),
                 format!("escalate/{id}/{}", m.id),
             );
-            it.extra
-                .insert("overdue_for".into(), lateness(at - deadline));
+            it.extra.insert("overdue_for".into(), rough(at - deadline));
             it.extra
                 .insert("due".into(), local_time(deadline, s.owner_tz()));
             out.push(it);

@@ -249,6 +249,16 @@ pub(crate) fn human(d: TimeDelta) -> String {
     parts.join(" ")
 }
 
+/// "3 days" for whole stretches of days, finer only under two days: how
+/// long, as a person says it of a lateness or a silence.
+pub(crate) fn rough(d: TimeDelta) -> String {
+    if d >= TimeDelta::days(2) {
+        format!("{} days", d.num_days())
+    } else {
+        human(d)
+    }
+}
+
 /// "A", "A and B", "A, B and C": titles in a line, as a person lists them.
 pub(crate) fn and_list(items: &[&str]) -> String {
     match items {
