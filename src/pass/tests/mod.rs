@@ -11,6 +11,8 @@ mod redo;
 mod silence;
 mod timing;
 mod views;
+mod year;
+mod year_checks;
 
 use super::*;
 use crate::config::{self, Loaded};

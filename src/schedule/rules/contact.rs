@@ -51,7 +51,7 @@ pub(crate) fn silence_since(s: &Subject<'_>) -> Option<(DateTime<Utc>, DateTime<
         return Some((since, since + s.model.policy.silence_alert_after));
     };
     let asked = s.facts.status_sent(&s.e.id).map(|(_, at)| *at)?;
-    if asked < since {
+    if asked < since || bounced(s, asked) {
         return None;
     }
     let after = s.model.policy.silence_alert_after.max(cadence + GRACE);
@@ -70,6 +70,12 @@ pub(crate) fn status_owed(s: &Subject<'_>, w: &Window) -> Option<DateTime<Utc>> 
     recurring_catch_up(sched, w)
         .into_iter()
         .find(|at| *at >= s.start)
+}
+
+/// Whether the latest request that reached the contractor (delivered at
+/// `at`) came back as a bounce: then it did not reach them after all.
+fn bounced(s: &Subject<'_>, at: DateTime<Utc>) -> bool {
+    s.facts.latest(&s.e.id, "bounce").is_some_and(|b| b >= at)
 }
 
 /// Status-report requests, and the owner notice when one that reached the
@@ -125,6 +131,9 @@ fn missing(
     let Some((key, delivered)) = s.facts.status_sent(id) else {
         return;
     };
+    if bounced(s, *delivered) {
+        return;
+    }
     let Some(asked) = key
         .rsplit('/')
         .next()

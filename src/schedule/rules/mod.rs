@@ -36,6 +36,8 @@ pub(crate) use owner::{evaluation_due, payment_due};
 
 /// Every journal kind the rules read.
 pub(crate) const KINDS: &[&str] = &[
+    "acknowledgement",
+    "bounce",
     "status_report",
     "delivery",
     "engagement_planned",

@@ -29,10 +29,22 @@ pub(super) fn agreement(s: &Subject<'_>, w: &Window, out: &mut Vec<Item>) {
     }
 }
 
+/// Whether an occurrence of an owner's schedule at `at` is one Handoff could
+/// have told the owner of: after work started and after Handoff first
+/// recorded the engagement. One before install was never reminded of, so
+/// it is neither followed up nor listed as waiting (the owner may well have
+/// paid or evaluated it already).
+fn known(s: &Subject<'_>, at: DateTime<Utc>) -> bool {
+    at >= s.start
+        && s.facts
+            .latest(&s.e.id, "engagement_planned")
+            .is_none_or(|k| at >= k)
+}
+
 /// The evaluation that fell due at or before `now` and has not been recorded
 /// since (`handoff evaluate`), if any: what the digest counts as waiting.
 pub(crate) fn evaluation_due(s: &Subject<'_>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let at = occurrence::latest_at_or_before(&s.e.evaluation, now).filter(|at| *at >= s.start)?;
+    let at = occurrence::latest_at_or_before(&s.e.evaluation, now).filter(|at| known(s, *at))?;
     let done = s.facts.latest(&s.e.id, "owner_evaluated");
     done.is_none_or(|t| t < at).then_some(at)
 }
@@ -41,7 +53,7 @@ pub(crate) fn evaluation_due(s: &Subject<'_>, now: DateTime<Utc>) -> Option<Date
 /// since (`handoff paid`), if any.
 pub(crate) fn payment_due(s: &Subject<'_>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     let pay = s.e.payment.as_ref()?;
-    let at = occurrence::latest_at_or_before(pay, now).filter(|at| *at >= s.start)?;
+    let at = occurrence::latest_at_or_before(pay, now).filter(|at| known(s, *at))?;
     let paid = s.facts.latest(&s.e.id, "owner_paid");
     paid.is_none_or(|t| t < at).then_some(at)
 }
@@ -92,7 +104,7 @@ pub(super) fn owner_schedules(s: &Subject<'_>, w: &Window, out: &mut Vec<Item>) 
     let paid = s.facts.latest(id, "owner_paid");
     for p in recurring(pay, &shifted)
         .into_iter()
-        .filter(|p| *p >= s.start && paid.is_none_or(|t| t < *p))
+        .filter(|p| known(s, *p) && paid.is_none_or(|t| t < *p))
     {
         let mut it = s.item(
             p + delay,

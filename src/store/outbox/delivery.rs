@@ -6,6 +6,11 @@ use super::OutboxMail;
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
+/// An outbox row as the scenario tests read it: the mail, its status, when
+/// it was sent.
+#[cfg(test)]
+pub(crate) type OutboxRow = (OutboxMail, String, Option<DateTime<Utc>>);
+
 impl Tx<'_> {
     /// Queued mails whose time has come, oldest first.
     pub fn due_outbox(
@@ -26,9 +31,7 @@ impl Tx<'_> {
     /// Every outbox row, in the order queued, with its status and when it
     /// was sent (scenario tests read the whole set of mail this way).
     #[cfg(test)]
-    pub(crate) fn outbox_all(
-        &self,
-    ) -> Result<Vec<(OutboxMail, String, Option<DateTime<Utc>>)>, StoreError> {
+    pub(crate) fn outbox_all(&self) -> Result<Vec<OutboxRow>, StoreError> {
         let mail = self.select_outbox("1 = 1 ORDER BY id", params![])?;
         let mut stmt = self
             .conn
@@ -233,9 +236,7 @@ fn unsent_not_found(id: i64) -> StoreError {
 
 impl super::super::Store {
     #[cfg(test)]
-    pub(crate) fn outbox_all(
-        &self,
-    ) -> Result<Vec<(OutboxMail, String, Option<DateTime<Utc>>)>, StoreError> {
+    pub(crate) fn outbox_all(&self) -> Result<Vec<OutboxRow>, StoreError> {
         self.autocommit().outbox_all()
     }
 
