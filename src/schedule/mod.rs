@@ -22,7 +22,15 @@
 //! - [`next_due`] gives the instant of the earliest future item, so the daemon
 //!   sleeps until then;
 //! - [`plan`] lists the items of the next days for `handoff plan`, assuming
-//!   nothing changes meanwhile.
+//!   nothing changes meanwhile; [`next_items`] gives `handoff status` each
+//!   engagement's next item from the same items;
+//! - [`review`] judges again, before they go, the queued reminders whose
+//!   time has come (after a bounce hold or downtime): stale ones are taken
+//!   back, the rest obey the cap and quiet hours again.
+//!
+//! The digest (`digest`) is written from the same facts and rules: its
+//! "silent since" is the silence rule's clock, its payments and evaluations
+//! due are the rules' occurrences.
 //!
 //! # Downtime
 //! Handoff may be stopped for days. On the next pass each series (a recurring
@@ -30,7 +38,9 @@
 //! occurrence (coalesced), and only if it is younger than
 //! `policy.catch_up_horizon` (default 7 days); older ones are logged and
 //! skipped. The overdue notice (and its owner notice) is the exception: it
-//! goes out once, however late.
+//! goes out once, however late. A status request or digest that would go
+//! out closer to its next occurrence than to its own is dropped for it
+//! (`rules::recurring_catch_up`): one per period.
 //!
 //! # The reminder cap
 //! At most `policy.max_reminders_per_day` reminders (deadline reminders,

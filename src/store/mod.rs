@@ -30,7 +30,9 @@
 //! migrations), [`engagements`] (lifecycle state and transitions),
 //! [`config_changes`] (bringing that state in line with the config), [`events`]
 //! (the journal), [`outbox`] (queued and sent mail), [`inbound`] (messages
-//! seen and watcher state) and [`kv`] (scheduler state). Instants are stored
+//! seen and watcher state), [`kv`] (scheduler state), `contact` (the
+//! contractor's last genuine mail: the silence clock, written by the inbox)
+//! and `redo` (the date work sent back is due again). Instants are stored
 //! as RFC 3339 UTC text with millisecond precision, which sorts in time order;
 //! the store never reads the clock, every write is stamped with the `now` its
 //! caller was given.

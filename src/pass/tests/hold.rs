@@ -72,6 +72,15 @@ fn when_a_bounce_hold_ends_held_mail_is_decided_again_and_obeys_the_cap() {
         crate::store::parse_ts(&next, "next").unwrap() >= now,
         "next wake {next} before {now}"
     );
+    // The plan says her mail waits for the hold, not when it will go.
+    let plan = crate::schedule::plan(&w.loaded.model, &w.store, now, 14).unwrap();
+    let hers: Vec<_> = plan.iter().filter(|p| p.to == DANA).collect();
+    assert!(!hers.is_empty());
+    assert!(
+        hers.iter()
+            .all(|p| p.rule.contains("(held: the address bounced")),
+        "{hers:?}"
+    );
     // She writes again (15:00 UTC, 11:00 in New York): the hold ends.
     assert_eq!(
         w.reply(
