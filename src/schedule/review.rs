@@ -26,7 +26,7 @@
 use super::rules::{reminder_key, status_owed};
 use super::{Facts, Mode, REMINDERS, Window};
 use crate::lifecycle::EngagementState;
-use crate::model::Model;
+use crate::model::{Engagement, Model};
 use crate::schedule::occurrence;
 use crate::sendtime;
 use crate::store::{QueuedMail, Store, StoreError};
@@ -65,7 +65,19 @@ pub fn review(
     }
     let reminders: Vec<&str> = REMINDERS.iter().map(|p| p.as_str()).collect();
     let is_reminder = |r: &QueuedMail| reminders.contains(&r.purpose.as_str());
-    let facts = Facts::load(store)?;
+    // By id: a backlog (an outage of the mail server) may hold thousands.
+    let by_id: HashMap<&str, &Engagement> = model
+        .engagements
+        .iter()
+        .map(|e| (e.id.as_str(), e))
+        .collect();
+    let engagement = |r: &QueuedMail| r.engagement.as_deref().and_then(|e| by_id.get(e).copied());
+    // The rules' facts only when there are reminders to judge.
+    let facts = if rows.iter().any(is_reminder) {
+        Some(Facts::load(store)?)
+    } else {
+        None
+    };
     let horizon = model.policy.catch_up_horizon;
     // "Which request is owed now", whatever earlier wakes did about it.
     let w = Window {
@@ -78,10 +90,11 @@ pub fn review(
     let mut out = Vec::new();
     let mut kept = Vec::new();
     for row in &rows {
-        match is_reminder(row)
-            .then(|| stale(model, &facts, &w, row))
-            .flatten()
-        {
+        let verdict = match (&facts, engagement(row)) {
+            (Some(facts), Some(e)) if is_reminder(row) => stale(model, facts, &w, e, row),
+            _ => None,
+        };
+        match verdict {
             Some(why) => out.push((row.clone(), Verdict::Drop(why))),
             None => kept.push(row),
         }
@@ -91,8 +104,9 @@ pub fn review(
     // again. Held mail waits for its hold.
     let cap = i64::from(model.policy.max_reminders_per_day);
     let mut tally: HashMap<(String, chrono::NaiveDate), i64> = HashMap::new();
+    let under_review: Vec<&QueuedMail> = rows.iter().filter(|r| is_reminder(r)).collect();
     for row in kept.iter().filter(|r| !r.held) {
-        let Some(e) = row.engagement.as_deref().and_then(|e| model.engagement(e)) else {
+        let Some(e) = engagement(row) else {
             continue;
         };
         let Some(purpose) = Purpose::parse(&row.purpose) else {
@@ -121,11 +135,10 @@ pub fn review(
                     start,
                     end,
                 )?);
-                let reviewed = rows
+                let reviewed = under_review
                     .iter()
                     .filter(|k| {
-                        is_reminder(k)
-                            && k.recipient == row.recipient
+                        k.recipient == row.recipient
                             && k.not_before >= start
                             && k.not_before < end
                     })
@@ -156,11 +169,13 @@ pub fn review(
 }
 
 /// Why a queued reminder is no longer right, or `None` if it still is.
-fn stale(model: &Model, facts: &Facts, w: &Window, row: &QueuedMail) -> Option<String> {
-    let e = row
-        .engagement
-        .as_deref()
-        .and_then(|e| model.engagement(e))?;
+fn stale(
+    model: &Model,
+    facts: &Facts,
+    w: &Window,
+    e: &Engagement,
+    row: &QueuedMail,
+) -> Option<String> {
     let s = super::subject(model, facts, e)?;
     if s.record.state != EngagementState::Active {
         return Some(format!("the engagement is {}", s.record.state));
