@@ -233,36 +233,41 @@ fn instructions(
     req
 }
 
-/// Applies the schedule's second look at the reminders whose time has come
-/// ([`schedule::review`]): a stale one is taken back, one over the cap is
-/// moved to the next day with room; each is journaled.
+/// Applies the schedule's second look at the queued mail whose time has
+/// come ([`schedule::review`]): a stale reminder is taken back (journaled
+/// `mail_withdrawn`, with why), one over the cap or inside quiet hours is
+/// moved to when it may go (logged). All in one transaction: a backlog
+/// released at night costs one commit, not one per mail.
 fn review(model: &Model, store: &mut Store, now: DateTime<Utc>) -> Result<(), PassError> {
-    for (mail, verdict) in schedule::review(model, store, now)? {
-        store.transaction(|tx| match &verdict {
-            schedule::Verdict::Drop(why) => {
-                tx.take_back(mail.id, &format!("withdrawn: {why}"))?;
-                let mut ev = crate::store::NewEvent::internal("mail_withdrawn")
-                    .detail(format!("{}: {why}", mail.key));
-                ev.engagement = mail.engagement.clone();
-                ev.milestone = mail.milestone.clone();
-                tx.record_event(&ev, now)
-            }
-            schedule::Verdict::Retime(at, why) => {
-                tx.retime(mail.id, *at)?;
-                if *at > now {
-                    let mut ev = crate::store::NewEvent::internal("mail_held").detail(format!(
-                        "{}: {why}; goes {}",
-                        mail.key,
-                        crate::store::ts(*at)
-                    ));
+    let verdicts = schedule::review(model, store, now)?;
+    if verdicts.is_empty() {
+        return Ok(());
+    }
+    store.transaction(|tx| {
+        for (mail, verdict) in &verdicts {
+            match verdict {
+                schedule::Verdict::Drop(why) => {
+                    tx.take_back(mail.id, &format!("withdrawn: {why}"))?;
+                    let mut ev = crate::store::NewEvent::internal("mail_withdrawn")
+                        .detail(format!("{}: {why}", mail.key));
                     ev.engagement = mail.engagement.clone();
                     ev.milestone = mail.milestone.clone();
                     tx.record_event(&ev, now)?;
                 }
-                Ok(())
+                schedule::Verdict::Retime(at, _) => tx.retime(mail.id, *at)?,
             }
-        })?;
-        tracing::info!(key = %mail.key, ?verdict, "queued reminder decided again");
+        }
+        Ok(())
+    })?;
+    for (mail, verdict) in &verdicts {
+        match verdict {
+            schedule::Verdict::Drop(why) => {
+                tracing::info!(key = %mail.key, why = %why, "queued mail withdrawn")
+            }
+            schedule::Verdict::Retime(at, why) => {
+                tracing::debug!(key = %mail.key, at = %at, why, "queued mail moved")
+            }
+        }
     }
     Ok(())
 }
