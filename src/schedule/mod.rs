@@ -64,7 +64,7 @@ mod review;
 mod rules;
 mod summary;
 
-pub use feed::feed;
+pub use feed::{KickoffSent, feed};
 pub use next::{NextItem, next_items};
 pub use plan::{PlanEntry, plan};
 pub use review::{Verdict, review};

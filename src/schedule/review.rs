@@ -138,9 +138,7 @@ pub fn review(
                 let reviewed = under_review
                     .iter()
                     .filter(|k| {
-                        k.recipient == row.recipient
-                            && k.not_before >= start
-                            && k.not_before < end
+                        k.recipient == row.recipient && k.not_before >= start && k.not_before < end
                     })
                     .count();
                 tally.insert(slot.clone(), stored - i64::try_from(reviewed).unwrap_or(0));

@@ -7,7 +7,8 @@ pub(super) fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(V1),
         M::up(V2_SCHEDULE_INDEXES),
-        M::up(V3_CONTACT_AND_REDO),
+        M::up(V3_KICKOFF_UID),
+        M::up(V4_CONTACT_AND_REDO),
     ])
 }
 
@@ -122,15 +123,25 @@ CREATE INDEX outbox_thread ON outbox (engagement_id, recipient);
 CREATE INDEX event_kind ON event (kind, engagement_id, milestone_id, time);
 "#;
 
+/// Each engagement's kickoff UID, fixed when the engagement is first
+/// recorded (as a milestone's `calendar_uid` is), so the owner's feed names
+/// the kickoff with the UID its invitation will carry before that is sent: a
+/// calendar holding both shows the meeting once. Random, so a later
+/// engagement of the same id is never taken for an old one.
+const V3_KICKOFF_UID: &str = r#"
+ALTER TABLE engagement ADD COLUMN kickoff_uid TEXT;
+UPDATE engagement SET kickoff_uid = id || '.kickoff.' || lower(hex(randomblob(16))) || '@handoff';
+"#;
+
 /// What the schedule needs to judge each mail's moment (issue 17):
 ///
 /// - `contact`: the last genuine mail from each engagement's contractor, as
 ///   the inbox judged it (`Kind::is_genuine`, any kind, `message` included):
 ///   the silence clock. Filled from the journal for stores that predate it.
 /// - `redo`: the date a milestone sent back for a redo is due again.
-/// - an index for "the latest status request that reached the contractor"
-///   and "the first mail that reached them", read on every wake.
-const V3_CONTACT_AND_REDO: &str = r#"
+/// - an index for "the latest status request that reached the contractor",
+///   read on every wake.
+const V4_CONTACT_AND_REDO: &str = r#"
 CREATE TABLE contact (
     engagement_id TEXT PRIMARY KEY,
     last_at       TEXT NOT NULL,
