@@ -145,6 +145,14 @@ impl Window {
         after < at && at <= self.until
     }
 
+    /// Whether the items' texts (dates as people read them, lists) are
+    /// worth writing: only for mail about to be queued, not for the plan or
+    /// the next wake-up, which need instants alone (formatting them for
+    /// every milestone doubled the cost of `next_due`).
+    pub(crate) fn writes(&self) -> bool {
+        self.mode == Mode::Due
+    }
+
     fn shifted(&self, by: TimeDelta) -> Window {
         Window {
             after: self.after + by,

@@ -167,8 +167,10 @@ fn missing(
         format!("status_missing/{id}/{}", asked.to_rfc3339()),
         format!("status_missing/{id}"),
     );
-    it.extra
-        .insert("requested".into(), local_time(*delivered, s.owner_tz()));
+    if w.writes() {
+        it.extra
+            .insert("requested".into(), local_time(*delivered, s.owner_tz()));
+    }
     out.push(it);
 }
 
@@ -189,9 +191,11 @@ pub(super) fn silence(s: &Subject<'_>, w: &Window, out: &mut Vec<Item>) {
         format!("silence/{}/{}", s.e.id, since.to_rfc3339()),
         format!("silence/{}", s.e.id),
     );
-    it.extra.insert("quiet_for".into(), rough(at - since));
-    it.extra
-        .insert("last_heard".into(), local_time(since, s.owner_tz()));
+    if w.writes() {
+        it.extra.insert("quiet_for".into(), rough(at - since));
+        it.extra
+            .insert("last_heard".into(), local_time(since, s.owner_tz()));
+    }
     out.push(it);
 }
 
@@ -219,8 +223,10 @@ pub(super) fn unanswered(s: &Subject<'_>, w: &Window, out: &mut Vec<Item>) {
         format!("unanswered/{}/{}", s.e.id, asked.to_rfc3339()),
         format!("unanswered/{}", s.e.id),
     );
-    it.extra
-        .insert("asked".into(), local_time(*asked, s.owner_tz()));
-    it.extra.insert("excerpt".into(), text.clone());
+    if w.writes() {
+        it.extra
+            .insert("asked".into(), local_time(*asked, s.owner_tz()));
+        it.extra.insert("excerpt".into(), text.clone());
+    }
     out.push(it);
 }

@@ -85,8 +85,10 @@ pub(super) fn milestones(s: &Subject<'_>, w: &Window, out: &mut Vec<Item>) {
                     format!("remind/{id}/{}", m.id),
                 );
                 it.extra.insert("due_in".into(), human(*off));
-                it.extra
-                    .insert("due".into(), local_time(deadline, s.contractor_tz()));
+                if w.writes() {
+                    it.extra
+                        .insert("due".into(), local_time(deadline, s.contractor_tz()));
+                }
                 out.push(it);
             }
         }
@@ -100,8 +102,10 @@ pub(super) fn milestones(s: &Subject<'_>, w: &Window, out: &mut Vec<Item>) {
                 format!("overdue/{id}/{}", m.id),
             );
             it.once = true;
-            it.extra
-                .insert("due".into(), local_time(deadline, s.contractor_tz()));
+            if w.writes() {
+                it.extra
+                    .insert("due".into(), local_time(deadline, s.contractor_tz()));
+            }
             out.push(it);
             let mut it = s.item(
                 overdue_at,
@@ -112,8 +116,10 @@ pub(super) fn milestones(s: &Subject<'_>, w: &Window, out: &mut Vec<Item>) {
                 format!("overdue_owner/{id}/{}", m.id),
             );
             it.once = true;
-            it.extra
-                .insert("due".into(), local_time(deadline, s.owner_tz()));
+            if w.writes() {
+                it.extra
+                    .insert("due".into(), local_time(deadline, s.owner_tz()));
+            }
             out.push(it);
         }
         // The escalation follows the moment the contractor was told the
@@ -177,6 +183,10 @@ pub(super) fn overdue_at_start(s: &Subject<'_>, w: &Window, out: &mut Vec<Item>)
     );
     it.once = true;
     it.extra.insert("count".into(), late.len().to_string());
+    if !w.writes() {
+        out.push(it);
+        return;
+    }
     it.extra.insert(
         "milestones".into(),
         late.iter()
@@ -229,6 +239,10 @@ pub(super) fn rechecks(s: &Subject<'_>, w: &Window, out: &mut Vec<Item>) {
             format!("recheck/{id}"),
         );
         it.extra.insert("what".into(), and_list(&titles));
+        if !w.writes() {
+            out.push(it);
+            continue;
+        }
         it.extra.insert(
             "milestones".into(),
             due.iter()

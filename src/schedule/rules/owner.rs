@@ -3,7 +3,7 @@
 
 use super::{Subject, periodic, recurring};
 use crate::schedule::occurrence;
-use crate::schedule::{Item, Mode, Window};
+use crate::schedule::{Item, Window};
 use crate::templates::{Purpose, local_time};
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -23,8 +23,10 @@ pub(super) fn agreement(s: &Subject<'_>, w: &Window, out: &mut Vec<Item>) {
             format!("agreement_reminder/{}/{}", s.e.id, at.to_rfc3339()),
             format!("agreement_reminder/{}", s.e.id),
         );
-        it.extra
-            .insert("waiting_since".into(), local_time(since, s.owner_tz()));
+        if w.writes() {
+            it.extra
+                .insert("waiting_since".into(), local_time(since, s.owner_tz()));
+        }
         out.push(it);
     }
 }
@@ -74,7 +76,7 @@ pub(super) fn owner_schedules(s: &Subject<'_>, w: &Window, out: &mut Vec<Item>) 
             format!("evaluation/{id}"),
         );
         // The record is for the mail itself: not worth writing for the plan.
-        if w.mode == Mode::Due {
+        if w.writes() {
             it.extra
                 .insert("record".into(), crate::schedule::summary::record(s, at));
         }
@@ -92,9 +94,11 @@ pub(super) fn owner_schedules(s: &Subject<'_>, w: &Window, out: &mut Vec<Item>) 
             format!("payment/{id}/{}", at.to_rfc3339()),
             format!("payment/{id}"),
         );
-        it.extra
-            .insert("due_on".into(), local_time(at, s.owner_tz()));
-        it.extra.insert("followup".into(), String::new());
+        if w.writes() {
+            it.extra
+                .insert("due_on".into(), local_time(at, s.owner_tz()));
+            it.extra.insert("followup".into(), String::new());
+        }
         out.push(it);
     }
     // The follow-up of a payment due at p falls at p + delay: the window of
@@ -114,9 +118,11 @@ pub(super) fn owner_schedules(s: &Subject<'_>, w: &Window, out: &mut Vec<Item>) 
             format!("payment_followup/{id}/{}", p.to_rfc3339()),
             format!("payment_followup/{id}"),
         );
-        it.extra
-            .insert("due_on".into(), local_time(p, s.owner_tz()));
-        it.extra.insert("followup".into(), "yes".into());
+        if w.writes() {
+            it.extra
+                .insert("due_on".into(), local_time(p, s.owner_tz()));
+            it.extra.insert("followup".into(), "yes".into());
+        }
         out.push(it);
     }
 }
