@@ -97,6 +97,11 @@ impl<'s> Diagnostics<'s> {
         std::mem::take(&mut self.dated)
     }
 
+    /// The config file, as named in messages.
+    pub(crate) fn file(&self) -> &Path {
+        &self.file
+    }
+
     pub(crate) fn has_errors(&self) -> bool {
         self.items
             .iter()

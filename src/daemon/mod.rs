@@ -16,6 +16,9 @@
 //!   SIGHUP, re-reads and checks it; a good one is published on the config
 //!   channel (every task sees the new [`Current`]), a bad one is logged with
 //!   FILE:LINE:COL, told to the owner once, and the old one stays.
+//! - the sign-in task ([`signin`]): the OAuth 2.0 sign-ins' health turned
+//!   into one journal event, status line and owner notice per episode, and
+//!   a new `handoff login` picked up at once.
 //! - the watchdog ([`health`]): `WATCHDOG=1` to systemd at half of
 //!   `$WATCHDOG_USEC`, only while every task says it is healthy.
 //!
@@ -49,6 +52,7 @@ pub mod logging;
 pub mod report;
 pub mod sd_notify;
 pub mod shutdown;
+pub mod signin;
 pub mod work;
 
 pub use report::DaemonHealth;
@@ -266,6 +270,13 @@ async fn serve(
             });
         }
         Incoming::Imap => spawn_imap_watch(&mut tasks, context("imap")),
+    }
+    {
+        let ctx = context("signin");
+        tasks.spawn(async move {
+            signin::run(ctx).await;
+            "signin"
+        });
     }
     {
         let ctx = context("config");

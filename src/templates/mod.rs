@@ -186,7 +186,9 @@ mod tests {
                 overdue_for => "3 days", asked => "Mon", requested => "Mon",
                 overdue => "", overdue_count => "0", kickoff_past => "", count => "1",
                 milestones => "- Wireframes: due Sat 5 Dec", due_on => "Mon", followup => "",
-                needs => "- website: check the delivery of Wireframes" },
+                needs => "- website: check the delivery of Wireframes",
+                account => "owner@example.test", command => "handoff login --config handoff.toml",
+                affects => "replies are not read" },
         }
     }
 
