@@ -66,6 +66,15 @@ pub fn kickoff_state(v: &str) -> (String, u32, String) {
     )
 }
 
+/// How long the kickoff call lasts.
+pub const KICKOFF_LENGTH: TimeDelta = TimeDelta::minutes(30);
+
+/// Whether a kickoff call starting at `start` is over at `now`: it gets no
+/// invitation then (the instructions still mention it).
+pub fn meeting_over(start: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    start + KICKOFF_LENGTH <= now
+}
+
 /// The kickoff meeting as a calendar event (30 minutes from `start`).
 pub fn kickoff_event(
     e: &Engagement,
@@ -79,7 +88,7 @@ pub fn kickoff_event(
         sequence,
         summary: format!("Kickoff: {} {}", e.title, subject_tag(&e.id)),
         description: format!("Kickoff call for {} (30 minutes).", e.title),
-        span: Span::Between(start, start + TimeDelta::minutes(30)),
+        span: Span::Between(start, start + KICKOFF_LENGTH),
         attendee: Some(attendee),
         alarm_before: Some(TimeDelta::minutes(15)),
         tentative: false,

@@ -57,9 +57,12 @@
 //!   the digest fold. Everything that queues mail asks it.
 //! - [`schedule`] is what is due when: deadline reminders, overdue notices,
 //!   status requests, re-checks, evaluations, payments, silence, unanswered
-//!   questions and the digest, DST-correct, coalesced after downtime; the
-//!   daemon sleeps until [`schedule::next_due`]; `handoff plan` lists the
-//!   timeline; [`schedule::feed`] is the owner's calendar of it.
+//!   questions and the digest, DST-correct, coalesced after downtime, each
+//!   judged against what reached the contractor (the outbox's sent times)
+//!   and the contact the inbox recorded; queued mail that waited is judged
+//!   again before it goes ([`schedule::review`]); the daemon sleeps until
+//!   [`schedule::next_due`]; `handoff plan` lists the timeline and `status`
+//!   shows its next items; [`schedule::feed`] is the owner's calendar of it.
 //! - [`pass`] is one pass of work: reconcile, read local replies, decide
 //!   (the agreement request, the instructions, the invitations, and what the
 //!   schedule says is due), deliver the outbox.

@@ -254,6 +254,9 @@ pub struct Policy {
     /// Whether owner notices that can wait go out at once or are folded
     /// into the next digest.
     pub owner_notices: OwnerNotices,
+    /// Work sent back for a redo without a date of its own is due again
+    /// this long after the request (`handoff redo … --due` overrides it).
+    pub redo_within: TimeDelta,
 }
 
 /// `policy.owner_notices`.

@@ -335,6 +335,98 @@ fn redo_sends_the_reason_to_the_contractor() {
 }
 
 #[test]
+fn redo_with_a_date_tells_the_contractor_the_date_and_status_shows_it() {
+    let o = Owner::started();
+    o.delivered(1);
+    let err = fails(
+        &o.config,
+        &[
+            "redo",
+            "website",
+            "wireframes",
+            "--notes",
+            "Fix",
+            "--due",
+            "soon",
+        ],
+        2,
+    );
+    assert!(err.contains("--due: `soon` is not a date"), "{err}");
+    let err = fails(
+        &o.config,
+        &[
+            "redo",
+            "website",
+            "wireframes",
+            "--notes",
+            "Fix",
+            "--due",
+            "2026-11-20",
+        ],
+        2,
+    );
+    assert!(err.contains("is not in the future"), "{err}");
+    let out = ok(
+        &o.config,
+        &[
+            "redo",
+            "website",
+            "wireframes",
+            "--notes",
+            "The header overlaps the logo on phones",
+            "--due",
+            "2026-12-12",
+        ],
+    );
+    assert!(
+        out.contains("due again Sat 12 Dec 2026, 23:59 CET"),
+        "{out}"
+    );
+    let v = o.status();
+    let m = &v["engagements"][0]["milestones"][0];
+    assert_eq!(
+        (&m["state"], &m["due"]),
+        (&"redo".into(), &"2026-12-12T22:59:59+00:00".into())
+    );
+    o.run();
+    let mails = o.sent_of("redo_request");
+    assert_eq!(mails.len(), 1);
+    assert!(
+        body(&mails[0]).contains("Please send the revised work by Sat 12 Dec 2026, 17:59 EST"),
+        "{}",
+        body(&mails[0])
+    );
+}
+
+#[test]
+fn end_with_notes_sends_the_contractor_a_closing_mail_with_them() {
+    let o = Owner::started();
+    ok(
+        &o.config,
+        &[
+            "end",
+            "website",
+            "--notes",
+            "Budget cut, sorry. Thank you, Dana.",
+        ],
+    );
+    o.run();
+    let closing = o.sent_of("closing_note");
+    assert_eq!(closing.len(), 1);
+    assert!(to(&closing[0]).contains("dana@example.test"));
+    assert!(
+        body(&closing[0]).contains("Budget cut, sorry. Thank you, Dana."),
+        "{}",
+        body(&closing[0])
+    );
+    // Without notes there is nothing to say: no closing mail.
+    let o = Owner::started();
+    ok(&o.config, &["end", "website"]);
+    o.run();
+    assert!(o.sent_of("closing_note").is_empty());
+}
+
+#[test]
 fn sign_starts_an_engagement_whose_agreement_was_pending() {
     let o = Owner::new(|c| c.replace("agreement_signed = 2026-11-02", ""));
     assert_eq!(o.state(), "awaiting_agreement");

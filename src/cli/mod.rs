@@ -164,6 +164,10 @@ pub enum Command {
         /// What needs fixing (goes to the contractor).
         #[arg(long, required = true)]
         notes: String,
+        /// When the revised work is due: a date (the end of that day) or a
+        /// local date-time, your zone (default: `policy.redo_within` from now).
+        #[arg(long)]
+        due: Option<String>,
     },
     /// Record your evaluation; it goes to the contractor as feedback.
     Evaluate {

@@ -383,6 +383,7 @@ fn schedule_policy_keys_are_read_with_their_defaults() {
     assert_eq!(p.payment_followup_after, chrono::TimeDelta::days(7));
     assert_eq!(p.answer_within, chrono::TimeDelta::hours(24));
     assert_eq!(p.catch_up_horizon, chrono::TimeDelta::days(7));
+    assert_eq!(p.redo_within, chrono::TimeDelta::days(7));
     let digest = p.digest.expect("a digest by default");
     assert_eq!(digest.crontab, "0 8 * * MON");
     assert_eq!(
@@ -396,6 +397,7 @@ fn schedule_policy_keys_are_read_with_their_defaults() {
     let bare = format!("{}{}", &EXAMPLE[..start], &EXAMPLE[end..]);
     let p = check(&bare).unwrap().model.policy;
     assert_eq!(p.escalate_after, chrono::TimeDelta::days(3));
+    assert_eq!(p.redo_within, chrono::TimeDelta::days(7));
     assert_eq!(p.digest.unwrap().crontab, "0 8 * * MON");
     // Set, and switched off.
     let src = example_with("escalate_after = \"3d\"", "escalate_after = \"1w\"");
@@ -415,6 +417,13 @@ fn bad_schedule_policy_values_name_the_place() {
     assert_one_error(&src, "\"0 8 * MON\"", "`digest` in [policy]");
     let src = example_with("escalate_after", "escalate_afterr");
     assert_one_error(&src, "escalate_afterr", "unknown key `escalate_afterr`");
+    let src = example_with("redo_within = \"7d\"", "redo_within = \"a week\"");
+    assert_one_error(&src, "\"a week\"", "`redo_within` in [policy]");
+    let src = example_with("redo_within = \"7d\"", "redo_within = \"10d\"");
+    assert_eq!(
+        check(&src).unwrap().model.policy.redo_within,
+        chrono::TimeDelta::days(10)
+    );
 }
 
 #[test]

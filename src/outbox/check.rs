@@ -57,7 +57,8 @@ fn template_problem(model: &Model, detail: &str) -> String {
 /// renders against the real config) and `preview`.
 pub fn sample_extra(purpose: Purpose) -> BTreeMap<String, String> {
     let pairs: &[(&str, &str)] = match purpose {
-        Purpose::DeadlineReminder => &[("due_in", "3 days")],
+        Purpose::DeadlineReminder => &[("due_in", "3 days"), ("due", "(its deadline)")],
+        Purpose::OverdueNotice | Purpose::NoticeOverdue => &[("due", "(its deadline)")],
         Purpose::MilestoneInvite => &[("update", "no")],
         Purpose::InviteCancel => &[("title", "(the milestone)"), ("due", "(its due date)")],
         Purpose::EvaluationFeedback => &[("feedback", "(your evaluation, as you record it)")],
@@ -98,7 +99,31 @@ pub fn sample_extra(purpose: Purpose) -> BTreeMap<String, String> {
             ("error", "(what the server said)"),
         ],
         Purpose::DeliveryAccepted => &[("notes", "(your notes, if any)")],
-        Purpose::RedoRequest => &[("reason", "(what needs fixing)")],
+        Purpose::RedoRequest => &[
+            ("reason", "(what needs fixing)"),
+            ("due", "(when the revised work is due)"),
+        ],
+        Purpose::Instructions => &[
+            ("overdue", ""),
+            ("overdue_count", "0"),
+            ("kickoff_past", ""),
+        ],
+        Purpose::NoticeRecheck => &[
+            ("what", "(the delivered work)"),
+            (
+                "milestones",
+                "- (each milestone, with when it was delivered)",
+            ),
+        ],
+        Purpose::NoticePaymentDue => &[("due_on", "(a date)"), ("followup", "")],
+        Purpose::NoticeOverdueAtStart => &[
+            ("count", "1"),
+            (
+                "milestones",
+                "- (each milestone already past due, with its date)",
+            ),
+        ],
+        Purpose::ClosingNote => &[("notes", "(your closing words)")],
         Purpose::NoticeBudget => &[
             ("percent", "80"),
             ("spent", "(paid so far)"),
@@ -107,10 +132,11 @@ pub fn sample_extra(purpose: Purpose) -> BTreeMap<String, String> {
         Purpose::Digest => &[
             ("headline", "(how many engagements, how many need you)"),
             ("summary", "(each engagement: due, late, waiting on you)"),
+            ("needs", "- (each thing that needs you, one per line)"),
             ("folded", ""),
         ],
         Purpose::AgreementReminder => &[("waiting_since", "(a date)")],
-        Purpose::Escalation => &[("overdue_for", "3 days")],
+        Purpose::Escalation => &[("overdue_for", "3 days"), ("due", "(its deadline)")],
         Purpose::NoticeUnanswered => &[
             ("asked", "(a date)"),
             ("excerpt", "(the contractor's question)"),

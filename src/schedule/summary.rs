@@ -1,11 +1,12 @@
-//! What the owner reads about an engagement: the record so far (in the
-//! evaluation reminder) and its lines in the digest. Both are written from the
-//! same facts the rules use, at the instant the mail is due.
+//! What the owner reads about an engagement's record: the record so far (in
+//! the evaluation reminder) and the budget line (there and in the digest).
+//! Both are written from the same facts the rules use, at the instant the
+//! mail is due.
 
 use super::rules::Subject;
-use crate::lifecycle::{EngagementState, MilestoneState};
+use crate::lifecycle::MilestoneState;
 use crate::templates::local_time;
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 
 /// The record so far, one fact per line, for the evaluation reminder.
 pub(crate) fn record(s: &Subject<'_>, now: DateTime<Utc>) -> String {
@@ -26,7 +27,7 @@ pub(crate) fn record(s: &Subject<'_>, now: DateTime<Utc>) -> String {
             MilestoneState::Cancelled => {}
             _ => {
                 open += 1;
-                if m.due < now {
+                if m.deadline() < now {
                     overdue += 1;
                 }
             }
@@ -64,66 +65,6 @@ pub(crate) fn record(s: &Subject<'_>, now: DateTime<Utc>) -> String {
         lines.push(format!("- {}", budget_line(budget, s.paid)));
     }
     lines.join("\n")
-}
-
-/// One engagement's lines in the owner's digest at `now`.
-pub(crate) fn digest_lines(s: &Subject<'_>, now: DateTime<Utc>) -> (String, bool) {
-    let tz = s.owner_tz();
-    let week = now + TimeDelta::days(7);
-    let mut lines = vec![format!(
-        "{} ({}, {}): {}",
-        s.e.title,
-        s.e.id,
-        s.model.contractor_of(s.e).name,
-        s.record.state
-    )];
-    let mut needs_owner = false;
-    if s.record.state == EngagementState::AwaitingAgreement {
-        lines.push("  - waiting for the agreement to be signed".into());
-        needs_owner = true;
-    }
-    for m in s.open() {
-        if m.due < now {
-            lines.push(format!(
-                "  - late: {} (due {})",
-                m.title,
-                local_time(m.due, tz)
-            ));
-        } else if m.due <= week {
-            lines.push(format!(
-                "  - due this week: {} ({})",
-                m.title,
-                local_time(m.due, tz)
-            ));
-        }
-    }
-    for m in s.record.milestones.iter() {
-        if m.state == MilestoneState::Delivered && !m.removed_from_config {
-            lines.push(format!(
-                "  - waiting on you: check the delivery of {}",
-                m.title
-            ));
-            needs_owner = true;
-        }
-    }
-    if let Some((asked, _)) = s.facts.last_question(&s.e.id)
-        && s.facts
-            .latest(&s.e.id, "owner_answered")
-            .is_none_or(|t| t < *asked)
-    {
-        lines.push(format!(
-            "  - waiting on you: a question asked {}",
-            local_time(*asked, tz)
-        ));
-        needs_owner = true;
-    }
-    if s.record.state == EngagementState::Active && s.open().next().is_some() {
-        let since = s.last_heard().map_or(s.start, |t| t.max(s.start));
-        if now >= s.start && now - since >= s.model.policy.silence_alert_after {
-            lines.push(format!("  - silent since {}", local_time(since, tz)));
-        }
-    }
-    (lines.join("\n"), needs_owner)
 }
 
 /// The budget line of the digest and the record: what the recorded payments (`owner_paid`

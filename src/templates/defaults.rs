@@ -4,6 +4,22 @@
 
 /// The defaults, compiled in: (file name, source).
 pub(super) const DEFAULTS: &[(&str, &str)] = &[
+    (
+        "notice_overdue_at_start.html",
+        include_str!("../../templates/notice_overdue_at_start.html"),
+    ),
+    (
+        "notice_overdue_at_start.txt",
+        include_str!("../../templates/notice_overdue_at_start.txt"),
+    ),
+    (
+        "closing_note.html",
+        include_str!("../../templates/closing_note.html"),
+    ),
+    (
+        "closing_note.txt",
+        include_str!("../../templates/closing_note.txt"),
+    ),
     ("digest.html", include_str!("../../templates/digest.html")),
     ("digest.txt", include_str!("../../templates/digest.txt")),
     (

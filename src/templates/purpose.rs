@@ -34,6 +34,8 @@ pub enum Purpose {
     NoticeUnanswered,
     NoticeOverdue,
     NoticeStatusMissing,
+    NoticeOverdueAtStart,
+    ClosingNote,
 }
 
 impl Purpose {
@@ -68,6 +70,8 @@ impl Purpose {
         Purpose::NoticeUnanswered,
         Purpose::NoticeOverdue,
         Purpose::NoticeStatusMissing,
+        Purpose::NoticeOverdueAtStart,
+        Purpose::ClosingNote,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -102,6 +106,8 @@ impl Purpose {
             Purpose::NoticeUnanswered => "notice_unanswered",
             Purpose::NoticeOverdue => "notice_overdue",
             Purpose::NoticeStatusMissing => "notice_status_missing",
+            Purpose::NoticeOverdueAtStart => "notice_overdue_at_start",
+            Purpose::ClosingNote => "closing_note",
         }
     }
 
@@ -143,7 +149,6 @@ impl Purpose {
                 | Purpose::MilestoneInvite
                 | Purpose::OverdueNotice
                 | Purpose::NoticeDelivery
-                | Purpose::NoticeRecheck
                 | Purpose::DeliveryAccepted
                 | Purpose::RedoRequest
                 | Purpose::Escalation
