@@ -19,7 +19,8 @@
 //!           inbox: parse, match, classify, record ◀──── replies (IMAP, Maildir) │
 //!           actions: the owner's acts, by command or by reply ─────────────────┘
 //!
-//!  edge: daemon (tasks, signals, reload), status (views), cli (commands)
+//!  edge: heartbeat (the daemon's health, readable from outside), status
+//!        (views), daemon (tasks, signals, reload), cli (commands)
 //! ```
 //!
 //! The inbox and the owner's acts never send: they record an event and queue
@@ -33,7 +34,7 @@
 //!
 //! layers: clock failpoint money lifecycle calendar templates model config
 //! schedule::occurrence store imap_conn planned sendtime schedule outbox invite
-//! actions inbox pass daemon status cli
+//! actions inbox pass heartbeat status daemon cli
 //!
 //! `schedule::occurrence` (when a crontab line fires, DST-correct) is pure
 //! arithmetic over [`model::Schedule`] and stands low, so the send-time rules
@@ -77,6 +78,9 @@
 //!   and its mail in one transaction. [`money`] reads budgets and payments.
 //! - [`daemon`] is `handoff run`: the pass on every wake-up, the inbox and
 //!   config watchers, signals, reload, shutdown, systemd's notify protocol.
+//! - [`heartbeat`] is what the daemon records about itself (its keys in the
+//!   store, its lock, the health report), below both the views that show it
+//!   and the daemon that writes it.
 //! - [`status`] joins config and store for `handoff status`.
 //! - [`cli`] is the edge: subcommands, messages for people, exit codes.
 //! - [`clock`] is injectable time: tests and `HANDOFF_NOW` move it;
@@ -90,6 +94,7 @@ pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod failpoint;
+pub mod heartbeat;
 pub mod imap_conn;
 pub mod inbox;
 pub mod invite;

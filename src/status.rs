@@ -30,7 +30,7 @@ pub struct StatusReport {
     pub engagements: Vec<EngagementStatus>,
     /// The daemon's health: running or not, last pass, IMAP contact,
     /// failures, next wake-up.
-    pub daemon: crate::daemon::DaemonHealth,
+    pub daemon: crate::heartbeat::DaemonHealth,
 }
 
 /// How a watched mailbox stands.
@@ -166,7 +166,7 @@ pub fn build(model: &Model, store: &Store, now: DateTime<Utc>) -> Result<StatusR
             })
             .collect(),
         engagements,
-        daemon: crate::daemon::report::health(model, store, now)?,
+        daemon: crate::heartbeat::report::health(model, store, now)?,
     })
 }
 
@@ -359,6 +359,6 @@ pub fn render(report: &StatusReport, tz: Tz) -> String {
             p.address
         );
     }
-    out += &crate::daemon::report::render(&report.daemon);
+    out += &crate::heartbeat::report::render(&report.daemon);
     out
 }

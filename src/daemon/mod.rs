@@ -33,25 +33,28 @@
 //! [`STOP_DEADLINE`], records the stop and exits 0.
 //!
 //! # One daemon per store
-//! [`lock::StoreLock`] on `<state>.lock`: a second `handoff run` refuses to
+//! [`lock::StoreLock`] on `<state>.lock` (in [`crate::heartbeat`], beside the
+//! health report that reads it): a second `handoff run` refuses to
 //! start and names the pid of the first.
 //!
 //! # Where it stands
-//! At the edge with the views and the CLI: it wires the library's tasks and
-//! must not import the views ([`crate::status`]) or the CLI.
+//! At the edge, after the views and before the CLI: it wires the library's
+//! tasks and must not import the CLI. What `handoff status` reads about it
+//! (its keys, its lock, the health report) is [`crate::heartbeat`], below the
+//! views, so the views never import the daemon.
 
 pub mod config_watch;
 pub mod health;
 pub mod imap;
 pub mod inbox_watch;
-pub mod lock;
 pub mod logging;
-pub mod report;
 pub mod sd_notify;
 pub mod shutdown;
 pub mod work;
 
-pub use report::DaemonHealth;
+// The heartbeat (keys, lock, health report) lives below the views so that
+// `status` need not import the daemon; these names keep the daemon's paths.
+pub use crate::heartbeat::{DaemonHealth, keys, lock, report};
 pub use shutdown::Shutdown;
 
 use crate::clock::Clock;
@@ -65,21 +68,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
-
-/// Keys in the store's scheduler state (`src/store/kv.rs`) that
-/// `handoff status` reads to show the daemon's health.
-pub mod keys {
-    /// The running (or last) daemon's pid.
-    pub const PID: &str = "daemon/pid";
-    /// When it started (RFC 3339, UTC, by its clock).
-    pub const STARTED_AT: &str = "daemon/started_at";
-    /// When it stopped; empty while it runs.
-    pub const STOPPED_AT: &str = "daemon/stopped_at";
-    /// When its last pass finished.
-    pub const LAST_PASS_AT: &str = "daemon/last_pass_at";
-    /// The last pass's error, or empty when it succeeded.
-    pub const LAST_ERROR: &str = "daemon/last_error";
-}
 
 /// Longest wait for the tasks to finish after SIGTERM: systemd's default
 /// stop timeout is 90 s, Handoff promises 10 s.

@@ -1,0 +1,31 @@
+//! What the daemon records about itself, where other processes can read it:
+//! the heartbeat keys in the store's scheduler state ([`keys`]), the lock on
+//! the store that says one is running ([`lock`]), and the health report
+//! `handoff status` builds from both ([`report`]).
+//!
+//! # Where it stands
+//! Below the views and the daemon: [`crate::status`] (and the owner's page,
+//! which shows the status) read the health report, and [`crate::daemon`]
+//! writes the keys and holds the lock, so neither has to import the other.
+//! It reads the store and asks [`crate::pass::next_wake`] when the daemon
+//! will next act; it starts nothing.
+
+pub mod lock;
+pub mod report;
+
+pub use report::DaemonHealth;
+
+/// Keys in the store's scheduler state (`src/store/kv.rs`) that
+/// `handoff status` reads to show the daemon's health.
+pub mod keys {
+    /// The running (or last) daemon's pid.
+    pub const PID: &str = "daemon/pid";
+    /// When it started (RFC 3339, UTC, by its clock).
+    pub const STARTED_AT: &str = "daemon/started_at";
+    /// When it stopped; empty while it runs.
+    pub const STOPPED_AT: &str = "daemon/stopped_at";
+    /// When its last pass finished.
+    pub const LAST_PASS_AT: &str = "daemon/last_pass_at";
+    /// The last pass's error, or empty when it succeeded.
+    pub const LAST_ERROR: &str = "daemon/last_error";
+}
