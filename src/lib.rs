@@ -33,7 +33,7 @@
 //! `layout` test reads it, so this line is the rule):
 //!
 //! layers: clock failpoint money lifecycle calendar templates model config
-//! schedule::occurrence store imap_conn planned sendtime schedule outbox invite
+//! schedule::occurrence store imap_conn planned record sendtime schedule outbox invite
 //! actions inbox pass heartbeat status daemon cli
 //!
 //! `schedule::occurrence` (when a crontab line fires, DST-correct) is pure
@@ -54,6 +54,10 @@
 //!   effect counts as done.
 //! - [`planned`] states what the config defines in the store's terms; the
 //!   store records new, changed and removed items (never deleting history).
+//! - [`record`] puts the journal's facts side by side: each contractor's
+//!   record across engagements (on time or late, redos, response times,
+//!   status reports, evaluations, money paid) and the closing review of an
+//!   engagement. Pure over what the store holds.
 //! - [`sendtime`] says when a mail may go: quiet hours, the start of work,
 //!   the digest fold. Everything that queues mail asks it.
 //! - [`schedule`] is what is due when: deadline reminders, overdue notices,
@@ -104,6 +108,7 @@ pub mod money;
 pub mod outbox;
 pub mod pass;
 pub mod planned;
+pub mod record;
 pub mod schedule;
 pub mod sendtime;
 pub mod status;
