@@ -299,42 +299,7 @@ pub fn render(report: &StatusReport, tz: Tz) -> String {
         out += "no engagements\n";
     }
     for e in &report.engagements {
-        out += &format!(
-            "{}  {}  [{}]  contractor: {}{}\n",
-            e.id,
-            e.title,
-            e.state,
-            e.contractor,
-            if e.in_config {
-                ""
-            } else {
-                "  (removed from config)"
-            }
-        );
-        match &e.next {
-            Some(n) => out += &format!("  next: {} at {}\n", n.what, local(&n.at, tz)),
-            None => out += "  next: nothing scheduled\n",
-        }
-        if let Some(b) = &e.budget {
-            out += &format!(
-                "  budget: {} of {} spent ({} %)\n",
-                b.spent, b.agreed, b.percent
-            );
-        }
-        for m in &e.milestones {
-            out += &format!(
-                "  - {:<16} {:<14} due {}  {}{}\n",
-                m.id,
-                m.state,
-                local(&m.due, tz),
-                m.title,
-                if m.in_config {
-                    ""
-                } else {
-                    "  (removed from config)"
-                }
-            );
-        }
+        out += &render_engagement(e, tz);
     }
     out += &format!("outbox: {} waiting\n", report.outbox_depth);
     for m in &report.mailboxes {
@@ -360,5 +325,48 @@ pub fn render(report: &StatusReport, tz: Tz) -> String {
         );
     }
     out += &crate::heartbeat::report::render(&report.daemon);
+    out
+}
+
+/// One engagement's lines of the table (`handoff status ENGAGEMENT` prints
+/// these alone).
+pub fn render_engagement(e: &EngagementStatus, tz: Tz) -> String {
+    let mut out = String::new();
+    out += &format!(
+        "{}  {}  [{}]  contractor: {}{}\n",
+        e.id,
+        e.title,
+        e.state,
+        e.contractor,
+        if e.in_config {
+            ""
+        } else {
+            "  (removed from config)"
+        }
+    );
+    match &e.next {
+        Some(n) => out += &format!("  next: {} at {}\n", n.what, local(&n.at, tz)),
+        None => out += "  next: nothing scheduled\n",
+    }
+    if let Some(b) = &e.budget {
+        out += &format!(
+            "  budget: {} of {} spent ({} %)\n",
+            b.spent, b.agreed, b.percent
+        );
+    }
+    for m in &e.milestones {
+        out += &format!(
+            "  - {:<16} {:<14} due {}  {}{}\n",
+            m.id,
+            m.state,
+            local(&m.due, tz),
+            m.title,
+            if m.in_config {
+                ""
+            } else {
+                "  (removed from config)"
+            }
+        );
+    }
     out
 }

@@ -1,5 +1,5 @@
-//! Looking without changing anything that matters: `status`, `log`, `plan`,
-//! `preview` and `ics`. (`plan` records the config's engagements in the store
+//! Looking without changing anything that matters: `status`, `contractors`,
+//! `log`, `plan`, `preview` and `ics`. (`plan` records the config's engagements in the store
 //! as `run` does, so its view is the daemon's.)
 
 use super::{CliError, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, open_store, plural, report_config_error};
@@ -27,6 +27,75 @@ pub(super) fn status_cmd(loaded: &Loaded, clock: &dyn Clock, json: bool) -> Resu
             "{}",
             status::render(&report, loaded.model.owner.timezone)
         )?;
+    }
+    Ok(())
+}
+
+/// `handoff status ENGAGEMENT`: that engagement's lines and its review.
+pub(super) fn engagement_status(
+    loaded: &Loaded,
+    clock: &dyn Clock,
+    id: &str,
+    json: bool,
+) -> Result<(), CliError> {
+    let model = &loaded.model;
+    let store = open_store(model)?;
+    let now = clock.now();
+    let report = status::build(model, &store, now)?;
+    let Some(engagement) = report.engagements.iter().find(|e| e.id == id) else {
+        return Err(CliError::UnknownEngagement(id.to_string()));
+    };
+    let history = crate::record::History::load(&store)?;
+    let review = crate::record::review(model, &history, id, now, None);
+    let mut out = std::io::stdout().lock();
+    if json {
+        let doc = serde_json::json!({ "engagement": engagement, "review": review });
+        serde_json::to_writer_pretty(&mut out, &doc)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    let tz = model.owner.timezone;
+    write!(out, "{}", status::render_engagement(engagement, tz))?;
+    match review {
+        Some(r) => {
+            writeln!(out, "\n{}", r.heading(tz))?;
+            for line in r.lines(tz) {
+                writeln!(out, "  {line}")?;
+            }
+        }
+        None => writeln!(
+            out,
+            "\nno review yet: the daemon has not recorded this engagement"
+        )?,
+    }
+    Ok(())
+}
+
+/// `handoff contractors`: each contractor's record across engagements.
+pub(super) fn contractors(loaded: &Loaded, clock: &dyn Clock, json: bool) -> Result<(), CliError> {
+    let model = &loaded.model;
+    let store = open_store(model)?;
+    let history = crate::record::History::load(&store)?;
+    let records = crate::record::contractors(model, &history, clock.now());
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, &records)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    if records.is_empty() {
+        writeln!(out, "no contractors")?;
+    }
+    for c in &records {
+        let engagements = if c.engagements.is_empty() {
+            "no engagement yet".to_string()
+        } else {
+            format!("engagements: {}", c.engagements.join(", "))
+        };
+        writeln!(out, "{}  {}  ({engagements})", c.id, c.display_name())?;
+        for line in c.lines(model.owner.timezone) {
+            writeln!(out, "  {line}")?;
+        }
     }
     Ok(())
 }

@@ -6,7 +6,7 @@
 //! documents: 0 ok, 1 runtime failure, 2 usage or config error.
 //!
 //! One file per group of subcommands: `setup` (init, check), `looking`
-//! (status, log, plan, preview, ics), `acts` (the owner's acts) and `run`
+//! (status, contractors, log, plan, preview, ics), `acts` (the owner's acts) and `run`
 //! (run --once, ingest; the daemon itself is [`crate::daemon`]). The CLI is
 //! the last layer: it may use anything, and nothing imports it.
 
@@ -49,9 +49,21 @@ pub enum Command {
     },
     /// Check the config: every problem as FILE:LINE:COL, exit 2 if any.
     Check,
-    /// Engagements and milestones with their state and next due item.
+    /// Engagements and milestones with their state and next due item; with
+    /// ENGAGEMENT, that one and its review (closing review once it is
+    /// finished or ended, the review so far before).
     Status {
+        /// Only this engagement, with its review.
+        engagement: Option<String>,
         /// One JSON document instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Each contractor's record across all their engagements: milestones on
+    /// time and late, redo requests, reply times, status reports,
+    /// evaluations, money paid.
+    Contractors {
+        /// One JSON document instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -188,8 +200,14 @@ pub fn run(cli: Cli) -> u8 {
     match cli.command {
         Command::Init { dir } => setup::init(&cli.config, dir.as_deref()),
         Command::Check => setup::check(&cli.config, clock.as_ref()),
-        Command::Status { json } => with_config(&cli.config, |loaded| {
-            looking::status_cmd(loaded, clock.as_ref(), json)
+        Command::Status { engagement, json } => {
+            with_config(&cli.config, |loaded| match engagement {
+                None => looking::status_cmd(loaded, clock.as_ref(), json),
+                Some(id) => looking::engagement_status(loaded, clock.as_ref(), &id, json),
+            })
+        }
+        Command::Contractors { json } => with_config(&cli.config, |loaded| {
+            looking::contractors(loaded, clock.as_ref(), json)
         }),
         Command::Log {
             json,

@@ -45,7 +45,8 @@ mod review;
 mod tests;
 
 pub use contractor::{
-    ContractorRecord, Evaluation, MilestoneTally, ResponseTimes, StatusShare, contractors,
+    ContractorRecord, Delivery, Evaluation, MilestoneTally, ResponseTimes, StatusShare, contractor,
+    contractors,
 };
 pub use review::{Closing, MilestoneReview, QuestionReview, Review, Silence, review};
 

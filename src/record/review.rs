@@ -261,7 +261,12 @@ impl Review {
         });
         let undelivered: Vec<&str> = self.undelivered().map(|m| m.title.as_str()).collect();
         if !undelivered.is_empty() {
-            out.push(format!("- Never delivered: {}", undelivered.join(", ")));
+            let how = if self.closed.is_some() {
+                "Never delivered"
+            } else {
+                "Not delivered yet"
+            };
+            out.push(format!("- {how}: {}", undelivered.join(", ")));
         }
         out.push(if self.silences.is_empty() {
             "- Silences: none".to_string()

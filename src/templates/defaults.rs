@@ -4,6 +4,14 @@
 
 /// The defaults, compiled in: (file name, source).
 pub(super) const DEFAULTS: &[(&str, &str)] = &[
+    (
+        "notice_closing_review.html",
+        include_str!("../../templates/notice_closing_review.html"),
+    ),
+    (
+        "notice_closing_review.txt",
+        include_str!("../../templates/notice_closing_review.txt"),
+    ),
     ("digest.html", include_str!("../../templates/digest.html")),
     ("digest.txt", include_str!("../../templates/digest.txt")),
     (

@@ -33,6 +33,7 @@ pub enum Purpose {
     NoticeUnanswered,
     NoticeOverdue,
     NoticeStatusMissing,
+    NoticeClosingReview,
 }
 
 impl Purpose {
@@ -66,6 +67,7 @@ impl Purpose {
         Purpose::NoticeUnanswered,
         Purpose::NoticeOverdue,
         Purpose::NoticeStatusMissing,
+        Purpose::NoticeClosingReview,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -99,6 +101,7 @@ impl Purpose {
             Purpose::NoticeUnanswered => "notice_unanswered",
             Purpose::NoticeOverdue => "notice_overdue",
             Purpose::NoticeStatusMissing => "notice_status_missing",
+            Purpose::NoticeClosingReview => "notice_closing_review",
         }
     }
 
