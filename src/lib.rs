@@ -20,7 +20,8 @@
 //!           actions: the owner's acts, by command or by reply ─────────────────┘
 //!
 //!  edge: heartbeat (the daemon's health, readable from outside), status
-//!        (views), daemon (tasks, signals, reload), cli (commands)
+//!        (views), web (the owner's page and feed), daemon (tasks, signals,
+//!        reload), cli (commands)
 //! ```
 //!
 //! The inbox and the owner's acts never send: they record an event and queue
@@ -34,7 +35,7 @@
 //!
 //! layers: clock failpoint money lifecycle calendar templates model config
 //! schedule::occurrence store imap_conn planned record sendtime schedule outbox invite
-//! actions inbox pass heartbeat status daemon cli
+//! actions inbox pass heartbeat status web daemon cli
 //!
 //! `schedule::occurrence` (when a crontab line fires, DST-correct) is pure
 //! arithmetic over [`model::Schedule`] and stands low, so the send-time rules
@@ -86,6 +87,8 @@
 //!   store, its lock, the health report), below both the views that show it
 //!   and the daemon that writes it.
 //! - [`status`] joins config and store for `handoff status`.
+//! - [`web`] is the owner's page and calendar feed over HTTP (`[web]`),
+//!   run by the daemon: read-only, built from the same views as the CLI.
 //! - [`cli`] is the edge: subcommands, messages for people, exit codes.
 //! - [`clock`] is injectable time: tests and `HANDOFF_NOW` move it;
 //!   [`failpoint`] lets the crash tests stop the process at one chosen line.
@@ -114,3 +117,4 @@ pub mod sendtime;
 pub mod status;
 pub mod store;
 pub mod templates;
+pub mod web;

@@ -16,6 +16,8 @@
 //!   SIGHUP, re-reads and checks it; a good one is published on the config
 //!   channel (every task sees the new [`Current`]), a bad one is logged with
 //!   FILE:LINE:COL, told to the owner once, and the old one stays.
+//! - the owner's page ([`crate::web::run`]): serves `[web]`, follows
+//!   reloads (on, off, another address, a rotated token); idle without it.
 //! - the watchdog ([`health`]): `WATCHDOG=1` to systemd at half of
 //!   `$WATCHDOG_USEC`, only while every task says it is healthy.
 //!
@@ -86,6 +88,12 @@ impl Current {
     pub fn new(loaded: Loaded) -> Result<Current, TemplateError> {
         let templates = Templates::load(loaded.model.mail.templates_dir.as_deref())?;
         Ok(Current { loaded, templates })
+    }
+}
+
+impl crate::web::Config for Current {
+    fn model(&self) -> &crate::model::Model {
+        &self.loaded.model
     }
 }
 
@@ -254,6 +262,22 @@ async fn serve(
             });
         }
         Incoming::Imap => spawn_imap_watch(&mut tasks, context("imap")),
+    }
+    {
+        // The owner's page: idle (no socket) until the config has `[web]`.
+        let mut ctx = context("web");
+        tasks.spawn(async move {
+            let liveness = ctx.liveness;
+            let shutdown = Box::pin(async move { ctx.shutdown.recv().await });
+            crate::web::run(ctx.config, ctx.clock, shutdown, move |s| match s {
+                crate::web::Serving::Failed(why) => {
+                    liveness.degraded(format!("the web page is not served: {why}"))
+                }
+                _ => liveness.idle(),
+            })
+            .await;
+            "web"
+        });
     }
     {
         let ctx = context("config");

@@ -48,7 +48,7 @@ pub use contractor::{
     ContractorRecord, Delivery, Evaluation, MilestoneTally, ResponseTimes, StatusShare, contractor,
     contractors,
 };
-pub use review::{Closing, MilestoneReview, QuestionReview, Review, Silence, review};
+pub use review::{Closing, MilestoneReview, Payment, QuestionReview, Review, Silence, review};
 
 use crate::lifecycle::MilestoneState;
 use crate::money::Money;

@@ -46,6 +46,8 @@ pub struct Review {
     pub budget: Option<String>,
     /// Paid per currency ("1200.00 EUR").
     pub paid: Vec<String>,
+    /// Each payment recorded: when, and the amount if one was given.
+    pub payments: Vec<Payment>,
     /// Paid in the budget's currency as a whole percent of it.
     pub budget_percent: Option<i64>,
     pub milestones: Vec<MilestoneReview>,
@@ -75,6 +77,14 @@ pub struct Silence {
     pub from: DateTime<Utc>,
     pub until: DateTime<Utc>,
     pub secs: i64,
+}
+
+/// One payment the owner recorded.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Payment {
+    pub at: DateTime<Utc>,
+    /// "1200.00 EUR"; `None` for a payment recorded without an amount.
+    pub amount: Option<String>,
 }
 
 /// A contractor question and whether the owner answered it.
@@ -132,6 +142,14 @@ pub fn review(
         closed_at: e.closed.map(|(t, _)| t),
         budget: budget.map(Money::to_string),
         paid: paid.iter().map(Money::to_string).collect(),
+        payments: e
+            .payments
+            .iter()
+            .map(|(at, m)| Payment {
+                at: *at,
+                amount: m.as_ref().map(Money::to_string),
+            })
+            .collect(),
         budget_percent,
         milestones: e
             .milestones
