@@ -84,13 +84,21 @@ fn config(engagements: usize) -> String {
 
 fn page_times(engagements: usize, tries: usize) -> (Duration, Duration, usize) {
     let dir = tempfile::tempdir().unwrap();
-    let loaded = handoff::config::parse(Path::new("bench.toml"), &config(engagements), dir.path(), None)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let loaded = handoff::config::parse(
+        Path::new("bench.toml"),
+        &config(engagements),
+        dir.path(),
+        None,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let model = &loaded.model;
     let now = t("2026-12-08T12:00:00Z");
     let mut store = Store::open(&model.mail.state).unwrap();
     store
-        .reconcile(&handoff::planned::engagements(model), t("2026-11-24T08:00:00Z"))
+        .reconcile(
+            &handoff::planned::engagements(model),
+            t("2026-11-24T08:00:00Z"),
+        )
         .unwrap();
     drop(store);
     let median = |f: &dyn Fn() -> usize| {
