@@ -499,5 +499,5 @@ fn the_web_section_is_checked_with_its_place() {
         loaded.warnings
     );
     let src = format!("{EXAMPLE}\n[web]\nlisten = \"127.0.0.1:8025\"\n");
-    assert_one_error(&src, "[web]", "has no `token_file`");
+    assert_one_error(&src, "[web]\nlisten", "has no `token_file`");
 }
