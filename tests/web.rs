@@ -356,8 +356,10 @@ fn the_feed_is_a_calendar_python_reads_and_a_second_fetch_is_304() {
     assert!(py.status.success(), "{events}{}", common::text(&py.stderr));
     // Open milestones (the wireframes are delivered, not yet accepted),
     // and the next evaluation.
+    // Each milestone under its invitation's UID.
     assert!(
-        events.contains("feed.website.launch@handoff | Due: Site live (Dana Díaz)"),
+        events.lines().any(|l| l.starts_with("website-launch-")
+            && l.ends_with("@handoff | Due: Site live (Dana Díaz)")),
         "{events}"
     );
     assert!(events.contains("Evaluate Dana Díaz"), "{events}");

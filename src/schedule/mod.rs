@@ -51,7 +51,7 @@ mod rules;
 mod summary;
 mod track;
 
-pub use feed::feed;
+pub use feed::{KickoffSent, feed};
 pub use plan::{PlanEntry, plan};
 
 use crate::lifecycle::EngagementState;

@@ -28,6 +28,11 @@ pub struct EngagementRecord {
     /// No longer in the config (the row is kept for history).
     pub removed_from_config: bool,
     pub milestones: Vec<MilestoneRecord>,
+    /// The UID of the kickoff meeting (RFC 5545 §3.8.4.7), fixed at first
+    /// insert: its invitation and the owner's feed both use it. Not part of
+    /// what `status --json` shows.
+    #[serde(skip)]
+    pub kickoff_uid: String,
 }
 
 /// A milestone as stored.
@@ -159,7 +164,8 @@ impl Tx<'_> {
     /// Every engagement the store knows, with its milestones, in id order.
     pub fn engagements(&self) -> Result<Vec<EngagementRecord>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT id, title, contractor, state, removed_from_config FROM engagement ORDER BY id",
+            "SELECT id, title, contractor, state, removed_from_config, coalesce(kickoff_uid, '')
+             FROM engagement ORDER BY id",
         )?;
         let rows = stmt.query_map([], |r| {
             Ok((
@@ -168,11 +174,12 @@ impl Tx<'_> {
                 r.get::<_, String>(2)?,
                 r.get::<_, String>(3)?,
                 r.get::<_, bool>(4)?,
+                r.get::<_, String>(5)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, title, contractor, state, removed) = row?;
+            let (id, title, contractor, state, removed, kickoff_uid) = row?;
             let state = state.parse().map_err(|_| StoreError::Corrupt {
                 what: format!("state {state:?} of engagement {id}"),
             })?;
@@ -184,6 +191,7 @@ impl Tx<'_> {
                 state,
                 removed_from_config: removed,
                 milestones,
+                kickoff_uid,
             });
         }
         Ok(out)

@@ -4,7 +4,11 @@
 use rusqlite_migration::{M, Migrations};
 
 pub(super) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2_SCHEDULE_INDEXES)])
+    Migrations::new(vec![
+        M::up(V1),
+        M::up(V2_SCHEDULE_INDEXES),
+        M::up(V3_KICKOFF_UID),
+    ])
 }
 
 const V1: &str = r#"
@@ -116,6 +120,16 @@ const V2_SCHEDULE_INDEXES: &str = r#"
 CREATE INDEX outbox_recipient ON outbox (recipient, next_attempt_at);
 CREATE INDEX outbox_thread ON outbox (engagement_id, recipient);
 CREATE INDEX event_kind ON event (kind, engagement_id, milestone_id, time);
+"#;
+
+/// Each engagement's kickoff UID, fixed when the engagement is first
+/// recorded (as a milestone's `calendar_uid` is), so the owner's feed names
+/// the kickoff with the UID its invitation will carry before that is sent: a
+/// calendar holding both shows the meeting once. Random, so a later
+/// engagement of the same id is never taken for an old one.
+const V3_KICKOFF_UID: &str = r#"
+ALTER TABLE engagement ADD COLUMN kickoff_uid TEXT;
+UPDATE engagement SET kickoff_uid = id || '.kickoff.' || lower(hex(randomblob(16))) || '@handoff';
 "#;
 
 #[cfg(test)]

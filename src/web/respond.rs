@@ -138,7 +138,11 @@ fn feed<C: Config>(
     now: DateTime<Utc>,
     headers: &HeaderMap,
 ) -> Response<Full<Bytes>> {
-    let records = match Store::open(&model.mail.state).and_then(|s| s.engagements()) {
+    // Read only: the pass keeps the store in line with the config, so the
+    // feed needs no reconciliation here (`handoff ics` does its own).
+    let read = Store::open(&model.mail.state)
+        .and_then(|s| Ok((s.engagements()?, crate::invite::kickoffs_sent(model, &s)?)));
+    let (records, kickoffs) = match read {
         Ok(r) => r,
         Err(e) => {
             tracing::error!(error = %e, "web: cannot read the store for the feed");
@@ -148,7 +152,7 @@ fn feed<C: Config>(
             );
         }
     };
-    let text = crate::schedule::feed(model, None, &records, now);
+    let text = crate::schedule::feed(model, None, &records, &kickoffs, now);
     let etag = etag(&text);
     let since = shared.feed.since(&etag, now);
     let last_modified = http_date(since);
