@@ -41,6 +41,10 @@ pub enum ImapError {
     Ca { path: String, detail: String },
     #[error("cannot read the IMAP password file: {0}")]
     Password(#[source] std::io::Error),
+    /// No credential to offer (no sign-in stored, or the provider refused
+    /// to refresh it): nothing was sent to the IMAP server.
+    #[error("IMAP: {0}")]
+    SignIn(#[from] crate::oauth::SignInError),
     #[error("IMAP login as {user} refused: {detail}")]
     Login { user: String, detail: String },
     #[error("IMAP: {0}")]
@@ -92,7 +96,18 @@ pub async fn timed<T>(
 
 /// Connects, secures the connection as configured, and logs in.
 pub async fn login(settings: &ServerSettings) -> Result<Session, ImapError> {
-    let password = settings.read_password().map_err(ImapError::Password)?;
+    login_until(settings).await.map(|(session, _)| session)
+}
+
+/// [`login`], and when the session should end to sign in afresh (an OAuth
+/// 2.0 access token's refresh point; `None` for a password).
+pub async fn login_until(
+    settings: &ServerSettings,
+) -> Result<(Session, Option<chrono::DateTime<chrono::Utc>>), ImapError> {
+    // The credential first: without one there is nothing to connect for.
+    let sign_in = crate::oauth::SignIn::for_server(settings, "imap")?;
+    let credential = sign_in.credential().await?;
+    let renew_at = credential.renew_at();
     let host = settings.host.clone();
     timed(&host, async {
         let tcp = TcpStream::connect((settings.host.as_str(), settings.port))
@@ -123,15 +138,59 @@ pub async fn login(settings: &ServerSettings) -> Result<Session, ImapError> {
                 .await
                 .map_err(async_imap::error::Error::from)?;
         }
-        client
-            .login(&settings.username, password.expose())
-            .await
-            .map_err(|(e, _)| ImapError::Login {
-                user: settings.username.clone(),
-                detail: e.to_string(),
-            })
+        authenticate(client, &sign_in, &credential).await
     })
     .await
+    .map(|session| (session, renew_at))
+}
+
+/// The AUTH step: LOGIN with a password, or AUTHENTICATE XOAUTH2 with an
+/// access token (answering the error continuation a refused token gets,
+/// so the NO comes at once; the refused token is not offered again).
+async fn authenticate(
+    client: async_imap::Client<Box<dyn Stream>>,
+    sign_in: &crate::oauth::SignIn,
+    credential: &crate::oauth::Credential,
+) -> Result<Session, ImapError> {
+    use crate::oauth::{Credential, Xoauth2};
+    match credential {
+        Credential::Password { user, password } => client
+            .login(user, password.expose())
+            .await
+            .map_err(|(e, _)| ImapError::Login {
+                user: user.clone(),
+                detail: e.to_string(),
+            }),
+        Credential::Bearer(b) => {
+            let mut auth = Xoauth2 {
+                user: &b.user,
+                token: &b.token,
+                answered: false,
+                refused: false,
+            };
+            let result = client.authenticate("XOAUTH2", &mut auth).await;
+            match result {
+                Ok(session) => {
+                    sign_in.accepted().await;
+                    Ok(session)
+                }
+                Err((e, _)) => {
+                    sign_in.refused(credential).await;
+                    Err(ImapError::Login {
+                        user: b.user.clone(),
+                        detail: format!(
+                            "{e}{}",
+                            if auth.refused {
+                                " (the access token was refused; a fresh one is tried next)"
+                            } else {
+                                ""
+                            }
+                        ),
+                    })
+                }
+            }
+        }
+    }
 }
 
 async fn tls(

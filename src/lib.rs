@@ -34,8 +34,8 @@
 //! `layout` test reads it, so this line is the rule):
 //!
 //! layers: clock failpoint money lifecycle calendar templates model config
-//! schedule::occurrence store imap_conn planned record sendtime schedule outbox invite
-//! actions inbox pass heartbeat status web daemon cli
+//! schedule::occurrence store oauth imap_conn planned record sendtime schedule outbox
+//! invite actions inbox pass heartbeat status web daemon cli
 //!
 //! `schedule::occurrence` (when a crontab line fires, DST-correct) is pure
 //! arithmetic over [`model::Schedule`] and stands low, so the send-time rules
@@ -77,7 +77,9 @@
 //! - [`inbox`] turns incoming mail into recorded events, from the local
 //!   Maildir, `handoff ingest`, or the IMAP IDLE watcher
 //!   ([`inbox::imap_watch`]); it never sends, it queues owner notices for the
-//!   outbox. [`imap_conn`] is the one way to an IMAP server.
+//!   outbox. [`imap_conn`] is the one way to an IMAP server; [`oauth`] is how
+//!   Handoff signs in to it and to SMTP (the password, or OAuth 2.0 tokens
+//!   from `handoff login`, refreshed ahead of expiry).
 //! - [`actions`] are the owner's acts (sign, accept, redo, evaluate, paid,
 //!   answered, end), by command or by reply: each one event, its transition
 //!   and its mail in one transaction. [`money`] reads budgets and payments.
@@ -108,6 +110,7 @@ pub mod invite;
 pub mod lifecycle;
 pub mod model;
 pub mod money;
+pub mod oauth;
 pub mod outbox;
 pub mod pass;
 pub mod planned;

@@ -2,7 +2,7 @@
 
 use super::*;
 
-fn check(src: &str) -> Result<Loaded, Vec<Diagnostic>> {
+pub(super) fn check(src: &str) -> Result<Loaded, Vec<Diagnostic>> {
     check_with(src, None)
 }
 
@@ -16,7 +16,7 @@ fn check_with(src: &str, credentials: Option<&Path>) -> Result<Loaded, Vec<Diagn
 }
 
 /// The errors of a config that must fail, as "LINE:COL: message".
-fn errors(src: &str) -> Vec<String> {
+pub(super) fn errors(src: &str) -> Vec<String> {
     match check(src) {
         Ok(_) => panic!("config was accepted:\n{src}"),
         Err(ds) => ds
@@ -42,7 +42,7 @@ fn example_with(from: &str, to: &str) -> String {
     EXAMPLE.replacen(from, to, 1)
 }
 
-fn assert_one_error(src: &str, needle: &str, message_part: &str) {
+pub(super) fn assert_one_error(src: &str, needle: &str, message_part: &str) {
     let errs = errors(src);
     assert_eq!(errs.len(), 1, "expected one error, got {errs:#?}");
     let want = at(src, needle);
@@ -436,68 +436,103 @@ fn owner_notices_is_immediate_or_digest() {
     assert_one_error(&src, "\"weekly\"", "owner_notices");
 }
 
-#[test]
-fn the_web_section_is_checked_with_its_place() {
-    let dir = tempfile::tempdir().unwrap();
-    let good = dir.path().join("token");
-    std::fs::write(&good, "0123456789abcdef0123456789abcdef\n").unwrap();
-    let short = dir.path().join("short");
-    std::fs::write(&short, "abc\n").unwrap();
-    let odd = dir.path().join("odd");
-    std::fs::write(&odd, "0123456789abcdef/+0123456789\n").unwrap();
-    let web = |listen: &str, file: &Path| {
-        format!(
-            "{EXAMPLE}\n[web]\nlisten = \"{listen}\"\ntoken_file = \"{}\"\n",
-            file.display()
-        )
-    };
-    let loaded = check(&web("127.0.0.1:8025", &good)).unwrap();
-    let w = loaded.model.web.expect("[web] read");
-    assert_eq!(w.listen.to_string(), "127.0.0.1:8025");
-    assert_eq!(
-        w.read_token().unwrap().expose(),
-        "0123456789abcdef0123456789abcdef"
-    );
-    assert!(
-        check(EXAMPLE).unwrap().model.web.is_none(),
-        "off by default"
-    );
+/// The example's local mode swapped for a preset with an `[oauth]`.
+fn preset(provider: &str, oauth: &str) -> String {
+    example_with(
+        "outgoing = \"maildir\"                   # \"smtp\" | \"maildir\" (each mail written as an .eml file)\nincoming = \"maildir\"",
+        &format!("provider = \"{provider}\"\n{oauth}#"),
+    )
+}
 
-    let src = web("localhost:80", &good);
-    assert_one_error(&src, "\"localhost:80\"", "expected an IP address and port");
-    let src = web("127.0.0.1:8025", &short);
-    assert_one_error(
-        &src,
-        &format!("\"{}\"", short.display()),
-        "expected at least 20",
+#[test]
+fn a_preset_fills_the_servers_and_oauth_signs_both_in() {
+    let src = preset("gmail", "");
+    let src = src.replacen(
+        "[policy]",
+        "[oauth]\nclient_id = \"abc.apps.googleusercontent.com\"\n\n[policy]",
+        1,
     );
-    let src = web("127.0.0.1:8025", &odd);
-    assert_one_error(
-        &src,
-        &format!("\"{}\"", odd.display()),
-        "only letters, digits",
+    let loaded = check(&src).expect("a preset config loads");
+    let m = &loaded.model;
+    assert_eq!(m.mail.outgoing, crate::model::Outgoing::Smtp);
+    let imap = m.imap.as_ref().unwrap();
+    assert_eq!(
+        (imap.server.host.as_str(), imap.server.port),
+        ("imap.gmail.com", 993)
     );
-    let missing = dir.path().join("missing");
-    let src = web("127.0.0.1:8025", &missing);
-    assert_one_error(
-        &src,
-        &format!("\"{}\"", missing.display()),
-        "openssl rand -hex 24",
+    assert_eq!(imap.sent_mailbox, "[Gmail]/Sent Mail");
+    assert!(imap.server_files_sent);
+    assert_eq!(
+        imap.server.username, "ada@example.test",
+        "the owner's address"
     );
-    // Never the token's text in a message.
-    for e in errors(&web("127.0.0.1:8025", &odd)) {
-        assert!(!e.contains("0123456789abcdef"), "{e}");
-    }
-    // A public address works, with a warning.
-    let loaded = check(&web("0.0.0.0:8025", &good)).unwrap();
+    let smtp = m.smtp.as_ref().unwrap();
+    assert_eq!(
+        (smtp.host.as_str(), smtp.port, smtp.tls),
+        ("smtp.gmail.com", 465, crate::model::TlsMode::Tls)
+    );
+    let crate::model::ServerAuth::OAuth2(o) = &smtp.auth else {
+        panic!("an [oauth] makes oauth2 the default");
+    };
+    assert_eq!(o.provider, crate::model::OAuthProvider::Google);
+    assert_eq!(o.scopes, ["https://mail.google.com/"]);
+    assert!(o.device_url.is_none(), "Google has no device flow for mail");
+    assert!(o.token_file.ends_with("var/oauth-token.json"));
+    // No sign-in yet: a warning with the line of [smtp]'s stand-in... and the command.
+    let warning = loaded
+        .warnings
+        .iter()
+        .find(|w| w.message.contains("no sign-in is stored yet"))
+        .expect("a warning says what to run");
     assert!(
-        loaded
-            .warnings
-            .iter()
-            .any(|w| w.message.contains("not a loopback address")),
-        "{:?}",
-        loaded.warnings
+        warning
+            .message
+            .contains("run `handoff login --config handoff.toml`"),
+        "{warning}"
     );
-    let src = format!("{EXAMPLE}\n[web]\nlisten = \"127.0.0.1:8025\"\n");
-    assert_one_error(&src, "[web]\nlisten", "has no `token_file`");
+}
+
+#[test]
+fn explicit_keys_win_over_the_preset() {
+    let src = preset("microsoft365", "")
+        + "\n[imap]\nhost = \"imap.example.test\"\nsent_mailbox = \"Gesendete Elemente\"\nauth = \"oauth2\"\n\n[smtp.oauth]\nclient_id = \"x\"\ntenant = \"contoso.onmicrosoft.com\"\n\n[oauth]\nclient_id = \"y\"\n";
+    let loaded = check(&src).expect("loads");
+    let imap = loaded.model.imap.as_ref().unwrap();
+    assert_eq!(
+        (imap.server.host.as_str(), imap.server.port),
+        ("imap.example.test", 993)
+    );
+    assert_eq!(imap.sent_mailbox, "Gesendete Elemente");
+    let crate::model::ServerAuth::OAuth2(o) = &loaded.model.smtp.as_ref().unwrap().auth else {
+        panic!("smtp on oauth2");
+    };
+    assert_eq!(o.client_id, "x");
+    assert!(
+        o.token_url
+            .starts_with("https://login.microsoftonline.com/contoso.onmicrosoft.com/")
+    );
+    assert!(o.token_file.ends_with("var/oauth-token-smtp.json"));
+}
+
+#[test]
+fn oauth_mistakes_are_named_with_line_and_column() {
+    let src = preset("gmaill", "");
+    assert_one_error(&src, "\"gmaill\"", "expected one of \"gmail\"");
+    let base = example_with(
+        "[policy]",
+        "[smtp]\nhost = \"h\"\nusername = \"u\"\nauth = \"oauth2\"\n\n[policy]",
+    );
+    assert_one_error(
+        &base,
+        "\"oauth2\"\n\n[policy]",
+        "but the config has no [oauth] section",
+    );
+    let custom = base.replacen(
+        "[policy]",
+        "[oauth]\nprovider = \"custom\"\nclient_id = \"c\"\nauth_url = \"http://idp.example.test/a\"\ntoken_url = \"https://idp.example.test/t\"\nscopes = [\"mail\"]\n\n[policy]",
+        1,
+    );
+    assert_one_error(&custom, "\"http://idp.example.test/a\"", "in clear text");
+    let no_id = base.replacen("[policy]", "[oauth]\nprovider = \"google\"\n\n[policy]", 1);
+    assert_one_error(&no_id, "[oauth]\nprovider", "is missing `client_id`");
 }

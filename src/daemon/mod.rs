@@ -18,6 +18,9 @@
 //!   FILE:LINE:COL, told to the owner once, and the old one stays.
 //! - the owner's page ([`crate::web::run`]): serves `[web]`, follows
 //!   reloads (on, off, another address, a rotated token); idle without it.
+//! - the sign-in task ([`signin`]): the OAuth 2.0 sign-ins' health turned
+//!   into one journal event, status line and owner notice per episode, and
+//!   a new `handoff login` picked up at once.
 //! - the watchdog ([`health`]): `WATCHDOG=1` to systemd at half of
 //!   `$WATCHDOG_USEC`, only while every task says it is healthy.
 //!
@@ -52,6 +55,7 @@ pub mod inbox_watch;
 pub mod logging;
 pub mod sd_notify;
 pub mod shutdown;
+pub mod signin;
 pub mod work;
 
 // The heartbeat (keys, lock, health report) lives below the views so that
@@ -277,6 +281,13 @@ async fn serve(
             })
             .await;
             "web"
+        });
+    }
+    {
+        let ctx = context("signin");
+        tasks.spawn(async move {
+            signin::run(ctx).await;
+            "signin"
         });
     }
     {

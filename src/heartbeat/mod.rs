@@ -1,7 +1,8 @@
 //! What the daemon records about itself, where other processes can read it:
 //! the heartbeat keys in the store's scheduler state ([`keys`]), the lock on
 //! the store that says one is running ([`lock`]), and the health report
-//! `handoff status` builds from both ([`report`]).
+//! `handoff status` builds from both ([`report`]), and what the sign-in task
+//! records about the OAuth 2.0 sign-ins ([`signin`]).
 //!
 //! # Where it stands
 //! Below the views and the daemon: [`crate::status`] (and the owner's page,
@@ -28,4 +29,23 @@ pub mod keys {
     pub const LAST_PASS_AT: &str = "daemon/last_pass_at";
     /// The last pass's error, or empty when it succeeded.
     pub const LAST_ERROR: &str = "daemon/last_error";
+}
+
+/// What the sign-in task ([`crate::daemon::signin`]) records about the
+/// OAuth 2.0 sign-ins and `handoff status` reads.
+pub mod signin {
+    use crate::oauth::TokenSource;
+
+    /// The store key holding "since|error" while a sign-in needs the owner.
+    pub fn key(source: &TokenSource) -> String {
+        format!(
+            "oauth/sign_in_needed/{}",
+            source.settings().token_file.display()
+        )
+    }
+
+    /// The command that fixes it, for the notice, the log and `status`.
+    pub fn login_command(config: &std::path::Path) -> String {
+        format!("handoff login --config {}", config.display())
+    }
 }

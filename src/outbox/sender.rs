@@ -116,12 +116,17 @@ pub async fn deliver_due(
             }
             // The Sent copy is filed first, marked pending, and confirmed
             // right after the server accepts: see the module doc.
+            // A provider that files submitted mail in Sent itself (Gmail,
+            // Microsoft) gets no copy from Handoff: the search after a crash
+            // finds the provider's.
             let (staged, stage_error) = match sent_copy {
-                Some(imap) => match stage(imap, &mut sent_session, &mail).await {
-                    Ok(uid) => (uid, None),
-                    Err(e) => (None, Some(e)),
-                },
-                None => (None, None),
+                Some(imap) if !imap.server_files_sent => {
+                    match stage(imap, &mut sent_session, &mail).await {
+                        Ok(uid) => (uid, None),
+                        Err(e) => (None, Some(e)),
+                    }
+                }
+                _ => (None, None),
             };
             let sent = transport.send(&mail).await;
             if let (Some(imap), Some(uid)) = (sent_copy, staged) {
@@ -132,6 +137,27 @@ pub async fn deliver_due(
                 }
             }
             match sent {
+                Err(SendFailure::SignIn { error, retry_at }) => {
+                    // Not this mail's fault and no attempt of it: the batch
+                    // waits for a sign-in (the daemon tells the owner once;
+                    // see `daemon::signin`). The wait is measured in real
+                    // time, as tokens are, and applied on the pass's clock.
+                    let wait = (retry_at - chrono::Utc::now())
+                        .clamp(TimeDelta::seconds(1), super::transport::SIGN_IN_RECHECK);
+                    let at = now + wait;
+                    let rest: Vec<i64> = batch.filter(|(_, ok)| *ok).map(|(m, _)| m.id).collect();
+                    let why = format!("{SIGN_IN_WAIT}{error}");
+                    store.transaction(|tx| {
+                        tx.defer(mail.id, &why, at)?;
+                        for id in &rest {
+                            tx.defer(*id, &why, at)?;
+                        }
+                        Ok(())
+                    })?;
+                    tracing::debug!(error = %error, retry_at = %at, "mail waits for a sign-in");
+                    report.retrying += 1 + rest.len();
+                    return finish(sent_session, report).await;
+                }
                 Err(SendFailure::Unreachable(e)) => {
                     // Nothing in this batch can go now: all of it waits for
                     // the server, which is tried again within seconds so
@@ -175,6 +201,10 @@ pub async fn deliver_due(
     }
     finish(sent_session, report).await
 }
+
+/// How the `last_error` of a mail waiting for a sign-in begins: the daemon
+/// makes such mail due at once when a new sign-in works.
+pub const SIGN_IN_WAIT: &str = "waiting for a sign-in: ";
 
 /// How soon mail waiting for an unreachable server is tried again.
 pub const UNREACHABLE_RETRY: TimeDelta = TimeDelta::seconds(3);

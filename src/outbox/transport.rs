@@ -12,8 +12,9 @@
 //! the loopback Postfix: 44 ms a mail with lettre's pooled transport, a few
 //! milliseconds with `TCP_NODELAY` (see benches/results/outbox.txt).
 
+use crate::model::ServerSettings;
 use crate::model::{Model, Outgoing, TlsMode};
-use crate::model::{Secret, ServerSettings};
+use crate::oauth::{Credential, SignIn};
 use crate::store::OutboxMail;
 use lettre::Address;
 use lettre::address::Envelope;
@@ -44,14 +45,22 @@ pub enum SendFailure {
     Unreachable(String),
     /// Never going to work: a 5xx reply, an unusable address.
     Permanent(String),
+    /// Handoff could not sign in (no OAuth 2.0 sign-in, the provider refused
+    /// to refresh it, the server refused the token): nothing about this
+    /// mail, and no attempt of it; tried again at `retry_at`.
+    SignIn {
+        error: String,
+        retry_at: chrono::DateTime<chrono::Utc>,
+    },
 }
 
 impl std::fmt::Display for SendFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            SendFailure::Temporary(e) | SendFailure::Permanent(e) | SendFailure::Unreachable(e) => {
-                f.write_str(e)
-            }
+            SendFailure::Temporary(e)
+            | SendFailure::Permanent(e)
+            | SendFailure::Unreachable(e)
+            | SendFailure::SignIn { error: e, .. } => f.write_str(e),
         }
     }
 }
@@ -62,6 +71,8 @@ pub enum TransportError {
     NoSmtp,
     #[error("cannot read the SMTP password file: {0}")]
     Password(#[source] std::io::Error),
+    #[error("SMTP: {0}")]
+    SignIn(#[from] crate::oauth::SignInError),
     #[error("cannot read the SMTP CA file {}: {detail}", path.display())]
     Ca { path: PathBuf, detail: String },
     #[error("SMTP TLS setup: {0}")]
@@ -90,7 +101,8 @@ pub enum Transport {
 }
 
 impl Transport {
-    /// The transport the config asks for. The SMTP password is read here, once.
+    /// The transport the config asks for. The SMTP password is read here,
+    /// once; an OAuth 2.0 access token at each connect.
     pub fn from_model(model: &Model) -> Result<Transport, TransportError> {
         match model.mail.outgoing {
             Outgoing::Maildir => {
@@ -104,7 +116,7 @@ impl Transport {
             }
             Outgoing::Smtp => {
                 let s = model.smtp.as_ref().ok_or(TransportError::NoSmtp)?;
-                let password = s.read_password().map_err(TransportError::Password)?;
+                let sign_in = SignIn::for_server(s, "smtp")?;
                 let mut params = TlsParameters::builder(s.host.clone());
                 if let Some(ca) = &s.ca_file {
                     let pem = std::fs::read(ca).map_err(|e| TransportError::Ca {
@@ -125,7 +137,8 @@ impl Transport {
                 Ok(Transport::Smtp {
                     smtp: Box::new(SmtpClient {
                         settings: s.clone(),
-                        password,
+                        sign_in,
+                        renew_at: std::sync::Mutex::new(None),
                         starttls,
                         implicit,
                         hello: ClientId::Domain(model.owner.email.domain().to_string()),
@@ -172,7 +185,11 @@ const IDLE_CHECK_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
 /// An SMTP client that keeps one connection open across sends.
 pub struct SmtpClient {
     settings: ServerSettings,
-    password: Secret,
+    /// How this account signs in (see [`crate::oauth::SignIn`]).
+    sign_in: SignIn,
+    /// When the kept connection's sign-in should be renewed (an access
+    /// token's refresh point): it is not reused past it.
+    renew_at: std::sync::Mutex<Option<chrono::DateTime<chrono::Utc>>>,
     /// For STARTTLS (lettre upgrades the stream itself).
     starttls: TlsParameters,
     /// For implicit TLS (we wrap the socket before lettre sees it).
@@ -223,6 +240,16 @@ impl SmtpClient {
         {
             stale.abort().await;
         }
+        // Past its access token's refresh point the kept connection is not
+        // reused: a server may end a session whose token expired.
+        let stale_token = self
+            .renew_at
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some_and(|at| chrono::Utc::now() >= at);
+        if stale_token && let Some(mut c) = slot.take() {
+            c.abort().await;
+        }
         let reused = slot.as_ref().is_some_and(|c| !c.has_broken());
         if !reused {
             *slot = Some(self.connect().await?);
@@ -259,6 +286,12 @@ impl SmtpClient {
 
     async fn connect(&self) -> Result<AsyncSmtpConnection, SendFailure> {
         let s = &self.settings;
+        // The credential first: without one there is nothing to connect for.
+        let credential = self
+            .sign_in
+            .credential()
+            .await
+            .map_err(|e| sign_in_failure(e.to_string(), e.retry_at()))?;
         let tcp = tokio::time::timeout(SMTP_TIMEOUT, TcpStream::connect((s.host.as_str(), s.port)))
             .await
             .map_err(|_| {
@@ -297,13 +330,61 @@ impl SmtpClient {
             )
             .await?;
         }
-        let credentials = Credentials::new(s.username.clone(), self.password.expose().to_string());
-        timed(
-            "AUTH",
-            conn.auth(&[Mechanism::Plain, Mechanism::Login], &credentials),
-        )
-        .await?;
+        self.authenticate(&mut conn, &credential).await?;
+        *self.renew_at.lock().unwrap_or_else(|e| e.into_inner()) = credential.renew_at();
         Ok(conn)
+    }
+
+    /// The AUTH step: PLAIN or LOGIN with the password, XOAUTH2 with an
+    /// access token. A refused token is not offered again; the mail waits
+    /// for a fresh one instead of counting an attempt.
+    async fn authenticate(
+        &self,
+        conn: &mut AsyncSmtpConnection,
+        credential: &Credential,
+    ) -> Result<(), SendFailure> {
+        let (mechanisms, credentials) = match credential {
+            Credential::Password { user, password } => (
+                &[Mechanism::Plain, Mechanism::Login][..],
+                Credentials::new(user.clone(), password.expose().to_string()),
+            ),
+            Credential::Bearer(b) => (
+                &[Mechanism::Xoauth2][..],
+                Credentials::new(b.user.clone(), b.token.expose().to_string()),
+            ),
+        };
+        let result = timed("AUTH", conn.auth(mechanisms, &credentials)).await;
+        match (result, credential) {
+            (Ok(_), _) => {
+                self.sign_in.accepted().await;
+                Ok(())
+            }
+            // lettre does not answer the JSON continuation of a refused
+            // token; it ends with a client error ("does not expect a
+            // challenge"), neither a 5xx nor a 4xx: the token was refused.
+            (Err(e), Credential::Bearer(_)) => {
+                self.sign_in.refused(credential).await;
+                Err(sign_in_failure(
+                    format!("{e} (the access token was refused; a fresh one is tried next)"),
+                    None,
+                ))
+            }
+            (Err(e), Credential::Password { .. }) => Err(e),
+        }
+    }
+}
+
+/// How soon a mail waiting for a sign-in is looked at again at the latest:
+/// a local check (the token file, the source's backoff), no request.
+pub const SIGN_IN_RECHECK: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+
+fn sign_in_failure(error: String, retry_at: Option<chrono::DateTime<chrono::Utc>>) -> SendFailure {
+    let now = chrono::Utc::now();
+    SendFailure::SignIn {
+        error,
+        retry_at: retry_at
+            .unwrap_or(now + chrono::TimeDelta::seconds(5))
+            .clamp(now + chrono::TimeDelta::seconds(1), now + SIGN_IN_RECHECK),
     }
 }
 

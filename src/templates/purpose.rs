@@ -27,6 +27,7 @@ pub enum Purpose {
     NoticeBudget,
     NoticeConfigError,
     NoticeInboxDown,
+    NoticeSignIn,
     Digest,
     AgreementReminder,
     Escalation,
@@ -61,6 +62,7 @@ impl Purpose {
         Purpose::NoticeBudget,
         Purpose::NoticeConfigError,
         Purpose::NoticeInboxDown,
+        Purpose::NoticeSignIn,
         Purpose::Digest,
         Purpose::AgreementReminder,
         Purpose::Escalation,
@@ -95,6 +97,7 @@ impl Purpose {
             Purpose::NoticeBudget => "notice_budget",
             Purpose::NoticeConfigError => "notice_config_error",
             Purpose::NoticeInboxDown => "notice_inbox_down",
+            Purpose::NoticeSignIn => "notice_sign_in",
             Purpose::Digest => "digest",
             Purpose::AgreementReminder => "agreement_reminder",
             Purpose::Escalation => "escalation",
@@ -131,6 +134,7 @@ impl Purpose {
                 | Purpose::NoticeSendFailed
                 | Purpose::NoticeConfigError
                 | Purpose::NoticeInboxDown
+                | Purpose::NoticeSignIn
         )
     }
 

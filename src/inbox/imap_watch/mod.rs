@@ -188,6 +188,11 @@ enum WatchError {
     Inbox(#[from] InboxError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The session reached its sign-in's refresh point (an OAuth 2.0
+    /// access token about to expire): it ends cleanly and the watcher signs
+    /// in afresh at once. Not a failure.
+    #[error("the access token is due for renewal")]
+    Renew,
 }
 
 impl From<async_imap::error::Error> for WatchError {
@@ -261,12 +266,20 @@ impl<P: Pipeline> Watcher<P> {
             let outcome = self.session(&mut shutdown, &mut failures).await;
             let (error, refused) = match outcome {
                 Ok(()) => return, // asked to stop
+                // One reconnect per token lifetime, at once, without a word
+                // above debug: the new session gets a fresh token.
+                Err(WatchError::Renew) => {
+                    tracing::debug!(mailbox = %self.settings.mailbox, "renewing the IMAP session with a fresh access token");
+                    continue;
+                }
                 Err(e) => {
                     // A server that refuses the login will refuse it again:
                     // retrying fast only looks like an attack on it.
                     let refused = matches!(
                         e,
-                        WatchError::Imap(ImapError::Login { .. } | ImapError::Password(_))
+                        WatchError::Imap(
+                            ImapError::Login { .. } | ImapError::Password(_) | ImapError::SignIn(_)
+                        )
                     );
                     (e.to_string(), refused)
                 }
@@ -314,6 +327,8 @@ impl<P: Pipeline> Watcher<P> {
             tokio::select! {
                 _ = tokio::time::sleep(delay) => {}
                 _ = shutdown.changed() => {}
+                // A new sign-in (`handoff login`) is tried at once.
+                () = crate::oauth::changed(&self.settings.server) => {}
             }
         }
     }
@@ -325,7 +340,12 @@ impl<P: Pipeline> Watcher<P> {
         shutdown: &mut watch::Receiver<bool>,
         failures: &mut u32,
     ) -> Result<(), WatchError> {
-        let mut session = imap_conn::login(&self.settings.server).await?;
+        let (mut session, renew_at) = imap_conn::login_until(&self.settings.server).await?;
+        // A session signed in with an access token ends at its refresh
+        // point (see `oauth::source`), so it never outlives its token.
+        let renew = renew_at.map(|at| {
+            Instant::now() + (at - chrono::Utc::now()).to_std().unwrap_or(Duration::ZERO)
+        });
         let host = self.settings.server.host.clone();
         let idle = timed(&host, session.capabilities()).await?.has_str("IDLE");
         let now = self.clock.now();
@@ -368,7 +388,9 @@ impl<P: Pipeline> Watcher<P> {
             if idle {
                 let mut handle = session.idle();
                 timed(&host, handle.init()).await?;
-                let wait = IDLE_RENEW.min(poll.max(Duration::from_secs(60)));
+                let wait = IDLE_RENEW
+                    .min(poll.max(Duration::from_secs(60)))
+                    .min(until(renew));
                 let (done_waiting, stop) = handle.wait_with_timeout(wait);
                 // `stop` must live for the whole wait: dropping it ends the
                 // wait at once (async-imap's StopSource).
@@ -388,7 +410,7 @@ impl<P: Pipeline> Watcher<P> {
                 session = timed(&host, handle.done()).await?;
             } else {
                 tokio::select! {
-                    _ = tokio::time::sleep(poll) => {
+                    _ = tokio::time::sleep(poll.min(until(renew))) => {
                         self.emit(WatchEvent::Woken { at: Instant::now() });
                     }
                     _ = shutdown.changed() => {}
@@ -399,6 +421,10 @@ impl<P: Pipeline> Watcher<P> {
             timed(&host, session.noop()).await?;
             let now = self.clock.now();
             self.set_health(None, now);
+            if renew.is_some_and(|at| Instant::now() >= at) {
+                let _ = timed(&host, session.logout()).await;
+                return Err(WatchError::Renew);
+            }
         }
     }
 
@@ -418,6 +444,13 @@ impl<P: Pipeline> Watcher<P> {
             tracing::error!(error = %e, "cannot record the IMAP watcher's state");
         }
     }
+}
+
+/// How long until `at` (a day when there is none).
+fn until(at: Option<Instant>) -> Duration {
+    at.map_or(Duration::from_secs(86_400), |at| {
+        at.saturating_duration_since(Instant::now())
+    })
 }
 
 /// Whether the daemon asked to stop: the flag set, or its sender gone.
