@@ -33,7 +33,7 @@
 //! Each module may use only modules named before it on this line (the
 //! `layout` test reads it, so this line is the rule):
 //!
-//! layers: clock failpoint money lifecycle calendar templates model config
+//! layers: clock timeouts failpoint money lifecycle calendar templates model config
 //! schedule::occurrence store oauth imap_conn planned record sendtime schedule outbox
 //! invite actions inbox pass heartbeat status web daemon cli
 //!
@@ -93,7 +93,8 @@
 //!   run by the daemon: read-only, built from the same views as the CLI.
 //! - [`cli`] is the edge: subcommands, messages for people, exit codes.
 //! - [`clock`] is injectable time: tests and `HANDOFF_NOW` move it;
-//!   [`failpoint`] lets the crash tests stop the process at one chosen line.
+//!   [`failpoint`] lets the crash tests stop the process at one chosen line;
+//!   [`timeouts`] bounds every wait on a mail server (`HANDOFF_NET_TIMEOUT`).
 #![deny(unsafe_code)]
 
 pub mod actions;
@@ -120,4 +121,5 @@ pub mod sendtime;
 pub mod status;
 pub mod store;
 pub mod templates;
+pub mod timeouts;
 pub mod web;

@@ -153,7 +153,7 @@ impl Loaded {
             self.model.imap.as_ref(),
             &composer,
             RetryPolicy::default(),
-            t(now),
+            &handoff::clock::FixedClock::new(t(now)),
         )
         .await
         .expect("deliver")

@@ -366,6 +366,13 @@ enum CliError {
     Action(#[from] crate::actions::ActionError),
     #[error(transparent)]
     Daemon(#[from] crate::daemon::DaemonError),
+    #[error(
+        "a `handoff run` daemon (pid {pid}) is running on the store {}: it sends and reads the mail itself, so `run --once` does nothing beside it (stop the daemon first)",
+        store.display()
+    )]
+    DaemonRunning { pid: String, store: PathBuf },
+    #[error(transparent)]
+    Lock(#[from] crate::daemon::lock::LockError),
 }
 
 fn open_store(model: &Model) -> Result<Store, CliError> {

@@ -1,6 +1,8 @@
 //! What the daemon records about itself, where other processes can read it:
-//! the heartbeat keys in the store's scheduler state ([`keys`]), the lock on
-//! the store that says one is running ([`lock`]), and the health report
+//! the heartbeat keys in the store's scheduler state ([`keys`]), the file
+//! beside the store that holds the last pass even when the store cannot be
+//! written ([`health_file`]), the lock on the store that says one is running
+//! ([`lock`]), and the health report
 //! `handoff status` builds from both ([`report`]), and what the sign-in task
 //! records about the OAuth 2.0 sign-ins ([`signin`]).
 //!
@@ -11,6 +13,7 @@
 //! It reads the store and asks [`crate::pass::next_wake`] when the daemon
 //! will next act; it starts nothing.
 
+pub mod health_file;
 pub mod lock;
 pub mod report;
 

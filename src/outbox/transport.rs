@@ -1,7 +1,8 @@
 //! Getting one finished message to its recipient: SMTP submission through
 //! lettre's SMTP client (TLS as configured, AUTH, timeouts), or in local mode a
 //! `.eml` file in `<maildir>/outgoing/new`, written atomically (written to
-//! `tmp/`, synced, renamed into place).
+//! `tmp/`, synced, renamed into place). The SMTP session's steps, each
+//! bounded, are in `smtp_steps`.
 //!
 //! # One kept connection, with TCP_NODELAY
 //! The SMTP connection is opened on the first send and kept for every mail
@@ -27,13 +28,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::Mutex;
 
-/// How long one SMTP exchange may take before it counts as a failure.
-const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
+use super::smtp_steps::{StepError, session_failure, timed, transaction};
 
 /// Why a send failed, as the retry logic needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -183,6 +182,14 @@ impl Transport {
 const IDLE_CHECK_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// An SMTP client that keeps one connection open across sends.
+///
+/// Every await on the server is bounded by [`crate::timeouts::step`] (the
+/// message content by [`crate::timeouts::data`]): connect, TLS, greeting,
+/// STARTTLS, AUTH, NOOP, MAIL, RCPT, DATA. After a failure the connection is
+/// dropped, never closed with QUIT: lettre's `abort()` sends QUIT and waits
+/// for the answer without a bound, and a server that stopped answering
+/// (SIGSTOP, a wedged process) would hold the whole work loop for as long
+/// as it hangs.
 pub struct SmtpClient {
     settings: ServerSettings,
     /// How this account signs in (see [`crate::oauth::SignIn`]).
@@ -200,24 +207,6 @@ pub struct SmtpClient {
     last_used: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
-/// Runs one SMTP step with the transport's timeout.
-async fn timed<T>(
-    what: &str,
-    f: impl Future<Output = Result<T, lettre::transport::smtp::Error>>,
-) -> Result<T, SendFailure> {
-    match tokio::time::timeout(SMTP_TIMEOUT, f).await {
-        Ok(Ok(t)) => Ok(t),
-        Ok(Err(e)) if e.is_permanent() => Err(SendFailure::Permanent(format!("{what}: {e}"))),
-        // 4xx, and everything that is not a reply at all (connection refused,
-        // TLS, a dropped connection): worth another try later.
-        Ok(Err(e)) => Err(SendFailure::Temporary(format!("{what}: {e}"))),
-        Err(_) => Err(SendFailure::Temporary(format!(
-            "{what}: no answer within {} s",
-            SMTP_TIMEOUT.as_secs()
-        ))),
-    }
-}
-
 impl SmtpClient {
     async fn send(&self, envelope: &Envelope, message: &[u8]) -> Result<(), SendFailure> {
         let mut slot = self.conn.lock().await;
@@ -233,55 +222,62 @@ impl SmtpClient {
         if idle
             && let Some(c) = slot.as_mut()
             && !c.has_broken()
-            && !tokio::time::timeout(SMTP_TIMEOUT, c.test_connected())
+            && !tokio::time::timeout(crate::timeouts::step(), c.test_connected())
                 .await
                 .unwrap_or(false)
-            && let Some(mut stale) = slot.take()
         {
-            stale.abort().await;
+            // Dropped, not QUIT: see the type's doc.
+            *slot = None;
         }
         // Past its access token's refresh point the kept connection is not
-        // reused: a server may end a session whose token expired.
+        // reused: a server may end a session whose token expired. Dropped,
+        // not QUIT (see the type's doc).
         let stale_token = self
             .renew_at
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .is_some_and(|at| chrono::Utc::now() >= at);
-        if stale_token && let Some(mut c) = slot.take() {
-            c.abort().await;
+        if stale_token || slot.as_ref().is_some_and(AsyncSmtpConnection::has_broken) {
+            *slot = None;
         }
-        let reused = slot.as_ref().is_some_and(|c| !c.has_broken());
+        let reused = slot.is_some();
         if !reused {
             *slot = Some(self.connect().await?);
         }
         let Some(conn) = slot.as_mut() else {
             return Err(SendFailure::Temporary("no SMTP connection".into()));
         };
-        let result = match tokio::time::timeout(SMTP_TIMEOUT, conn.send(envelope, message)).await {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) if e.is_permanent() => Err(SendFailure::Permanent(format!("sending: {e}"))),
-            Ok(Err(e)) if e.is_transient() => Err(SendFailure::Temporary(format!("sending: {e}"))),
-            // Not a reply but a broken kept connection (the server went away
-            // since the last mail): nothing about this mail; the next pass
-            // connects afresh within seconds.
-            Ok(Err(e)) if reused => Err(SendFailure::Unreachable(format!(
-                "sending on the kept connection: {e}"
-            ))),
-            Ok(Err(e)) => Err(SendFailure::Temporary(format!("sending: {e}"))),
-            Err(_) => Err(SendFailure::Temporary(format!(
-                "sending: no answer within {} s",
-                SMTP_TIMEOUT.as_secs()
-            ))),
-        };
+        let result = transaction(conn, envelope, message)
+            .await
+            .map_err(|(e, content)| match e {
+                StepError::Refused {
+                    permanent: true,
+                    text,
+                }
+                | StepError::Unusable(text) => SendFailure::Permanent(text),
+                StepError::Refused { text, .. } => SendFailure::Temporary(text),
+                // Not a reply but a broken kept connection (the server went
+                // away since the last mail): nothing about this mail; the
+                // next pass connects afresh within seconds.
+                StepError::Broken(text) if reused && !content => {
+                    SendFailure::Unreachable(format!("on the kept connection: {text}"))
+                }
+                StepError::Broken(text) => SendFailure::Temporary(text),
+                // Silence before the content: nothing of the mail was taken,
+                // the server is not answering. During the content: it may
+                // have taken the mail, so this counts as an attempt.
+                StepError::Silent(text) if !content => SendFailure::Unreachable(text),
+                StepError::Silent(text) => SendFailure::Temporary(text),
+            });
         *self.last_used.lock().unwrap_or_else(|e| e.into_inner()) = Some(std::time::Instant::now());
         if result.is_err() {
-            // After a refusal lettre has already aborted the session; after a
-            // timeout the state is unknown. Either way, start afresh next time.
-            if let Some(mut c) = slot.take() {
-                c.abort().await;
-            }
+            // After a refusal the session is in an unknown state; after a
+            // timeout the server may never answer again. Either way the
+            // connection is dropped (no QUIT: see the type's doc) and the
+            // next mail starts afresh.
+            *slot = None;
         }
-        result.map(|_| ())
+        result
     }
 
     async fn connect(&self) -> Result<AsyncSmtpConnection, SendFailure> {
@@ -292,10 +288,16 @@ impl SmtpClient {
             .credential()
             .await
             .map_err(|e| sign_in_failure(e.to_string(), e.retry_at()))?;
-        let tcp = tokio::time::timeout(SMTP_TIMEOUT, TcpStream::connect((s.host.as_str(), s.port)))
+        let step = crate::timeouts::step();
+        let tcp = tokio::time::timeout(step, TcpStream::connect((s.host.as_str(), s.port)))
             .await
             .map_err(|_| {
-                SendFailure::Unreachable(format!("connecting to {}:{}: timed out", s.host, s.port))
+                SendFailure::Unreachable(format!(
+                    "connecting to {}:{}: no answer within {}",
+                    s.host,
+                    s.port,
+                    crate::timeouts::shown()
+                ))
             })?
             .map_err(|e| {
                 SendFailure::Unreachable(format!("connecting to {}:{}: {e}", s.host, s.port))
@@ -308,27 +310,38 @@ impl SmtpClient {
                 let name = rustls_pki_types::ServerName::try_from(s.host.clone())
                     .map_err(|e| SendFailure::Permanent(format!("server name {}: {e}", s.host)))?;
                 let tls = tokio::time::timeout(
-                    SMTP_TIMEOUT,
+                    step,
                     tokio_rustls::TlsConnector::from(config.clone()).connect(name, tcp),
                 )
                 .await
-                .map_err(|_| SendFailure::Temporary(format!("TLS with {}: timed out", s.host)))?
+                .map_err(|_| {
+                    SendFailure::Unreachable(format!(
+                        "TLS with {}: no answer within {}",
+                        s.host,
+                        crate::timeouts::shown()
+                    ))
+                })?
                 .map_err(|e| SendFailure::Temporary(format!("TLS with {}: {e}", s.host)))?;
                 Box::new(TlsSocket(tls))
             }
             None => Box::new(tcp),
         };
+        // The greeting and EHLO.
         let mut conn = timed(
             "greeting",
+            step,
             AsyncSmtpConnection::connect_with_transport(stream, &self.hello),
         )
-        .await?;
+        .await
+        .map_err(session_failure)?;
         if s.tls == TlsMode::Starttls {
             timed(
                 "STARTTLS",
+                step,
                 conn.starttls(self.starttls.clone(), &self.hello),
             )
-            .await?;
+            .await
+            .map_err(session_failure)?;
         }
         self.authenticate(&mut conn, &credential).await?;
         *self.renew_at.lock().unwrap_or_else(|e| e.into_inner()) = credential.renew_at();
@@ -353,11 +366,21 @@ impl SmtpClient {
                 Credentials::new(b.user.clone(), b.token.expose().to_string()),
             ),
         };
-        let result = timed("AUTH", conn.auth(mechanisms, &credentials)).await;
+        let result = timed(
+            "AUTH",
+            crate::timeouts::step(),
+            conn.auth(mechanisms, &credentials),
+        )
+        .await;
         match (result, credential) {
             (Ok(_), _) => {
                 self.sign_in.accepted().await;
                 Ok(())
+            }
+            // No answer says nothing about the token: the server is not
+            // there (and the token stays in use).
+            (Err(e @ StepError::Silent(_)), _) | (Err(e), Credential::Password { .. }) => {
+                Err(session_failure(e))
             }
             // lettre does not answer the JSON continuation of a refused
             // token; it ends with a client error ("does not expect a
@@ -365,11 +388,13 @@ impl SmtpClient {
             (Err(e), Credential::Bearer(_)) => {
                 self.sign_in.refused(credential).await;
                 Err(sign_in_failure(
-                    format!("{e} (the access token was refused; a fresh one is tried next)"),
+                    format!(
+                        "{} (the access token was refused; a fresh one is tried next)",
+                        e.text()
+                    ),
                     None,
                 ))
             }
-            (Err(e), Credential::Password { .. }) => Err(e),
         }
     }
 }

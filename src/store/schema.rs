@@ -3,11 +3,23 @@
 
 use rusqlite_migration::{M, Migrations};
 
+/// The schema version after the last migration this Handoff knows.
+pub(super) fn latest(
+    conn: &rusqlite::Connection,
+    found: usize,
+) -> Result<usize, rusqlite_migration::Error> {
+    // `Migrations` says how many are pending on a database (negative when it
+    // is ahead), not how many it holds.
+    let pending = migrations().pending_migrations(conn)?;
+    Ok(usize::try_from(found as i64 + i64::from(pending)).unwrap_or(0))
+}
+
 pub(super) fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(V1),
         M::up(V2_SCHEDULE_INDEXES),
         M::up(V3_KICKOFF_UID),
+        M::up(V4_SENT_COPY_QUEUE),
     ])
 }
 
@@ -130,6 +142,24 @@ CREATE INDEX event_kind ON event (kind, engagement_id, milestone_id, time);
 const V3_KICKOFF_UID: &str = r#"
 ALTER TABLE engagement ADD COLUMN kickoff_uid TEXT;
 UPDATE engagement SET kickoff_uid = id || '.kickoff.' || lower(hex(randomblob(16))) || '@handoff';
+"#;
+
+/// The Sent copies still to be filed (see `src/outbox/sent_copy.rs`): a mail
+/// that went out while the IMAP server did not answer gets its copy later,
+/// from this queue, not in the send path.
+const V4_SENT_COPY_QUEUE: &str = r#"
+CREATE TABLE sent_copy (
+    outbox_id       INTEGER PRIMARY KEY REFERENCES outbox(id),
+    -- 'unstaged': going out without a copy filed first (marked before the
+    -- first byte, so a crash mid-send is known to have had none);
+    -- 'queued': it went out, and its copy is still to be filed.
+    state           TEXT NOT NULL CHECK (state IN ('unstaged', 'queued')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL,
+    last_error      TEXT,
+    created_at      TEXT NOT NULL
+);
+CREATE INDEX sent_copy_due ON sent_copy (state, next_attempt_at);
 "#;
 
 #[cfg(test)]

@@ -122,14 +122,19 @@ pub(super) fn read_mail_sections(
     let imap_section = root.table(d, "imap", IMAP_KEYS).or(imap_stand_in);
     let imap = imap_section.map(|mut s| {
         let server = read_server(d, &mut s, "imap", uses_imap, &around);
-        let mailbox = s
-            .str(d, "mailbox")
-            .map_or("INBOX".to_string(), |v| v.into_inner().to_string());
-        let sent_mailbox = s
-            .str(d, "sent_mailbox")
-            .map_or(preset.map_or("Sent", |p| p.sent_mailbox).to_string(), |v| {
-                v.into_inner().to_string()
-            });
+        // Mailbox names reach a notice's Subject (`notice_inbox_down`).
+        let mut folder =
+            |s: &mut Section<'_, '_>, key: &'static str, default: &str| match s.str(d, key) {
+                None => Some(default.to_string()),
+                Some(v) => check(d, &v, &format!("`{key}` in [imap]"), values::header_text)
+                    .map(|_| v.get_ref().to_string()),
+            };
+        let mailbox = folder(&mut s, "mailbox", "INBOX");
+        let sent_mailbox = folder(
+            &mut s,
+            "sent_mailbox",
+            preset.map_or("Sent", |p| p.sent_mailbox),
+        );
         let server_files_sent = s
             .bool(d, "server_files_sent")
             .map_or(preset.is_some_and(|p| p.server_files_sent), |v| {
@@ -140,15 +145,13 @@ pub(super) fn read_mail_sections(
             Some(v) => check(d, &v, "`poll_every` in [imap]", values::period),
         };
         s.finish(d);
-        server
-            .zip(poll_every)
-            .map(|(server, poll_every)| ImapSettings {
-                server,
-                mailbox,
-                sent_mailbox,
-                server_files_sent,
-                poll_every,
-            })
+        Some(ImapSettings {
+            server: server?,
+            mailbox: mailbox?,
+            sent_mailbox: sent_mailbox?,
+            server_files_sent,
+            poll_every: poll_every?,
+        })
     });
     if let Some(m) = &mail {
         if uses_smtp && smtp.is_none() {

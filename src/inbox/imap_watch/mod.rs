@@ -178,6 +178,8 @@ pub enum WatchEvent {
     },
     /// The session ended with an error; a reconnect follows.
     Disconnected { error: String },
+    /// The connection answered the NOOP after an IDLE or a poll: alive.
+    Alive,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -266,6 +268,9 @@ impl<P: Pipeline> Watcher<P> {
             let outcome = self.session(&mut shutdown, &mut failures).await;
             let (error, refused) = match outcome {
                 Ok(()) => return, // asked to stop
+                // Cut short by the stop (a step that timed out on the way
+                // out): no reconnect to speak of.
+                Err(_) if stopping(&shutdown) => return,
                 // One reconnect per token lifetime, at once, without a word
                 // above debug: the new session gets a fresh token.
                 Err(WatchError::Renew) => {
@@ -382,7 +387,7 @@ impl<P: Pipeline> Watcher<P> {
             // Anything the server said meanwhile is stale: the catch-up read it.
             while session.unsolicited_responses.try_recv().is_ok() {}
             if stopping(shutdown) {
-                let _ = timed(&host, session.logout()).await;
+                imap_conn::logout(&host, session).await;
                 return Ok(());
             }
             if idle {
@@ -421,8 +426,9 @@ impl<P: Pipeline> Watcher<P> {
             timed(&host, session.noop()).await?;
             let now = self.clock.now();
             self.set_health(None, now);
+            self.emit(WatchEvent::Alive);
             if renew.is_some_and(|at| Instant::now() >= at) {
-                let _ = timed(&host, session.logout()).await;
+                imap_conn::logout(&host, session).await;
                 return Err(WatchError::Renew);
             }
         }
@@ -480,18 +486,7 @@ pub fn backoff(failures: u32, ceiling: Duration) -> Duration {
     base.mul_f64(1.0 + jitter)
 }
 
-async fn timed<T, E: Into<ImapError>>(
-    host: &str,
-    f: impl Future<Output = Result<T, E>>,
-) -> Result<T, ImapError> {
-    match tokio::time::timeout(imap_conn::TIMEOUT, f).await {
-        Ok(r) => r.map_err(Into::into),
-        Err(_) => Err(ImapError::Timeout {
-            host: host.to_string(),
-            secs: imap_conn::TIMEOUT.as_secs(),
-        }),
-    }
-}
+use imap_conn::timed;
 
 #[cfg(test)]
 mod tests {
