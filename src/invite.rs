@@ -75,6 +75,31 @@ pub fn meeting_over(start: DateTime<Utc>, now: DateTime<Utc>) -> bool {
     start + KICKOFF_LENGTH <= now
 }
 
+/// What each engagement's kickoff invitation said last, read from the
+/// scheduler state: the owner's feed lists the kickoff under that UID
+/// (`handoff ics` and the daemon's `/feed` both read it here).
+pub fn kickoffs_sent(
+    model: &Model,
+    store: &crate::store::Store,
+) -> Result<std::collections::HashMap<String, crate::schedule::KickoffSent>, crate::store::StoreError>
+{
+    let mut kickoffs = std::collections::HashMap::new();
+    for e in &model.engagements {
+        if let Some(v) = store.scheduler_get(&format!("kickoff/{}", e.id))? {
+            let (uid, sequence, start) = kickoff_state(&v);
+            kickoffs.insert(
+                e.id.clone(),
+                crate::schedule::KickoffSent {
+                    uid,
+                    sequence,
+                    start,
+                },
+            );
+        }
+    }
+    Ok(kickoffs)
+}
+
 /// The kickoff meeting as a calendar event (30 minutes from `start`).
 pub fn kickoff_event(
     e: &Engagement,

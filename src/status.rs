@@ -32,7 +32,7 @@ pub struct StatusReport {
     pub engagements: Vec<EngagementStatus>,
     /// The daemon's health: running or not, last pass, IMAP contact,
     /// failures, next wake-up.
-    pub daemon: crate::daemon::DaemonHealth,
+    pub daemon: crate::heartbeat::DaemonHealth,
 }
 
 /// How a watched mailbox stands.
@@ -137,10 +137,10 @@ pub fn sign_ins(
     let mut out = Vec::new();
     for source in crate::oauth::sources_of(model) {
         let settings = source.settings();
-        let needed = store.scheduler_get(&crate::daemon::signin::key(&source))?;
+        let needed = store.scheduler_get(&crate::heartbeat::signin::key(&source))?;
         let stored = settings.token_file.is_file()
             || settings.credential.as_ref().is_some_and(|c| c.is_file());
-        let command = crate::daemon::signin::login_command(config);
+        let command = crate::heartbeat::signin::login_command(config);
         let (state, since, error) = match (&needed, stored) {
             (Some(v), _) => {
                 let (since, error) = v.split_once('|').unwrap_or((v.as_str(), ""));
@@ -235,7 +235,7 @@ pub fn build(model: &Model, store: &Store, now: DateTime<Utc>) -> Result<StatusR
             .collect(),
         sign_ins: Vec::new(),
         engagements,
-        daemon: crate::daemon::report::health(model, store, now)?,
+        daemon: crate::heartbeat::report::health(model, store, now)?,
     })
 }
 
@@ -416,46 +416,7 @@ pub fn render(report: &StatusReport, tz: Tz) -> String {
         out += "no engagements\n";
     }
     for e in &report.engagements {
-        out += &format!(
-            "{}  {}  [{}]  contractor: {}{}\n",
-            e.id,
-            e.title,
-            e.state,
-            e.contractor,
-            if e.in_config {
-                ""
-            } else {
-                "  (removed from config)"
-            }
-        );
-        match (&e.next, e.state.as_str()) {
-            (Some(n), _) => out += &format!("  next: {} at {}\n", n.what, local(&n.at, tz)),
-            (None, "awaiting_agreement") => {
-                out += "  next: nothing until the agreement is signed\n"
-            }
-            (None, "finished" | "ended") => out += &format!("  next: nothing ({})\n", e.state),
-            (None, _) => out += "  next: nothing scheduled\n",
-        }
-        if let Some(b) = &e.budget {
-            out += &format!(
-                "  budget: {} of {} spent ({} %)\n",
-                b.spent, b.agreed, b.percent
-            );
-        }
-        for m in &e.milestones {
-            out += &format!(
-                "  - {:<16} {:<14} due {}  {}{}\n",
-                m.id,
-                m.state,
-                local(&m.due, tz),
-                m.title,
-                if m.in_config {
-                    ""
-                } else {
-                    "  (removed from config)"
-                }
-            );
-        }
+        out += &render_engagement(e, tz);
     }
     out += &format!("outbox: {} waiting\n", report.outbox_depth);
     for m in &report.mailboxes {
@@ -500,7 +461,52 @@ pub fn render(report: &StatusReport, tz: Tz) -> String {
             p.address, p.reason
         );
     }
-    out += &crate::daemon::report::render(&report.daemon);
+    out += &crate::heartbeat::report::render(&report.daemon);
+    out
+}
+
+/// One engagement's lines of the table (`handoff status ENGAGEMENT` prints
+/// these alone).
+pub fn render_engagement(e: &EngagementStatus, tz: Tz) -> String {
+    let mut out = String::new();
+    out += &format!(
+        "{}  {}  [{}]  contractor: {}{}\n",
+        e.id,
+        e.title,
+        e.state,
+        e.contractor,
+        if e.in_config {
+            ""
+        } else {
+            "  (removed from config)"
+        }
+    );
+    match (&e.next, e.state.as_str()) {
+        (Some(n), _) => out += &format!("  next: {} at {}\n", n.what, local(&n.at, tz)),
+        (None, "awaiting_agreement") => out += "  next: nothing until the agreement is signed\n",
+        (None, "finished" | "ended") => out += &format!("  next: nothing ({})\n", e.state),
+        (None, _) => out += "  next: nothing scheduled\n",
+    }
+    if let Some(b) = &e.budget {
+        out += &format!(
+            "  budget: {} of {} spent ({} %)\n",
+            b.spent, b.agreed, b.percent
+        );
+    }
+    for m in &e.milestones {
+        out += &format!(
+            "  - {:<16} {:<14} due {}  {}{}\n",
+            m.id,
+            m.state,
+            local(&m.due, tz),
+            m.title,
+            if m.in_config {
+                ""
+            } else {
+                "  (removed from config)"
+            }
+        );
+    }
     out
 }
 

@@ -808,3 +808,102 @@ fn a_bad_budget_is_a_config_error_with_its_place() {
     );
     assert!(err.contains("expected a number and a currency"), "{err}");
 }
+
+#[test]
+fn finishing_an_engagement_mails_the_owner_one_closing_review() {
+    let o = Owner::started();
+    ok(&o.config, &["paid", "website", "1500"]);
+    o.delivered(1);
+    ok(
+        &o.config,
+        &["redo", "website", "--notes", "The menu overlaps"],
+    );
+    o.delivered(2);
+    ok(&o.config, &["accept", "website", "wireframes"]);
+    ok(
+        &o.config,
+        &["evaluate", "website", "--score", "4", "--notes", "Solid"],
+    );
+    o.delivered(3);
+    let out = ok(&o.config, &["accept", "website", "launch"]);
+    assert!(out.contains("its review goes to you"), "{out}");
+    o.run();
+    let reviews = o.sent_of("notice_closing_review");
+    assert_eq!(reviews.len(), 1, "one review");
+    let mail = body(&reviews[0]);
+    assert!(to(&reviews[0]).contains("ada@example.test"));
+    assert!(
+        reviews[0].contains("Subject: [Handoff] website: closing review (finished)"),
+        "{}",
+        reviews[0]
+    );
+    for line in [
+        "- Spent: 1500.00 EUR of the 6000.00 EUR budget (25 %)",
+        "- Redone: Wireframes (once)",
+        "- Late milestones: none",
+        "- Evaluations: 4/5 on 2026-11-24 (\"Solid\")",
+        "- redo requests: 1",
+    ] {
+        assert!(mail.contains(line), "no {line:?} in:\n{mail}");
+    }
+    // The same review, on demand.
+    let status = ok(&o.config, &["status", "website"]);
+    assert!(
+        status.contains("Closing review of website (finished"),
+        "{status}"
+    );
+    assert!(status.contains("- Redone: Wireframes (once)"), "{status}");
+    // Nothing queued twice: a later pass sends no second review.
+    o.run();
+    assert_eq!(o.sent_of("notice_closing_review").len(), 1);
+}
+
+#[test]
+fn ending_an_engagement_mails_a_review_of_what_was_never_delivered() {
+    let o = Owner::started();
+    let out = ok(&o.config, &["end", "website", "--notes", "Budget cut"]);
+    assert!(out.contains("its review goes to you"), "{out}");
+    o.run();
+    let reviews = o.sent_of("notice_closing_review");
+    assert_eq!(reviews.len(), 1);
+    let mail = body(&reviews[0]);
+    assert!(reviews[0].contains("closing review (ended)"));
+    assert!(
+        mail.contains("- Never delivered: Wireframes, Site live"),
+        "{mail}"
+    );
+    assert!(
+        mail.contains("- Spent: 0.00 EUR of the 6000.00 EUR budget (0 %)"),
+        "{mail}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&o.config, &["status", "website", "--json"])).unwrap();
+    assert_eq!(json["engagement"]["state"], "ended");
+    assert_eq!(json["review"]["closed"], "ended");
+    assert_eq!(json["review"]["milestones"][0]["state"], "cancelled");
+    fails(&o.config, &["status", "shop"], 2);
+}
+
+#[test]
+fn contractors_prints_each_record_across_engagements() {
+    let o = Owner::started();
+    o.delivered(1);
+    ok(&o.config, &["paid", "website", "200"]);
+    let text = ok(&o.config, &["contractors"]);
+    assert!(
+        text.starts_with("dana  Dana Díaz  (engagements: website)\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  milestones: 1 on time, 0 late, 1 open\n"),
+        "{text}"
+    );
+    assert!(text.contains("  paid: 200.00 EUR\n"), "{text}");
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&o.config, &["contractors", "--json"])).unwrap();
+    assert_eq!(json[0]["id"], "dana");
+    assert_eq!(json[0]["milestones"]["on_time"], 1);
+    // The delivery answered the instructions (a reply after the request).
+    assert_eq!(json[0]["responses"]["answered"], 1);
+    assert_eq!(json[0]["paid"][0], "200.00 EUR");
+}

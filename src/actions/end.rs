@@ -50,7 +50,7 @@ pub(super) fn withdraw_invitations(
         withdrawn += 1;
     }
     Ok(format!(
-        "{} ended; {} open milestone(s) cancelled, {withdrawn} invitation(s) withdrawn; the record is kept",
+        "{} ended; {} open milestone(s) cancelled, {withdrawn} invitation(s) withdrawn; the record is kept and its review goes to you",
         e.id,
         plan.cancel.len()
     ))

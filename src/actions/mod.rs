@@ -12,12 +12,12 @@
 //! | kind | detail | effect |
 //! |---|---|---|
 //! | `owner_signed` | none | engagement `awaiting_agreement` → `active` (the instructions follow on `starts`) |
-//! | `owner_accept` | the notes, if any | milestone `delivered` → `accepted`; all accepted → engagement `finished`; `delivery_accepted` mail to the contractor |
+//! | `owner_accept` | the notes, if any | milestone `delivered` → `accepted`; all accepted → engagement `finished` and the closing review to the owner; `delivery_accepted` mail to the contractor |
 //! | `owner_redo` | the reason | milestone `delivered` → `redo`, due again on the date given (`--due`) or `policy.redo_within` from now; `redo_request` mail to the contractor, saying the date |
 //! | `owner_evaluated` | `"4: notes"` (or `"4"`) | `evaluation_feedback` mail to the contractor |
 //! | `owner_paid` | the amount, `"1200.00 EUR"`, or none | counts against the budget; `notice_budget` at 80 % and at 100 %, each once |
 //! | `owner_answered` | none; its `message_id` is the question's | the question no longer waits for the owner |
-//! | `owner_end` | the reason, if any | engagement → `ended`; open milestones `cancelled`, their invitations and a kickoff still ahead withdrawn (`invite_cancel`, METHOD:CANCEL); with a reason, a `closing_note` mail to the contractor carrying it |
+//! | `owner_end` | the reason, if any | engagement → `ended`; open milestones `cancelled`, their invitations and a kickoff still ahead withdrawn (`invite_cancel`, METHOD:CANCEL); with a reason, a `closing_note` mail to the contractor carrying it; the closing review to the owner |
 //!
 //! Every event names the engagement (and the milestone, for accept and
 //! redo). An act by reply carries the reply's Message-ID (except
@@ -31,7 +31,7 @@
 //! redo or evaluation), `notice_budget/<e>/<80|100>`,
 //! `cancel/<e>/<m>/<sequence>` (the same key the pass uses for a milestone
 //! removed from the config), `kickoff_cancel/<e>/<sequence>`,
-//! `closing_note/<e>`.
+//! `closing_note/<e>`, `closing_review/<e>` (the owner's closing review, `review`).
 //!
 //! # Where it stands
 //! After the outbox and the invitations (it queues the mail an act causes),
@@ -42,6 +42,7 @@ mod budget;
 mod end;
 mod redo;
 pub mod reply;
+mod review;
 
 pub use budget::spent;
 pub use redo::default_due;
@@ -294,7 +295,7 @@ pub fn apply_with(
                 "{}/{m} accepted{}; a confirmation goes to {}",
                 e.id,
                 if plan.engagement_event.is_some() {
-                    " (every milestone is now accepted: the engagement is finished)"
+                    " (every milestone is now accepted: the engagement is finished; its review goes to you)"
                 } else {
                     ""
                 },
@@ -389,6 +390,10 @@ pub fn apply_with(
             line
         }
     };
+    // Closing the engagement sends the owner its review, in the same transaction.
+    if let Some(closing) = review::closing(plan.engagement_event) {
+        review::closing_review(model, composer, store, e, closing, &mut plan, now)?;
+    }
     let milestone = plan.event.milestone.clone();
     let queued: Vec<String> = plan
         .mails

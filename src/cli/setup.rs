@@ -122,6 +122,14 @@ pub(super) fn summary(loaded: &Loaded, clock: &dyn Clock) -> String {
         },
         m.mail.state.display()
     );
+    if let Some(w) = &m.web {
+        out += &format!(
+            "owner's page: http://{}/?token=… and the feed http://{}/feed/….ics (token in {})\n",
+            w.listen,
+            w.listen,
+            w.token_file.display()
+        );
+    }
     let now = clock.now();
     let mut next: Vec<_> = m
         .engagements

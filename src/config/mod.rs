@@ -174,3 +174,5 @@ pub fn schedule(crontab: &str, tz: chrono_tz::Tz) -> Result<crate::model::Schedu
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod web_tests;

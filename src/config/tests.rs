@@ -2,7 +2,7 @@
 
 use super::*;
 
-fn check(src: &str) -> Result<Loaded, Vec<Diagnostic>> {
+pub(super) fn check(src: &str) -> Result<Loaded, Vec<Diagnostic>> {
     check_with(src, None)
 }
 
@@ -16,7 +16,7 @@ fn check_with(src: &str, credentials: Option<&Path>) -> Result<Loaded, Vec<Diagn
 }
 
 /// The errors of a config that must fail, as "LINE:COL: message".
-fn errors(src: &str) -> Vec<String> {
+pub(super) fn errors(src: &str) -> Vec<String> {
     match check(src) {
         Ok(_) => panic!("config was accepted:\n{src}"),
         Err(ds) => ds
@@ -42,7 +42,7 @@ fn example_with(from: &str, to: &str) -> String {
     EXAMPLE.replacen(from, to, 1)
 }
 
-fn assert_one_error(src: &str, needle: &str, message_part: &str) {
+pub(super) fn assert_one_error(src: &str, needle: &str, message_part: &str) {
     let errs = errors(src);
     assert_eq!(errs.len(), 1, "expected one error, got {errs:#?}");
     let want = at(src, needle);

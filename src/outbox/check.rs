@@ -142,6 +142,14 @@ pub fn sample_extra(purpose: Purpose) -> BTreeMap<String, String> {
             ("excerpt", "(the contractor's question)"),
         ],
         Purpose::NoticeStatusMissing => &[("requested", "(a date)")],
+        Purpose::NoticeClosingReview => &[
+            ("closed", "finished"),
+            (
+                "review",
+                "(spend, late and redone milestones, silences, questions, evaluations)",
+            ),
+            ("record", "(the contractor's record across engagements)"),
+        ],
         _ => &[],
     };
     pairs

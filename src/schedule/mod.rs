@@ -63,6 +63,7 @@ mod plan;
 mod review;
 mod rules;
 mod summary;
+mod track;
 
 pub use feed::{KickoffSent, feed};
 pub use next::{NextItem, next_items};
@@ -293,7 +294,8 @@ pub fn due(
 ) -> Result<Due, StoreError> {
     let facts = Facts::with_records(store, records)?;
     let last_wake = last_wake(store)?;
-    let items = due_items(model, &facts, now, last_wake);
+    let mut items = due_items(model, &facts, now, last_wake);
+    track::add_contractor_records(model, store, &mut items, now)?;
     log_skipped(model, &facts, store, now, last_wake, &items)?;
     Ok(Due { items, last_wake })
 }

@@ -20,6 +20,14 @@ pub(super) const DEFAULTS: &[(&str, &str)] = &[
         "closing_note.txt",
         include_str!("../../templates/closing_note.txt"),
     ),
+    (
+        "notice_closing_review.html",
+        include_str!("../../templates/notice_closing_review.html"),
+    ),
+    (
+        "notice_closing_review.txt",
+        include_str!("../../templates/notice_closing_review.txt"),
+    ),
     ("digest.html", include_str!("../../templates/digest.html")),
     ("digest.txt", include_str!("../../templates/digest.txt")),
     (

@@ -188,7 +188,8 @@ mod tests {
                 milestones => "- Wireframes: due Sat 5 Dec", due_on => "Mon", followup => "",
                 needs => "- website: check the delivery of Wireframes",
                 account => "owner@example.test", command => "handoff login --config handoff.toml",
-                affects => "replies are not read" },
+                affects => "replies are not read",
+                closed => "finished", review => "- Spent: 1500.00 EUR" },
         }
     }
 

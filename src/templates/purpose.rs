@@ -36,6 +36,7 @@ pub enum Purpose {
     NoticeStatusMissing,
     NoticeOverdueAtStart,
     ClosingNote,
+    NoticeClosingReview,
 }
 
 impl Purpose {
@@ -72,6 +73,7 @@ impl Purpose {
         Purpose::NoticeStatusMissing,
         Purpose::NoticeOverdueAtStart,
         Purpose::ClosingNote,
+        Purpose::NoticeClosingReview,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -108,6 +110,7 @@ impl Purpose {
             Purpose::NoticeStatusMissing => "notice_status_missing",
             Purpose::NoticeOverdueAtStart => "notice_overdue_at_start",
             Purpose::ClosingNote => "closing_note",
+            Purpose::NoticeClosingReview => "notice_closing_review",
         }
     }
 

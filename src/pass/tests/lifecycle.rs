@@ -193,6 +193,12 @@ fn a_whole_engagement_from_unsigned_to_evaluated() {
     );
     let body = w.text("notice_evaluation_due");
     assert!(body.contains("0 delivered on time, 1 late"), "{body}");
+    // ... and the contractor's record across all their engagements.
+    assert!(
+        body.contains("Dana Díaz across all 1 engagement(s) with you:")
+            && body.contains("- milestones: 0 on time, 1 late (median 2 days 11 hours late)"),
+        "{body}"
+    );
     // The owner evaluates; the record is complete and nothing more is due
     // until the next scheduled item.
     w.store
