@@ -42,6 +42,7 @@ inbox, outbox, sched = read("inbox.txt"), read("outbox.txt"), read("schedule.txt
 classify = read("classify.txt")
 daemon, outage, crash = read("daemon.txt"), read("outage.txt"), read("crash.txt")
 hang = read("hang.txt")
+web, web_bench = read("web.txt"), read("web-bench.txt")
 
 rows = []
 
@@ -67,6 +68,17 @@ rss = re.search(r"100 engagements, restart: exec -> READY=1 (\d+) ms; when ready
 if rss:
     row("start to READY=1, 100 engagements (restart)", float(rss.group(1)), "ms", None, "")
 row("idle RSS of the daemon, 100 engagements", float(rss.group(2)) / 1024 if rss else None, "MB", 10, "≤ 10 MB", digits=1)
+
+web_rss = re.search(r"web: idle VmRSS off (\d+) kB .*?, on (\d+) kB .*?: growth (-?\d+) kB; after one page view (\d+) kB", web)
+row("idle RSS growth with the owner's page on ([web])", float(web_rss.group(3)) / 1024 if web_rss else None, "MB", 1, "≤ 1 MB", digits=2)
+row("RSS after one page view, over the idle daemon without the page",
+    (float(web_rss.group(4)) - float(web_rss.group(1))) / 1024 if web_rss else None, "MB", None, "", digits=2)
+for n in ("1", "100", "1000"):
+    m = re.search(rf"page,\s+{n} engagements:\s+([\d.]+) ms", web_bench)
+    row(f"owner's page built from the store, {n} engagement{'s' if n != '1' else ''}", float(m.group(1)) if m else None, "ms", None, "", digits=1)
+first = find(web_bench, r"token check, wrong first byte\s+([\d.]+) ns")
+last = find(web_bench, r"token check, wrong last byte\s+([\d.]+) ns")
+row("token check, wrong first byte / wrong last byte", (first / last * 100) if first and last else None, "%", None, "(equal: constant time)", digits=0)
 
 for n in ("1000", "10000", "100000"):
     m = re.search(rf"^\s+{n}\s+(\d+)ms\s+(\d+)ms\s+(\d+)ms\s+(\d+)ms", sched, re.M)
@@ -183,8 +195,8 @@ else:
     print("missing (the classify benchmark did not print its figures; see target/bench-report/classify.txt)")
 print()
 print("## Raw output")
-for name, text in (("inbox", inbox), ("outbox", outbox), ("schedule", sched)):
-    body = "\n".join(l for l in text.splitlines() if l.startswith(("inbox benchmark", "outbox benchmark", "schedule benchmark", "  ")))
+for name, text in (("inbox", inbox), ("outbox", outbox), ("schedule", sched), ("web", web_bench)):
+    body = "\n".join(l for l in text.splitlines() if l.startswith(("inbox benchmark", "outbox benchmark", "schedule benchmark", "web benchmark", "  ")))
     print()
     print(f"### {name}")
     print()
@@ -196,4 +208,5 @@ print("### daemon")
 print()
 print("```")
 print("\n".join(l for l in daemon.splitlines() if "READY=1" in l) or "missing")
+print("\n".join(l for l in web.splitlines() if l.startswith("web: idle")) or "web: missing")
 print("```")

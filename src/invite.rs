@@ -68,6 +68,40 @@ pub fn kickoff_state(v: &str) -> (String, u32, String) {
     )
 }
 
+/// How long the kickoff call lasts.
+pub const KICKOFF_LENGTH: TimeDelta = TimeDelta::minutes(30);
+
+/// Whether a kickoff call starting at `start` is over at `now`: it gets no
+/// invitation then (the instructions still mention it).
+pub fn meeting_over(start: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    start + KICKOFF_LENGTH <= now
+}
+
+/// What each engagement's kickoff invitation said last, read from the
+/// scheduler state: the owner's feed lists the kickoff under that UID
+/// (`handoff ics` and the daemon's `/feed` both read it here).
+pub fn kickoffs_sent(
+    model: &Model,
+    store: &crate::store::Store,
+) -> Result<std::collections::HashMap<String, crate::schedule::KickoffSent>, crate::store::StoreError>
+{
+    let mut kickoffs = std::collections::HashMap::new();
+    for e in &model.engagements {
+        if let Some(v) = store.scheduler_get(&format!("kickoff/{}", e.id))? {
+            let (uid, sequence, start) = kickoff_state(&v);
+            kickoffs.insert(
+                e.id.clone(),
+                crate::schedule::KickoffSent {
+                    uid,
+                    sequence,
+                    start,
+                },
+            );
+        }
+    }
+    Ok(kickoffs)
+}
+
 /// The kickoff meeting as a calendar event (30 minutes from `start`), in
 /// the attendee's words.
 pub fn kickoff_event(
@@ -89,7 +123,7 @@ pub fn kickoff_event(
             words.kickoff_length
         ),
         attendee: Some(attendee(model, e)),
-        span: Span::Between(start, start + TimeDelta::minutes(30)),
+        span: Span::Between(start, start + KICKOFF_LENGTH),
         alarm_before: Some(TimeDelta::minutes(15)),
         tentative: false,
     }

@@ -19,7 +19,9 @@
 //!           inbox: parse, match, classify, record ◀──── replies (IMAP, Maildir) │
 //!           actions: the owner's acts, by command or by reply ─────────────────┘
 //!
-//!  edge: daemon (tasks, signals, reload), status (views), cli (commands)
+//!  edge: heartbeat (the daemon's health, readable from outside), status
+//!        (views), web (the owner's page and feed), daemon (tasks, signals,
+//!        reload), cli (commands)
 //! ```
 //!
 //! The inbox and the owner's acts never send: they record an event and queue
@@ -32,8 +34,8 @@
 //! `layout` test reads it, so this line is the rule):
 //!
 //! layers: clock timeouts failpoint money lifecycle calendar templates model config
-//! schedule::occurrence store oauth imap_conn planned sendtime schedule outbox invite
-//! actions inbox pass daemon status cli
+//! schedule::occurrence store oauth imap_conn planned record sendtime schedule outbox
+//! invite actions inbox pass heartbeat status web daemon cli
 //!
 //! `schedule::occurrence` (when a crontab line fires, DST-correct) is pure
 //! arithmetic over [`model::Schedule`] and stands low, so the send-time rules
@@ -53,13 +55,20 @@
 //!   effect counts as done.
 //! - [`planned`] states what the config defines in the store's terms; the
 //!   store records new, changed and removed items (never deleting history).
+//! - [`record`] puts the journal's facts side by side: each contractor's
+//!   record across engagements (on time or late, redos, response times,
+//!   status reports, evaluations, money paid) and the closing review of an
+//!   engagement. Pure over what the store holds.
 //! - [`sendtime`] says when a mail may go: quiet hours, the start of work,
 //!   the digest fold. Everything that queues mail asks it.
 //! - [`schedule`] is what is due when: deadline reminders, overdue notices,
 //!   status requests, re-checks, evaluations, payments, silence, unanswered
-//!   questions and the digest, DST-correct, coalesced after downtime; the
-//!   daemon sleeps until [`schedule::next_due`]; `handoff plan` lists the
-//!   timeline; [`schedule::feed`] is the owner's calendar of it.
+//!   questions and the digest, DST-correct, coalesced after downtime, each
+//!   judged against what reached the contractor (the outbox's sent times)
+//!   and the contact the inbox recorded; queued mail that waited is judged
+//!   again before it goes ([`schedule::review`]); the daemon sleeps until
+//!   [`schedule::next_due`]; `handoff plan` lists the timeline and `status`
+//!   shows its next items; [`schedule::feed`] is the owner's calendar of it.
 //! - [`pass`] is one pass of work: reconcile, read local replies, decide
 //!   (the agreement request, the instructions, the invitations, and what the
 //!   schedule says is due), deliver the outbox.
@@ -79,7 +88,12 @@
 //!   and its mail in one transaction. [`money`] reads budgets and payments.
 //! - [`daemon`] is `handoff run`: the pass on every wake-up, the inbox and
 //!   config watchers, signals, reload, shutdown, systemd's notify protocol.
+//! - [`heartbeat`] is what the daemon records about itself (its keys in the
+//!   store, its lock, the health report), below both the views that show it
+//!   and the daemon that writes it.
 //! - [`status`] joins config and store for `handoff status`.
+//! - [`web`] is the owner's page and calendar feed over HTTP (`[web]`),
+//!   run by the daemon: read-only, built from the same views as the CLI.
 //! - [`cli`] is the edge: subcommands, messages for people, exit codes.
 //! - [`clock`] is injectable time: tests and `HANDOFF_NOW` move it;
 //!   [`failpoint`] lets the crash tests stop the process at one chosen line;
@@ -93,6 +107,7 @@ pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod failpoint;
+pub mod heartbeat;
 pub mod imap_conn;
 pub mod inbox;
 pub mod invite;
@@ -103,9 +118,11 @@ pub mod oauth;
 pub mod outbox;
 pub mod pass;
 pub mod planned;
+pub mod record;
 pub mod schedule;
 pub mod sendtime;
 pub mod status;
 pub mod store;
 pub mod templates;
 pub mod timeouts;
+pub mod web;

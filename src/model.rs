@@ -26,6 +26,8 @@ pub struct Model {
     pub imap: Option<ImapSettings>,
     pub policy: Policy,
     pub log: LogSettings,
+    /// The owner's web page and calendar feed (`[web]`); `None`: off.
+    pub web: Option<WebSettings>,
     pub contractors: Vec<Contractor>,
     pub engagements: Vec<Engagement>,
 }
@@ -243,6 +245,53 @@ pub struct LogSettings {
     pub level: Option<String>,
 }
 
+/// `[web]`: the owner's read-only page and calendar feed, served by the
+/// daemon.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebSettings {
+    /// Where it listens, e.g. `127.0.0.1:8025`.
+    pub listen: std::net::SocketAddr,
+    /// The file holding the access token (never the token itself).
+    pub token_file: PathBuf,
+}
+
+/// The shortest access token accepted: 20 characters of the URL-safe set
+/// are about 119 bits from `openssl rand -hex 16` upwards.
+pub const MIN_TOKEN_LEN: usize = 20;
+
+impl WebSettings {
+    /// Reads and checks the token: trailing line breaks dropped, at least
+    /// [`MIN_TOKEN_LEN`] characters, each a letter, digit, `-`, `_`, `.` or
+    /// `~` (so it stands in a URL path as it is). The error says what is
+    /// wrong and never shows the file's content.
+    pub fn read_token(&self) -> Result<Secret, String> {
+        let text = std::fs::read_to_string(&self.token_file).map_err(|e| {
+            format!(
+                "the token file {} cannot be read ({e})",
+                self.token_file.display()
+            )
+        })?;
+        let token = text.trim_end_matches(['\r', '\n']);
+        if token.len() < MIN_TOKEN_LEN {
+            return Err(format!(
+                "the token in {} is {} characters long; expected at least {MIN_TOKEN_LEN}",
+                self.token_file.display(),
+                token.len()
+            ));
+        }
+        if !token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~'))
+        {
+            return Err(format!(
+                "the token in {} has characters a URL cannot carry as they are; expected only letters, digits, -, _, . and ~",
+                self.token_file.display()
+            ));
+        }
+        Ok(Secret(token.to_string()))
+    }
+}
+
 /// The owner's rules against micromanaging.
 #[derive(Debug, Clone)]
 pub struct Policy {
@@ -266,6 +315,9 @@ pub struct Policy {
     /// Whether owner notices that can wait go out at once or are folded
     /// into the next digest.
     pub owner_notices: OwnerNotices,
+    /// Work sent back for a redo without a date of its own is due again
+    /// this long after the request (`handoff redo … --due` overrides it).
+    pub redo_within: TimeDelta,
 }
 
 /// `policy.owner_notices`.

@@ -32,7 +32,7 @@ pub struct StatusReport {
     pub engagements: Vec<EngagementStatus>,
     /// The daemon's health: running or not, last pass, IMAP contact,
     /// failures, next wake-up.
-    pub daemon: crate::daemon::DaemonHealth,
+    pub daemon: crate::heartbeat::DaemonHealth,
 }
 
 /// How a watched mailbox stands.
@@ -70,6 +70,9 @@ pub struct PausedAddress {
     pub address: String,
     /// What the bounce said.
     pub why: String,
+    /// The bounce's status and diagnostic, as a person reads it
+    /// ("552 5.2.2 mailbox full"): the hold's reason.
+    pub reason: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -110,10 +113,14 @@ pub struct MilestoneStatus {
     pub in_config: bool,
 }
 
-/// The earliest upcoming item of an engagement.
+/// The earliest upcoming item of an engagement: what the schedule will do
+/// next ([`crate::schedule::next_items`]). None for an engagement waiting
+/// for its agreement, ended or finished.
 #[derive(Debug, Serialize, Clone)]
 pub struct NextItem {
-    /// "milestone", "kickoff", "status_report", "evaluation" or "payment".
+    /// "starts" (work has not started), "milestone", "kickoff",
+    /// "status_report", "evaluation", "payment", or the purpose of the next
+    /// scheduled mail ("deadline_reminder", "notice_recheck", …).
     pub kind: String,
     pub what: String,
     /// RFC 3339, UTC.
@@ -130,10 +137,10 @@ pub fn sign_ins(
     let mut out = Vec::new();
     for source in crate::oauth::sources_of(model) {
         let settings = source.settings();
-        let needed = store.scheduler_get(&crate::daemon::signin::key(&source))?;
+        let needed = store.scheduler_get(&crate::heartbeat::signin::key(&source))?;
         let stored = settings.token_file.is_file()
             || settings.credential.as_ref().is_some_and(|c| c.is_file());
-        let command = crate::daemon::signin::login_command(config);
+        let command = crate::heartbeat::signin::login_command(config);
         let (state, since, error) = match (&needed, stored) {
             (Some(v), _) => {
                 let (since, error) = v.split_once('|').unwrap_or((v.as_str(), ""));
@@ -160,10 +167,11 @@ pub fn sign_ins(
 
 pub fn build(model: &Model, store: &Store, now: DateTime<Utc>) -> Result<StatusReport, StoreError> {
     let stored = store.engagements()?;
+    let next = crate::schedule::next_items(model, store, now)?;
     let mut engagements = Vec::new();
     for e in &model.engagements {
         let record = stored.iter().find(|r| r.id == e.id);
-        let mut status = engagement_status(model, e, record, now);
+        let mut status = engagement_status(model, e, record, next.get(&e.id), now);
         if let Some(b) = &e.budget {
             let spent = crate::actions::spent(store, &e.id, &b.currency)?;
             status.budget = Some(BudgetStatus {
@@ -209,7 +217,11 @@ pub fn build(model: &Model, store: &Store, now: DateTime<Utc>) -> Result<StatusR
         paused: store
             .paused_recipients()?
             .into_iter()
-            .map(|(address, why)| PausedAddress { address, why })
+            .map(|(address, why)| PausedAddress {
+                reason: hold_reason(&why),
+                address,
+                why,
+            })
             .collect(),
         mailboxes: store
             .watcher_states()?
@@ -223,7 +235,7 @@ pub fn build(model: &Model, store: &Store, now: DateTime<Utc>) -> Result<StatusR
             .collect(),
         sign_ins: Vec::new(),
         engagements,
-        daemon: crate::daemon::report::health(model, store, now)?,
+        daemon: crate::heartbeat::report::health(model, store, now)?,
     })
 }
 
@@ -231,6 +243,7 @@ fn engagement_status(
     model: &Model,
     e: &Engagement,
     record: Option<&EngagementRecord>,
+    scheduled: Option<&crate::schedule::NextItem>,
     now: DateTime<Utc>,
 ) -> EngagementStatus {
     let state = record
@@ -248,7 +261,16 @@ fn engagement_status(
             MilestoneStatus {
                 id: m.id.clone(),
                 title: m.title.clone(),
-                due: m.due.to_rfc3339(),
+                // After a redo, the date it is due again.
+                due: stored
+                    .map_or(m.due, |s| {
+                        if s.state == MilestoneState::Redo {
+                            s.deadline()
+                        } else {
+                            m.due
+                        }
+                    })
+                    .to_rfc3339(),
                 state: stored
                     .map_or(MilestoneState::Planned, |s| s.state)
                     .to_string(),
@@ -271,10 +293,18 @@ fn engagement_status(
             });
         }
     }
-    let next = if matches!(state, EngagementState::Finished | EngagementState::Ended) {
-        None
-    } else {
-        next_item(e, record, state, now)
+    let next = match (record, scheduled) {
+        // The schedule's own answer, for an engagement the store knows.
+        (Some(_), Some(n)) => Some(NextItem {
+            kind: n.kind.clone(),
+            what: n.what.clone(),
+            at: n.at.to_rfc3339(),
+        }),
+        (Some(_), None) => None,
+        // Not recorded yet (a fresh store): what the schedule will do once
+        // it is, read from the config alone.
+        (None, _) if state == EngagementState::Active => next_from_config(model, e, now),
+        (None, _) => None,
     };
     EngagementStatus {
         id: e.id.clone(),
@@ -288,54 +318,84 @@ fn engagement_status(
     }
 }
 
-fn next_item(
-    e: &Engagement,
-    record: Option<&EngagementRecord>,
-    state: EngagementState,
-    now: DateTime<Utc>,
-) -> Option<NextItem> {
-    let mut candidates: Vec<(DateTime<Utc>, &str, String)> = Vec::new();
-    for m in &e.milestones {
-        let done = record
-            .and_then(|r| r.milestones.iter().find(|s| s.id == m.id))
-            .is_some_and(|s| {
-                matches!(
-                    s.state,
-                    MilestoneState::Accepted | MilestoneState::Cancelled
-                )
-            });
-        if !done && m.due > now {
-            candidates.push((m.due, "milestone", format!("{} due", m.title)));
-        }
+/// The next item of an active engagement the store does not know yet:
+/// its start, or its next milestone or kickoff once started.
+fn next_from_config(model: &Model, e: &Engagement, now: DateTime<Utc>) -> Option<NextItem> {
+    let start = crate::sendtime::start_instant(model, e);
+    if now < start {
+        return Some(NextItem {
+            kind: "starts".into(),
+            what: format!("work starts on {}", e.starts),
+            at: start.to_rfc3339(),
+        });
     }
-    if let Some(k) = e.kickoff.filter(|k| *k > now) {
-        candidates.push((k, "kickoff", "kickoff call".to_string()));
-    }
-    // Recurring items only run once work has started.
-    if state == EngagementState::Active {
-        let recurring = [
-            (
-                e.status_reports.as_ref(),
-                "status_report",
-                "status report request",
-            ),
-            (Some(&e.evaluation), "evaluation", "evaluation"),
-            (e.payment.as_ref(), "payment", "payment reminder"),
-        ];
-        for (sched, kind, what) in recurring {
-            if let Some(at) = sched.and_then(|s| crate::schedule::occurrence::next_after(s, now)) {
-                candidates.push((at, kind, what.to_string()));
-            }
-        }
-    }
-    candidates
-        .into_iter()
+    let milestones = e
+        .milestones
+        .iter()
+        .filter(|m| m.due > now)
+        .map(|m| (m.due, "milestone", format!("{} due", m.title)));
+    let kickoff = e
+        .kickoff
+        .filter(|k| *k > now)
+        .map(|k| (k, "kickoff", "kickoff call".to_string()));
+    milestones
+        .chain(kickoff)
         .min_by_key(|(at, _, _)| *at)
         .map(|(at, kind, what)| NextItem {
             kind: kind.to_string(),
             what,
             at: at.to_rfc3339(),
         })
+}
+
+/// The reason of a hold as a person reads it: the bounce's SMTP status and
+/// diagnostic ("552 5.2.2 mailbox full") where the report carries one, else
+/// its first line.
+pub fn hold_reason(why: &str) -> String {
+    let lines = || why.lines().map(str::trim).filter(|l| !l.is_empty());
+    for line in lines() {
+        if let Some((name, value)) = line.split_once(':')
+            && name.trim().eq_ignore_ascii_case("diagnostic-code")
+        {
+            let v = value.trim();
+            let v = v.split_once(';').map_or(v, |(_, rest)| rest.trim());
+            return v.to_string();
+        }
+    }
+    for line in lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        // An enhanced status code (RFC 3463: class.subject.detail), with the
+        // reply code before it if there is one.
+        let Some(i) = words.iter().position(|w| is_enhanced_status(w)) else {
+            continue;
+        };
+        let from = if i > 0 && is_reply_code(words[i - 1]) {
+            i - 1
+        } else {
+            i
+        };
+        return words[from..].join(" ");
+    }
+    lines()
+        .next()
+        .map(|l| l.chars().take(120).collect())
+        .unwrap_or_default()
+}
+
+fn is_enhanced_status(w: &str) -> bool {
+    let parts: Vec<&str> = w
+        .trim_matches(|c: char| !c.is_ascii_digit())
+        .split('.')
+        .collect();
+    parts.len() == 3
+        && matches!(parts[0], "2" | "4" | "5")
+        && parts[1..]
+            .iter()
+            .all(|p| (1..=3).contains(&p.len()) && p.chars().all(|c| c.is_ascii_digit()))
+}
+
+fn is_reply_code(w: &str) -> bool {
+    w.len() == 3 && w.chars().all(|c| c.is_ascii_digit()) && matches!(&w[..1], "2" | "4" | "5")
 }
 
 /// A time as the owner reads it: "2026-12-05 23:59 CET".
@@ -356,42 +416,7 @@ pub fn render(report: &StatusReport, tz: Tz) -> String {
         out += "no engagements\n";
     }
     for e in &report.engagements {
-        out += &format!(
-            "{}  {}  [{}]  contractor: {}{}\n",
-            e.id,
-            e.title,
-            e.state,
-            e.contractor,
-            if e.in_config {
-                ""
-            } else {
-                "  (removed from config)"
-            }
-        );
-        match &e.next {
-            Some(n) => out += &format!("  next: {} at {}\n", n.what, local(&n.at, tz)),
-            None => out += "  next: nothing scheduled\n",
-        }
-        if let Some(b) = &e.budget {
-            out += &format!(
-                "  budget: {} of {} spent ({} %)\n",
-                b.spent, b.agreed, b.percent
-            );
-        }
-        for m in &e.milestones {
-            out += &format!(
-                "  - {:<16} {:<14} due {}  {}{}\n",
-                m.id,
-                m.state,
-                local(&m.due, tz),
-                m.title,
-                if m.in_config {
-                    ""
-                } else {
-                    "  (removed from config)"
-                }
-            );
-        }
+        out += &render_engagement(e, tz);
     }
     out += &format!("outbox: {} waiting\n", report.outbox_depth);
     for m in &report.mailboxes {
@@ -431,12 +456,80 @@ pub fn render(report: &StatusReport, tz: Tz) -> String {
         }
     }
     for p in &report.paused {
-        let why = p.why.lines().next().unwrap_or_default();
         out += &format!(
-            "paused: mail to {} is held after a bounce ({why}); it goes again once they write\n",
-            p.address
+            "paused: mail to {} is held after a bounce ({}); it goes again once they write\n",
+            p.address, p.reason
         );
     }
-    out += &crate::daemon::report::render(&report.daemon);
+    out += &crate::heartbeat::report::render(&report.daemon);
     out
+}
+
+/// One engagement's lines of the table (`handoff status ENGAGEMENT` prints
+/// these alone).
+pub fn render_engagement(e: &EngagementStatus, tz: Tz) -> String {
+    let mut out = String::new();
+    out += &format!(
+        "{}  {}  [{}]  contractor: {}{}\n",
+        e.id,
+        e.title,
+        e.state,
+        e.contractor,
+        if e.in_config {
+            ""
+        } else {
+            "  (removed from config)"
+        }
+    );
+    match (&e.next, e.state.as_str()) {
+        (Some(n), _) => out += &format!("  next: {} at {}\n", n.what, local(&n.at, tz)),
+        (None, "awaiting_agreement") => out += "  next: nothing until the agreement is signed\n",
+        (None, "finished" | "ended") => out += &format!("  next: nothing ({})\n", e.state),
+        (None, _) => out += "  next: nothing scheduled\n",
+    }
+    if let Some(b) = &e.budget {
+        out += &format!(
+            "  budget: {} of {} spent ({} %)\n",
+            b.spent, b.agreed, b.percent
+        );
+    }
+    for m in &e.milestones {
+        out += &format!(
+            "  - {:<16} {:<14} due {}  {}{}\n",
+            m.id,
+            m.state,
+            local(&m.due, tz),
+            m.title,
+            if m.in_config {
+                ""
+            } else {
+                "  (removed from config)"
+            }
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_holds_reason_is_the_bounces_status_and_diagnostic() {
+        assert_eq!(
+            super::hold_reason(
+                "<dana@example.test>: host mx.example.test said: 552 5.2.2 mailbox full"
+            ),
+            "552 5.2.2 mailbox full"
+        );
+        assert_eq!(
+            super::hold_reason(
+                "Reporting-MTA: dns; mx\nDiagnostic-Code: smtp; 550 5.1.1 user unknown"
+            ),
+            "550 5.1.1 user unknown"
+        );
+        assert_eq!(
+            super::hold_reason("The mail could not be delivered.\nStatus: 4.2.2"),
+            "4.2.2"
+        );
+        assert_eq!(super::hold_reason("\nno code here\n"), "no code here");
+    }
 }

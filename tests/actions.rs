@@ -335,6 +335,98 @@ fn redo_sends_the_reason_to_the_contractor() {
 }
 
 #[test]
+fn redo_with_a_date_tells_the_contractor_the_date_and_status_shows_it() {
+    let o = Owner::started();
+    o.delivered(1);
+    let err = fails(
+        &o.config,
+        &[
+            "redo",
+            "website",
+            "wireframes",
+            "--notes",
+            "Fix",
+            "--due",
+            "soon",
+        ],
+        2,
+    );
+    assert!(err.contains("--due: `soon` is not a date"), "{err}");
+    let err = fails(
+        &o.config,
+        &[
+            "redo",
+            "website",
+            "wireframes",
+            "--notes",
+            "Fix",
+            "--due",
+            "2026-11-20",
+        ],
+        2,
+    );
+    assert!(err.contains("is not in the future"), "{err}");
+    let out = ok(
+        &o.config,
+        &[
+            "redo",
+            "website",
+            "wireframes",
+            "--notes",
+            "The header overlaps the logo on phones",
+            "--due",
+            "2026-12-12",
+        ],
+    );
+    assert!(
+        out.contains("due again Sat 12 Dec 2026, 23:59 CET"),
+        "{out}"
+    );
+    let v = o.status();
+    let m = &v["engagements"][0]["milestones"][0];
+    assert_eq!(
+        (&m["state"], &m["due"]),
+        (&"redo".into(), &"2026-12-12T22:59:59+00:00".into())
+    );
+    o.run();
+    let mails = o.sent_of("redo_request");
+    assert_eq!(mails.len(), 1);
+    assert!(
+        body(&mails[0]).contains("Please send the revised work by Sat 12 Dec 2026, 17:59 EST"),
+        "{}",
+        body(&mails[0])
+    );
+}
+
+#[test]
+fn end_with_notes_sends_the_contractor_a_closing_mail_with_them() {
+    let o = Owner::started();
+    ok(
+        &o.config,
+        &[
+            "end",
+            "website",
+            "--notes",
+            "Budget cut, sorry. Thank you, Dana.",
+        ],
+    );
+    o.run();
+    let closing = o.sent_of("closing_note");
+    assert_eq!(closing.len(), 1);
+    assert!(to(&closing[0]).contains("dana@example.test"));
+    assert!(
+        body(&closing[0]).contains("Budget cut, sorry. Thank you, Dana."),
+        "{}",
+        body(&closing[0])
+    );
+    // Without notes there is nothing to say: no closing mail.
+    let o = Owner::started();
+    ok(&o.config, &["end", "website"]);
+    o.run();
+    assert!(o.sent_of("closing_note").is_empty());
+}
+
+#[test]
 fn sign_starts_an_engagement_whose_agreement_was_pending() {
     let o = Owner::new(|c| c.replace("agreement_signed = 2026-11-02", ""));
     assert_eq!(o.state(), "awaiting_agreement");
@@ -715,4 +807,103 @@ fn a_bad_budget_is_a_config_error_with_its_place() {
         "{err}"
     );
     assert!(err.contains("expected a number and a currency"), "{err}");
+}
+
+#[test]
+fn finishing_an_engagement_mails_the_owner_one_closing_review() {
+    let o = Owner::started();
+    ok(&o.config, &["paid", "website", "1500"]);
+    o.delivered(1);
+    ok(
+        &o.config,
+        &["redo", "website", "--notes", "The menu overlaps"],
+    );
+    o.delivered(2);
+    ok(&o.config, &["accept", "website", "wireframes"]);
+    ok(
+        &o.config,
+        &["evaluate", "website", "--score", "4", "--notes", "Solid"],
+    );
+    o.delivered(3);
+    let out = ok(&o.config, &["accept", "website", "launch"]);
+    assert!(out.contains("its review goes to you"), "{out}");
+    o.run();
+    let reviews = o.sent_of("notice_closing_review");
+    assert_eq!(reviews.len(), 1, "one review");
+    let mail = body(&reviews[0]);
+    assert!(to(&reviews[0]).contains("ada@example.test"));
+    assert!(
+        reviews[0].contains("Subject: [Handoff] website: closing review (finished)"),
+        "{}",
+        reviews[0]
+    );
+    for line in [
+        "- Spent: 1500.00 EUR of the 6000.00 EUR budget (25 %)",
+        "- Redone: Wireframes (once)",
+        "- Late milestones: none",
+        "- Evaluations: 4/5 on 2026-11-24 (\"Solid\")",
+        "- redo requests: 1",
+    ] {
+        assert!(mail.contains(line), "no {line:?} in:\n{mail}");
+    }
+    // The same review, on demand.
+    let status = ok(&o.config, &["status", "website"]);
+    assert!(
+        status.contains("Closing review of website (finished"),
+        "{status}"
+    );
+    assert!(status.contains("- Redone: Wireframes (once)"), "{status}");
+    // Nothing queued twice: a later pass sends no second review.
+    o.run();
+    assert_eq!(o.sent_of("notice_closing_review").len(), 1);
+}
+
+#[test]
+fn ending_an_engagement_mails_a_review_of_what_was_never_delivered() {
+    let o = Owner::started();
+    let out = ok(&o.config, &["end", "website", "--notes", "Budget cut"]);
+    assert!(out.contains("its review goes to you"), "{out}");
+    o.run();
+    let reviews = o.sent_of("notice_closing_review");
+    assert_eq!(reviews.len(), 1);
+    let mail = body(&reviews[0]);
+    assert!(reviews[0].contains("closing review (ended)"));
+    assert!(
+        mail.contains("- Never delivered: Wireframes, Site live"),
+        "{mail}"
+    );
+    assert!(
+        mail.contains("- Spent: 0.00 EUR of the 6000.00 EUR budget (0 %)"),
+        "{mail}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&o.config, &["status", "website", "--json"])).unwrap();
+    assert_eq!(json["engagement"]["state"], "ended");
+    assert_eq!(json["review"]["closed"], "ended");
+    assert_eq!(json["review"]["milestones"][0]["state"], "cancelled");
+    fails(&o.config, &["status", "shop"], 2);
+}
+
+#[test]
+fn contractors_prints_each_record_across_engagements() {
+    let o = Owner::started();
+    o.delivered(1);
+    ok(&o.config, &["paid", "website", "200"]);
+    let text = ok(&o.config, &["contractors"]);
+    assert!(
+        text.starts_with("dana  Dana Díaz  (engagements: website)\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  milestones: 1 on time, 0 late, 1 open\n"),
+        "{text}"
+    );
+    assert!(text.contains("  paid: 200.00 EUR\n"), "{text}");
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&o.config, &["contractors", "--json"])).unwrap();
+    assert_eq!(json[0]["id"], "dana");
+    assert_eq!(json[0]["milestones"]["on_time"], 1);
+    // The delivery answered the instructions (a reply after the request).
+    assert_eq!(json[0]["responses"]["answered"], 1);
+    assert_eq!(json[0]["paid"][0], "200.00 EUR");
 }

@@ -90,6 +90,52 @@ fn check_rejects_a_bad_config_with_file_line_and_column() {
 }
 
 #[test]
+fn check_warns_about_a_kickoff_that_is_over_from_the_moment_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("handoff.toml");
+    std::fs::write(
+        &config,
+        r#"[owner]
+name = "Ada Lovelace"
+email = "ada@example.test"
+timezone = "Europe/Berlin"
+
+[[contractor]]
+id = "dana"
+name = "Dana"
+email = "dana@example.test"
+
+[[engagement]]
+id = "site"
+contractor = "dana"
+title = "Website"
+agreement_signed = 2027-01-10
+starts = 2027-02-01
+kickoff = 2027-02-02T15:00:00
+deliverables = "Pages"
+quality_standard = "Valid HTML"
+performance_standard = "On time"
+
+[[engagement.milestone]]
+id = "draft"
+title = "Draft"
+due = 2027-03-01
+"#,
+    )
+    .unwrap();
+    let warned = |now: &str| {
+        let out = handoff_at(&config, &["check"], now);
+        assert_eq!(out.status.code(), Some(0), "{}", common::text(&out.stderr));
+        let err = common::text(&out.stderr);
+        err.contains("handoff.toml:17:11: warning: the kickoff of")
+            && err.contains("is in the past; no invitation goes out for it")
+    };
+    // 15:00 in Berlin is 14:00 UTC; the call lasts 30 minutes.
+    assert!(!warned("2027-02-02T14:29:00Z"));
+    assert!(warned("2027-02-02T14:30:00Z"));
+}
+
+#[test]
 fn a_missing_config_is_a_usage_error() {
     let out = handoff(Path::new("/nonexistent/handoff.toml"), &["check"]);
     assert_eq!(out.status.code(), Some(2));

@@ -262,9 +262,11 @@ fn the_daemon_sends_records_replies_reloads_and_stops_cleanly() {
     println!("exec -> READY=1: {} ms", ready_after.as_millis());
 
     // The instructions and the invitations are in the outgoing Maildir.
-    let mails = eventually("instructions and 2 invites and the kickoff", || {
+    // (The kickoff call, 15:00 in Berlin on the 25th, ended half an hour
+    // before NOW: an event that is over gets no invitation, issue 17.)
+    let mails = eventually("instructions and 2 invites", || {
         let m = outgoing(dir.path());
-        (m.len() >= 4).then_some(m)
+        (m.len() >= 3).then_some(m)
     });
     // Message-IDs name their purpose: <random.instructions@owner's domain>.
     let instructions_id = mails
@@ -277,8 +279,8 @@ fn the_daemon_sends_records_replies_reloads_and_stops_cleanly() {
             .iter()
             .filter(|m| m.contains("METHOD:REQUEST"))
             .count()
-            >= 3,
-        "two milestone invites and the kickoff"
+            >= 2,
+        "two milestone invites"
     );
 
     // A second daemon on the same store is refused, clearly.

@@ -1,9 +1,10 @@
-//! The calendar side of `end`: every invitation the contractor still holds
-//! for this engagement is withdrawn with a METHOD:CANCEL under its UID
-//! (RFC 5546 §3.2.5), the SEQUENCE raised, using the same mails the pass
-//! sends for a milestone removed from the config.
+//! What `end` sends: every invitation the contractor still holds for this
+//! engagement is withdrawn with a METHOD:CANCEL under its UID (RFC 5546
+//! §3.2.5), the SEQUENCE raised, using the same mails the pass sends for a
+//! milestone removed from the config; and, when the owner gave a reason
+//! (`end --notes`, `end: …` by reply), a short closing mail carrying it.
 
-use super::{ActionError, Plan};
+use super::{ActionError, Plan, request};
 use crate::model::{Engagement, Model};
 use crate::outbox::Composer;
 use crate::store::{EngagementRecord, Store};
@@ -49,8 +50,35 @@ pub(super) fn withdraw_invitations(
         withdrawn += 1;
     }
     Ok(format!(
-        "{} ended; {} open milestone(s) cancelled, {withdrawn} invitation(s) withdrawn; the record is kept",
+        "{} ended; {} open milestone(s) cancelled, {withdrawn} invitation(s) withdrawn; the record is kept and its review goes to you",
         e.id,
         plan.cancel.len()
     ))
+}
+
+/// Plans the closing mail with the owner's notes; none without notes (the
+/// owner then tells the contractor themselves, or not at all).
+pub(super) fn closing_note(
+    model: &Model,
+    composer: &Composer<'_>,
+    store: &mut Store,
+    e: &Engagement,
+    notes: Option<String>,
+    plan: &mut Plan,
+    now: DateTime<Utc>,
+) -> Result<(), ActionError> {
+    let Some(notes) = notes.filter(|n| !n.trim().is_empty()) else {
+        return Ok(());
+    };
+    let mut req = request(e, crate::templates::Purpose::ClosingNote, None);
+    req.extra.insert("notes".into(), notes);
+    plan.mail(
+        model,
+        composer,
+        store,
+        format!("closing_note/{}", e.id),
+        e,
+        req,
+        now,
+    )
 }

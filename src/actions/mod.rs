@@ -12,12 +12,12 @@
 //! | kind | detail | effect |
 //! |---|---|---|
 //! | `owner_signed` | none | engagement `awaiting_agreement` → `active` (the instructions follow on `starts`) |
-//! | `owner_accept` | the notes, if any | milestone `delivered` → `accepted`; all accepted → engagement `finished`; `delivery_accepted` mail to the contractor |
-//! | `owner_redo` | the reason | milestone `delivered` → `redo`; `redo_request` mail to the contractor |
+//! | `owner_accept` | the notes, if any | milestone `delivered` → `accepted`; all accepted → engagement `finished` and the closing review to the owner; `delivery_accepted` mail to the contractor |
+//! | `owner_redo` | the reason | milestone `delivered` → `redo`, due again on the date given (`--due`) or `policy.redo_within` from now; `redo_request` mail to the contractor, saying the date |
 //! | `owner_evaluated` | `"4: notes"` (or `"4"`) | `evaluation_feedback` mail to the contractor |
 //! | `owner_paid` | the amount, `"1200.00 EUR"`, or none | counts against the budget; `notice_budget` at 80 % and at 100 %, each once |
 //! | `owner_answered` | none; its `message_id` is the question's | the question no longer waits for the owner |
-//! | `owner_end` | the reason, if any | engagement → `ended`; open milestones `cancelled`, their invitations and a kickoff still ahead withdrawn (`invite_cancel`, METHOD:CANCEL) |
+//! | `owner_end` | the reason, if any | engagement → `ended`; open milestones `cancelled`, their invitations and a kickoff still ahead withdrawn (`invite_cancel`, METHOD:CANCEL); with a reason, a `closing_note` mail to the contractor carrying it; the closing review to the owner |
 //!
 //! Every event names the engagement (and the milestone, for accept and
 //! redo). An act by reply carries the reply's Message-ID (except
@@ -30,7 +30,8 @@
 //! `redo_request/<e>/<m>/<n>`, `evaluation_feedback/<e>/<n>` (the n-th
 //! redo or evaluation), `notice_budget/<e>/<80|100>`,
 //! `cancel/<e>/<m>/<sequence>` (the same key the pass uses for a milestone
-//! removed from the config), `kickoff_cancel/<e>/<sequence>`.
+//! removed from the config), `kickoff_cancel/<e>/<sequence>`,
+//! `closing_note/<e>`, `closing_review/<e>` (the owner's closing review, `review`).
 //!
 //! # Where it stands
 //! After the outbox and the invitations (it queues the mail an act causes),
@@ -39,9 +40,12 @@
 
 mod budget;
 mod end;
+mod redo;
 pub mod reply;
+mod review;
 
 pub use budget::spent;
+pub use redo::default_due;
 
 use crate::lifecycle::{EngagementEvent, EngagementState, MilestoneEvent, MilestoneState};
 use crate::model::{Engagement, Model};
@@ -62,10 +66,13 @@ pub enum OwnerAction {
         milestone: Option<String>,
         notes: Option<String>,
     },
-    /// A delivered milestone needs another pass.
+    /// A delivered milestone needs another pass, due again on `due`
+    /// (default: `policy.redo_within` from now, or the milestone's own due
+    /// date if that is later).
     Redo {
         milestone: Option<String>,
         reason: String,
+        due: Option<DateTime<Utc>>,
     },
     /// The owner's evaluation, 1 to 5, sent to the contractor as feedback.
     Evaluate { score: u8, notes: Option<String> },
@@ -157,6 +164,8 @@ pub enum ActionError {
     },
     #[error("{0} has no unanswered question")]
     NoQuestion(String),
+    #[error("{engagement}: the new date {date} is not in the future; expected a date still ahead")]
+    PastDate { engagement: String, date: String },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("composing the mail: {0}")]
@@ -174,6 +183,7 @@ impl ActionError {
                 | ActionError::AmbiguousMilestone { .. }
                 | ActionError::BadScore(_)
                 | ActionError::CurrencyMismatch { .. }
+                | ActionError::PastDate { .. }
         )
     }
 }
@@ -285,37 +295,22 @@ pub fn apply_with(
                 "{}/{m} accepted{}; a confirmation goes to {}",
                 e.id,
                 if plan.engagement_event.is_some() {
-                    " (every milestone is now accepted: the engagement is finished)"
+                    " (every milestone is now accepted: the engagement is finished; its review goes to you)"
                 } else {
                     ""
                 },
                 contractor.name
             )
         }
-        OwnerAction::Redo { milestone, reason } => {
+        OwnerAction::Redo {
+            milestone,
+            reason,
+            due,
+        } => {
             let m = delivered_milestone(e, &record, milestone, &origin, "send back")?;
-            plan.event.milestone = Some(m.clone());
-            plan.event.detail = Some(reason.clone());
-            plan.milestone_events
-                .push((m.clone(), MilestoneEvent::RedoRequested));
-            let n = store
-                .transaction(|tx| Ok(tx.event_details("owner_redo", &e.id, Some(&m))?.len()))?
-                + 1;
-            let mut req = request(e, Purpose::RedoRequest, Some(&m));
-            req.extra.insert("reason".into(), reason);
-            plan.mail(
-                model,
-                composer,
-                store,
-                format!("redo_request/{}/{m}/{n}", e.id),
-                e,
-                req,
-                now,
-            )?;
-            format!(
-                "{}/{m} sent back for another pass; the reason goes to {}",
-                e.id, contractor.name
-            )
+            redo::plan(
+                model, composer, store, e, &record, &m, reason, due, &mut plan, now,
+            )?
         }
         OwnerAction::Evaluate { score, notes } => {
             if !(1..=5).contains(&score) {
@@ -387,11 +382,18 @@ pub fn apply_with(
                     e.id, record.state
                 )));
             }
-            plan.event.detail = reason;
+            plan.event.detail = reason.clone();
             plan.engagement_event = Some(EngagementEvent::Ended);
-            end::withdraw_invitations(model, composer, store, e, &record, &mut plan, now)?
+            let line =
+                end::withdraw_invitations(model, composer, store, e, &record, &mut plan, now)?;
+            end::closing_note(model, composer, store, e, reason, &mut plan, now)?;
+            line
         }
     };
+    // Closing the engagement sends the owner its review, in the same transaction.
+    if let Some(closing) = review::closing(plan.engagement_event) {
+        review::closing_review(model, composer, store, e, closing, &mut plan, now)?;
+    }
     let milestone = plan.event.milestone.clone();
     let queued: Vec<String> = plan
         .mails
@@ -403,6 +405,9 @@ pub fn apply_with(
             tx.record_event(&plan.event, now)?;
             for (m, ev) in &plan.milestone_events {
                 tx.apply_milestone(&e.id, m, *ev, now)?;
+            }
+            for (m, due) in &plan.redo_due {
+                tx.set_redo_due(&e.id, m, *due, now)?;
             }
             for m in &plan.cancel {
                 tx.bump_sequence(&e.id, m, now)?;
@@ -480,6 +485,8 @@ pub(super) struct Plan {
     scheduler_marks: Vec<String>,
     /// Scheduler-state values to set (the kickoff's raised SEQUENCE).
     scheduler_values: Vec<(String, String)>,
+    /// Redo dates to store: (milestone, when it is due again).
+    redo_due: Vec<(String, DateTime<Utc>)>,
     mails: Vec<NewOutboxMail>,
 }
 

@@ -69,6 +69,7 @@ pub fn parse(line: &str, currency: Option<&str>) -> Result<OwnerAction, String> 
             Some(reason) => Ok(OwnerAction::Redo {
                 milestone: None,
                 reason,
+                due: None,
             }),
             None => Err("`redo` needs a reason: redo: <what needs fixing>".into()),
         },
@@ -143,7 +144,8 @@ mod tests {
             p("redo: the header overlaps the logo"),
             Ok(OwnerAction::Redo {
                 milestone: None,
-                reason: "the header overlaps the logo".into()
+                reason: "the header overlaps the logo".into(),
+                due: None,
             })
         );
         assert_eq!(p("paid"), Ok(OwnerAction::Paid { amount: None }));

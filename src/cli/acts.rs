@@ -30,10 +30,18 @@ pub(super) fn command(config: &Path, clock: &dyn Clock, act: Command) -> u8 {
             engagement,
             milestone,
             notes,
-        } => owner_act(config, clock, &engagement, |_| {
+            due,
+        } => owner_act_in(config, clock, &engagement, |model, _| {
+            let due = due
+                .map(|d| {
+                    crate::config::deadline(&d, model.owner.timezone)
+                        .map_err(|e| format!("--due: {e}"))
+                })
+                .transpose()?;
             Ok(OwnerAction::Redo {
                 milestone,
                 reason: notes,
+                due,
             })
         }),
         Command::Evaluate {
@@ -77,12 +85,26 @@ fn owner_act(
     engagement: &str,
     action: impl FnOnce(Option<&crate::model::Engagement>) -> Result<OwnerAction, String>,
 ) -> u8 {
+    owner_act_in(config_path, clock, engagement, |_, e| action(e))
+}
+
+/// [`owner_act`], the act built with the whole model at hand (the owner's
+/// zone reads a date).
+fn owner_act_in(
+    config_path: &Path,
+    clock: &dyn Clock,
+    engagement: &str,
+    action: impl FnOnce(
+        &crate::model::Model,
+        Option<&crate::model::Engagement>,
+    ) -> Result<OwnerAction, String>,
+) -> u8 {
     let loaded = match config::load(config_path) {
         Ok(l) => l,
         Err(e) => return report_config_error(&e),
     };
     let model = &loaded.model;
-    let action = match action(model.engagement(engagement)) {
+    let action = match action(model, model.engagement(engagement)) {
         Ok(a) => a,
         Err(e) => {
             eprintln!("handoff: {e}");

@@ -1,6 +1,6 @@
-//! Looking without changing anything that matters: `status`, `log`, `plan`,
-//! `preview` and `ics`. (`plan` and `ics` record the config's engagements in
-//! the store as `run` does, so their view is the daemon's.)
+//! Looking without changing anything that matters: `status`, `contractors`,
+//! `log`, `plan`, `preview` and `ics`. (`plan` and `ics` record the config's
+//! engagements in the store as `run` does, so their view is the daemon's.)
 
 use super::{CliError, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, open_store, plural, report_config_error};
 use crate::clock::Clock;
@@ -28,6 +28,75 @@ pub(super) fn status_cmd(loaded: &Loaded, clock: &dyn Clock, json: bool) -> Resu
             "{}",
             status::render(&report, loaded.model.owner.timezone)
         )?;
+    }
+    Ok(())
+}
+
+/// `handoff status ENGAGEMENT`: that engagement's lines and its review.
+pub(super) fn engagement_status(
+    loaded: &Loaded,
+    clock: &dyn Clock,
+    id: &str,
+    json: bool,
+) -> Result<(), CliError> {
+    let model = &loaded.model;
+    let store = open_store(model)?;
+    let now = clock.now();
+    let report = status::build(model, &store, now)?;
+    let Some(engagement) = report.engagements.iter().find(|e| e.id == id) else {
+        return Err(CliError::UnknownEngagement(id.to_string()));
+    };
+    let history = crate::record::History::load(&store)?;
+    let review = crate::record::review(model, &history, id, now, None);
+    let mut out = std::io::stdout().lock();
+    if json {
+        let doc = serde_json::json!({ "engagement": engagement, "review": review });
+        serde_json::to_writer_pretty(&mut out, &doc)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    let tz = model.owner.timezone;
+    write!(out, "{}", status::render_engagement(engagement, tz))?;
+    match review {
+        Some(r) => {
+            writeln!(out, "\n{}", r.heading(tz))?;
+            for line in r.lines(tz) {
+                writeln!(out, "  {line}")?;
+            }
+        }
+        None => writeln!(
+            out,
+            "\nno review yet: the daemon has not recorded this engagement"
+        )?,
+    }
+    Ok(())
+}
+
+/// `handoff contractors`: each contractor's record across engagements.
+pub(super) fn contractors(loaded: &Loaded, clock: &dyn Clock, json: bool) -> Result<(), CliError> {
+    let model = &loaded.model;
+    let store = open_store(model)?;
+    let history = crate::record::History::load(&store)?;
+    let records = crate::record::contractors(model, &history, clock.now());
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, &records)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    if records.is_empty() {
+        writeln!(out, "no contractors")?;
+    }
+    for c in &records {
+        let engagements = if c.engagements.is_empty() {
+            "no engagement yet".to_string()
+        } else {
+            format!("engagements: {}", c.engagements.join(", "))
+        };
+        writeln!(out, "{}  {}  ({engagements})", c.id, c.display_name())?;
+        for line in c.lines(model.owner.timezone) {
+            writeln!(out, "  {line}")?;
+        }
     }
     Ok(())
 }
@@ -260,20 +329,7 @@ pub(super) fn ics(
     let mut store = open_store(model)?;
     store.reconcile(&crate::planned::engagements(model), clock.now())?;
     let records = store.engagements()?;
-    let mut kickoffs = std::collections::HashMap::new();
-    for e in &model.engagements {
-        if let Some(v) = store.scheduler_get(&format!("kickoff/{}", e.id))? {
-            let (uid, sequence, start) = crate::invite::kickoff_state(&v);
-            kickoffs.insert(
-                e.id.clone(),
-                crate::schedule::KickoffSent {
-                    uid,
-                    sequence,
-                    start,
-                },
-            );
-        }
-    }
+    let kickoffs = crate::invite::kickoffs_sent(model, &store)?;
     let text = crate::schedule::feed(model, engagement, &records, &kickoffs, clock.now());
     match output {
         None => std::io::stdout().lock().write_all(text.as_bytes())?,

@@ -7,7 +7,7 @@
 //!
 //! One file per group of subcommands: `setup` (init, check), `login`
 //! (the OAuth 2.0 sign-in), `looking`
-//! (status, log, plan, preview, ics), `acts` (the owner's acts) and `run`
+//! (status, contractors, log, plan, preview, ics), `acts` (the owner's acts) and `run`
 //! (run --once, ingest; the daemon itself is [`crate::daemon`]). The CLI is
 //! the last layer: it may use anything, and nothing imports it.
 
@@ -72,9 +72,21 @@ pub enum Command {
         #[arg(long)]
         output: Option<PathBuf>,
     },
-    /// Engagements and milestones with their state and next due item.
+    /// Engagements and milestones with their state and next due item; with
+    /// ENGAGEMENT, that one and its review (closing review once it is
+    /// finished or ended, the review so far before).
     Status {
+        /// Only this engagement, with its review.
+        engagement: Option<String>,
         /// One JSON document instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Each contractor's record across all their engagements: milestones on
+    /// time and late, redo requests, reply times, status reports,
+    /// evaluations, money paid.
+    Contractors {
+        /// One JSON document instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -168,6 +180,10 @@ pub enum Command {
         /// What needs fixing (goes to the contractor).
         #[arg(long, required = true)]
         notes: String,
+        /// When the revised work is due: a date (the end of that day) or a
+        /// local date-time, your zone (default: `policy.redo_within` from now).
+        #[arg(long)]
+        due: Option<String>,
     },
     /// Record your evaluation; it goes to the contractor as feedback.
     Evaluate {
@@ -232,8 +248,14 @@ pub fn run(cli: Cli) -> u8 {
             ),
             Err(e) => report_config_error(&e),
         },
-        Command::Status { json } => with_config(&cli.config, |loaded| {
-            looking::status_cmd(loaded, clock.as_ref(), json)
+        Command::Status { engagement, json } => {
+            with_config(&cli.config, |loaded| match engagement {
+                None => looking::status_cmd(loaded, clock.as_ref(), json),
+                Some(id) => looking::engagement_status(loaded, clock.as_ref(), &id, json),
+            })
+        }
+        Command::Contractors { json } => with_config(&cli.config, |loaded| {
+            looking::contractors(loaded, clock.as_ref(), json)
         }),
         Command::Log {
             json,

@@ -66,7 +66,8 @@ pub(super) fn check(path: &Path, clock: &dyn Clock) -> u8 {
         Ok(l) => l,
         Err(e) => return report_config_error(&e),
     };
-    for w in &loaded.warnings {
+    // Some warnings depend on the time (a kickoff already over).
+    for w in loaded.warnings_at(clock.now()) {
         debug_assert_eq!(w.severity, Severity::Warning);
         eprintln!("{w}");
     }
@@ -100,7 +101,7 @@ pub(super) fn summary(loaded: &Loaded, clock: &dyn Clock) -> String {
         plural(m.engagements.len()),
         milestones,
         plural(milestones),
-        match loaded.warnings.len() {
+        match loaded.warnings_at(clock.now()).len() {
             0 => String::new(),
             n => format!(", {n} warning{}", plural(n)),
         }
@@ -138,6 +139,14 @@ pub(super) fn summary(loaded: &Loaded, clock: &dyn Clock) -> String {
         },
         m.mail.state.display()
     );
+    if let Some(w) = &m.web {
+        out += &format!(
+            "owner's page: http://{}/?token=… and the feed http://{}/feed/….ics (token in {})\n",
+            w.listen,
+            w.listen,
+            w.token_file.display()
+        );
+    }
     let now = clock.now();
     let mut next: Vec<_> = m
         .engagements

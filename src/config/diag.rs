@@ -49,6 +49,9 @@ pub(crate) struct Diagnostics<'s> {
     source: &'s str,
     file: PathBuf,
     items: Vec<(usize, Diagnostic)>,
+    /// Warnings that hold only once an instant has passed (a kickoff in the
+    /// past): the config is read without a clock, so `check` decides.
+    dated: Vec<(chrono::DateTime<chrono::Utc>, Diagnostic)>,
 }
 
 impl<'s> Diagnostics<'s> {
@@ -57,6 +60,7 @@ impl<'s> Diagnostics<'s> {
             source,
             file: file.to_path_buf(),
             items: Vec::new(),
+            dated: Vec::new(),
         }
     }
 
@@ -66,6 +70,31 @@ impl<'s> Diagnostics<'s> {
 
     pub(crate) fn warn(&mut self, span: Range<usize>, message: impl Into<String>) {
         self.push(Severity::Warning, span, message.into());
+    }
+
+    /// A warning that holds once `at` has passed ([`crate::config::Loaded::warnings_at`]).
+    pub(crate) fn warn_once_past(
+        &mut self,
+        span: Range<usize>,
+        at: chrono::DateTime<chrono::Utc>,
+        message: impl Into<String>,
+    ) {
+        let (line, column) = position(self.source, span.start);
+        self.dated.push((
+            at,
+            Diagnostic {
+                severity: Severity::Warning,
+                file: self.file.clone(),
+                line,
+                column,
+                message: message.into(),
+            },
+        ));
+    }
+
+    /// The warnings that depend on the time, to keep beside the model.
+    pub(crate) fn take_dated(&mut self) -> Vec<(chrono::DateTime<chrono::Utc>, Diagnostic)> {
+        std::mem::take(&mut self.dated)
     }
 
     /// The config file, as named in messages.

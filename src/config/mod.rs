@@ -50,6 +50,28 @@ pub struct Loaded {
     /// often than yearly).
     pub warnings: Vec<Diagnostic>,
     pub path: PathBuf,
+    /// Warnings that hold once their instant has passed (a kickoff already
+    /// over); [`Loaded::warnings_at`] adds those that apply.
+    pub dated_warnings: Vec<(chrono::DateTime<chrono::Utc>, Diagnostic)>,
+}
+
+impl Loaded {
+    /// The warnings at `now`: the fixed ones and the dated ones whose instant
+    /// has passed, in file order.
+    pub fn warnings_at(&self, now: chrono::DateTime<chrono::Utc>) -> Vec<&Diagnostic> {
+        let mut out: Vec<&Diagnostic> = self
+            .warnings
+            .iter()
+            .chain(
+                self.dated_warnings
+                    .iter()
+                    .filter(|(at, _)| *at <= now)
+                    .map(|(_, d)| d),
+            )
+            .collect();
+        out.sort_by_key(|d| (d.line, d.column));
+        out
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -113,17 +135,30 @@ pub fn parse(
         None
     };
     let failed = d.has_errors();
+    let dated_warnings = d.take_dated();
     let diagnostics = d.into_sorted();
     match model {
         Some(model) if !failed => Ok(Loaded {
             model,
             warnings: diagnostics,
             path: path.to_path_buf(),
+            dated_warnings,
         }),
         _ => Err(ConfigError::Invalid {
             path: path.to_path_buf(),
             diagnostics,
         }),
+    }
+}
+
+/// A deadline as the owner writes one on the command line (`handoff redo
+/// --due`): a date (the end of that day) or a local date-time, both in `tz`,
+/// read exactly as a milestone's `due`.
+pub fn deadline(text: &str, tz: chrono_tz::Tz) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    match values::when(text)? {
+        values::When::Date(day) => values::end_of_day(day, tz),
+        values::When::Local(dt) => values::local_instant(dt, tz),
+        values::When::Instant(t) => Ok(t),
     }
 }
 
@@ -139,3 +174,5 @@ pub fn schedule(crontab: &str, tz: chrono_tz::Tz) -> Result<crate::model::Schedu
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod web_tests;

@@ -2,7 +2,7 @@
 
 use super::*;
 
-fn check(src: &str) -> Result<Loaded, Vec<Diagnostic>> {
+pub(super) fn check(src: &str) -> Result<Loaded, Vec<Diagnostic>> {
     check_with(src, None)
 }
 
@@ -16,7 +16,7 @@ fn check_with(src: &str, credentials: Option<&Path>) -> Result<Loaded, Vec<Diagn
 }
 
 /// The errors of a config that must fail, as "LINE:COL: message".
-fn errors(src: &str) -> Vec<String> {
+pub(super) fn errors(src: &str) -> Vec<String> {
     match check(src) {
         Ok(_) => panic!("config was accepted:\n{src}"),
         Err(ds) => ds
@@ -42,7 +42,7 @@ fn example_with(from: &str, to: &str) -> String {
     EXAMPLE.replacen(from, to, 1)
 }
 
-fn assert_one_error(src: &str, needle: &str, message_part: &str) {
+pub(super) fn assert_one_error(src: &str, needle: &str, message_part: &str) {
     let errs = errors(src);
     assert_eq!(errs.len(), 1, "expected one error, got {errs:#?}");
     let want = at(src, needle);
@@ -383,6 +383,7 @@ fn schedule_policy_keys_are_read_with_their_defaults() {
     assert_eq!(p.payment_followup_after, chrono::TimeDelta::days(7));
     assert_eq!(p.answer_within, chrono::TimeDelta::hours(24));
     assert_eq!(p.catch_up_horizon, chrono::TimeDelta::days(7));
+    assert_eq!(p.redo_within, chrono::TimeDelta::days(7));
     let digest = p.digest.expect("a digest by default");
     assert_eq!(digest.crontab, "0 8 * * MON");
     assert_eq!(
@@ -396,6 +397,7 @@ fn schedule_policy_keys_are_read_with_their_defaults() {
     let bare = format!("{}{}", &EXAMPLE[..start], &EXAMPLE[end..]);
     let p = check(&bare).unwrap().model.policy;
     assert_eq!(p.escalate_after, chrono::TimeDelta::days(3));
+    assert_eq!(p.redo_within, chrono::TimeDelta::days(7));
     assert_eq!(p.digest.unwrap().crontab, "0 8 * * MON");
     // Set, and switched off.
     let src = example_with("escalate_after = \"3d\"", "escalate_after = \"1w\"");
@@ -415,6 +417,13 @@ fn bad_schedule_policy_values_name_the_place() {
     assert_one_error(&src, "\"0 8 * MON\"", "`digest` in [policy]");
     let src = example_with("escalate_after", "escalate_afterr");
     assert_one_error(&src, "escalate_afterr", "unknown key `escalate_afterr`");
+    let src = example_with("redo_within = \"7d\"", "redo_within = \"a week\"");
+    assert_one_error(&src, "\"a week\"", "`redo_within` in [policy]");
+    let src = example_with("redo_within = \"7d\"", "redo_within = \"10d\"");
+    assert_eq!(
+        check(&src).unwrap().model.policy.redo_within,
+        chrono::TimeDelta::days(10)
+    );
 }
 
 #[test]

@@ -23,6 +23,8 @@
 //!   SIGHUP, re-reads and checks it; a good one is published on the config
 //!   channel (every task sees the new [`Current`]), a bad one is logged with
 //!   FILE:LINE:COL, told to the owner once, and the old one stays.
+//! - the owner's page ([`crate::web::run`]): serves `[web]`, follows
+//!   reloads (on, off, another address, a rotated token); idle without it.
 //! - the sign-in task ([`signin`]): the OAuth 2.0 sign-ins' health turned
 //!   into one journal event, status line and owner notice per episode, and
 //!   a new `handoff login` picked up at once.
@@ -49,29 +51,31 @@
 //! [`STOP_DEADLINE`], records the stop and exits 0.
 //!
 //! # One daemon per store
-//! [`lock::StoreLock`] on `<state>.lock`: a second `handoff run` refuses to
+//! [`lock::StoreLock`] on `<state>.lock` (in [`crate::heartbeat`], beside the
+//! health report that reads it): a second `handoff run` refuses to
 //! start and names the pid of the first.
 //!
 //! # Where it stands
-//! At the edge with the views and the CLI: it wires the library's tasks and
-//! must not import the views ([`crate::status`]) or the CLI.
+//! At the edge, after the views and before the CLI: it wires the library's
+//! tasks and must not import the CLI. What `handoff status` reads about it
+//! (its keys, its lock, the health report) is [`crate::heartbeat`], below the
+//! views, so the views never import the daemon.
 
 pub mod config_watch;
 pub mod deliver;
 pub mod health;
-pub mod health_file;
 pub mod imap;
 pub mod inbox_watch;
-pub mod lock;
 pub mod logging;
-pub mod report;
 pub mod sd_notify;
 pub mod sent_copies;
 pub mod shutdown;
 pub mod signin;
 pub mod work;
 
-pub use report::DaemonHealth;
+// The heartbeat (keys, lock, health report) lives below the views so that
+// `status` need not import the daemon; these names keep the daemon's paths.
+pub use crate::heartbeat::{DaemonHealth, health_file, keys, lock, report};
 pub use shutdown::Shutdown;
 
 use crate::clock::Clock;
@@ -85,21 +89,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
-
-/// Keys in the store's scheduler state (`src/store/kv.rs`) that
-/// `handoff status` reads to show the daemon's health.
-pub mod keys {
-    /// The running (or last) daemon's pid.
-    pub const PID: &str = "daemon/pid";
-    /// When it started (RFC 3339, UTC, by its clock).
-    pub const STARTED_AT: &str = "daemon/started_at";
-    /// When it stopped; empty while it runs.
-    pub const STOPPED_AT: &str = "daemon/stopped_at";
-    /// When its last pass finished.
-    pub const LAST_PASS_AT: &str = "daemon/last_pass_at";
-    /// The last pass's error, or empty when it succeeded.
-    pub const LAST_ERROR: &str = "daemon/last_error";
-}
 
 /// Longest wait for the tasks to finish after SIGTERM: systemd's default
 /// stop timeout is 90 s, Handoff promises 10 s.
@@ -118,6 +107,12 @@ impl Current {
     pub fn new(loaded: Loaded) -> Result<Current, TemplateError> {
         let templates = Templates::load(loaded.model.mail.templates_dir.as_deref())?;
         Ok(Current { loaded, templates })
+    }
+}
+
+impl crate::web::Config for Current {
+    fn model(&self) -> &crate::model::Model {
+        &self.loaded.model
     }
 }
 
@@ -353,6 +348,22 @@ async fn serve(
             });
         }
         Incoming::Imap => spawn_imap_watch(&mut tasks, context("imap")),
+    }
+    {
+        // The owner's page: idle (no socket) until the config has `[web]`.
+        let mut ctx = context("web");
+        tasks.spawn(async move {
+            let liveness = ctx.liveness;
+            let shutdown = Box::pin(async move { ctx.shutdown.recv().await });
+            crate::web::run(ctx.config, ctx.clock, shutdown, move |s| match s {
+                crate::web::Serving::Failed(why) => {
+                    liveness.degraded(format!("the web page is not served: {why}"))
+                }
+                _ => liveness.idle(),
+            })
+            .await;
+            "web"
+        });
     }
     {
         let ctx = context("signin");

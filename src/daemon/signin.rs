@@ -31,18 +31,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::sync::Notify;
 
-/// The store key holding "since|error" while a sign-in needs the owner.
-pub fn key(source: &TokenSource) -> String {
-    format!(
-        "oauth/sign_in_needed/{}",
-        source.settings().token_file.display()
-    )
-}
-
-/// The command that fixes it, for the notice, the log and `status`.
-pub fn login_command(config: &std::path::Path) -> String {
-    format!("handoff login --config {}", config.display())
-}
+// The store key and the command `handoff status` shows live in the
+// heartbeat, below the views, so that `status` need not import the daemon.
+pub use crate::heartbeat::signin::{key, login_command};
 
 /// Runs until shutdown.
 pub(super) async fn run(mut ctx: TaskContext) {

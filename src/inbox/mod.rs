@@ -196,6 +196,15 @@ impl Inbox<'_> {
             if let Some(n) = &notice {
                 tx.enqueue(n, now)?;
             }
+            // The silence clock: every genuine mail from the contractor
+            // resets it, whatever its kind (`Kind::is_genuine` is the one
+            // truth of what counts; the schedule reads only this record).
+            if rule.kind.is_genuine()
+                && ctx.from_contractor
+                && let Some(e) = &ctx.engagement
+            {
+                tx.record_contact(e, rule.kind.as_str(), now)?;
+            }
             // A bounce pauses mail to the contractor's address (retrying a
             // dead address only makes more bounces); any genuine mail from
             // them shows the address works again.

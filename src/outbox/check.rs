@@ -8,6 +8,7 @@
 
 use super::{Composer, MailRequest};
 use crate::model::{Engagement, Model};
+use crate::templates::lang::fill;
 use crate::templates::{Lang, Purpose, Templates};
 use chrono::{DateTime, TimeDelta, Utc};
 use std::collections::BTreeMap;
@@ -173,7 +174,11 @@ pub fn sample_extra(
         contractor.email
     );
     let pairs: Vec<(&str, String)> = match purpose {
-        Purpose::DeadlineReminder => vec![("due_in", reader.period(TimeDelta::days(3)))],
+        Purpose::DeadlineReminder => vec![
+            ("due_in", reader.period(TimeDelta::days(3))),
+            ("due", due.clone()),
+        ],
+        Purpose::OverdueNotice | Purpose::NoticeOverdue => vec![("due", due)],
         Purpose::MilestoneInvite => vec![("update", "no".into())],
         Purpose::InviteCancel => vec![("title", title), ("due", due)],
         Purpose::EvaluationFeedback => vec![("feedback", words.sample_feedback.into())],
@@ -227,22 +232,59 @@ pub fn sample_extra(
             ("error", bounce),
         ],
         Purpose::DeliveryAccepted => vec![("notes", words.sample_notes.into())],
-        Purpose::RedoRequest => vec![("reason", words.sample_reason.into())],
+        Purpose::RedoRequest => vec![("reason", words.sample_reason.into()), ("due", due)],
+        Purpose::Instructions => vec![
+            ("overdue", String::new()),
+            ("overdue_count", "0".into()),
+            ("kickoff_past", String::new()),
+        ],
+        Purpose::NoticeRecheck => vec![
+            ("what", title.clone()),
+            (
+                "milestones",
+                fill(
+                    words.report.line_delivered,
+                    &[("title", &title), ("when", &days_ago(10))],
+                ),
+            ),
+        ],
+        Purpose::NoticePaymentDue => vec![("due_on", days_ago(0)), ("followup", String::new())],
+        Purpose::NoticeOverdueAtStart => vec![
+            ("count", "1".into()),
+            (
+                "milestones",
+                fill(
+                    words.report.line_due,
+                    &[("title", &title), ("due", &due)],
+                ),
+            ),
+        ],
+        Purpose::ClosingNote => vec![("notes", words.sample_notes.into())],
+        Purpose::NoticeClosingReview => vec![
+            ("closed", words.report.finished.into()),
+            ("review", "- Spent: 4800.00 EUR of the 6000.00 EUR budget (80 %)\n- Late milestones: none".into()),
+            ("record", "- milestones: 2 on time, 0 late, 0 open".into()),
+        ],
         Purpose::NoticeBudget => vec![
             ("percent", "80".into()),
             ("spent", spent),
             ("budget", budget),
         ],
         Purpose::Digest => {
-            let (headline, summary) = crate::schedule::sample_digest(model, e, &reader, now);
+            let (headline, needs, summary) =
+                crate::schedule::sample_digest(model, e, &reader, now);
             vec![
                 ("headline", headline),
+                ("needs", needs),
                 ("summary", summary),
                 ("folded", String::new()),
             ]
         }
         Purpose::AgreementReminder => vec![("waiting_since", days_ago(7))],
-        Purpose::Escalation => vec![("overdue_for", reader.period(TimeDelta::days(3)))],
+        Purpose::Escalation => vec![
+            ("overdue_for", reader.period(TimeDelta::days(3))),
+            ("due", due),
+        ],
         Purpose::NoticeUnanswered => vec![
             ("asked", days_ago(2)),
             ("excerpt", words.sample_question.into()),

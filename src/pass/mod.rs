@@ -203,7 +203,7 @@ pub fn decide(
                     store,
                     &key,
                     e,
-                    invite::request(e, Purpose::Instructions),
+                    instructions(model, e, record, now),
                     now,
                     |tx| {
                         for m in &planned {
@@ -232,6 +232,9 @@ pub fn decide(
             _ => {}
         }
     }
+    // Mail that waited (a bounce hold, downtime) is decided again before
+    // anything new is queued beside it.
+    review(model, store, now)?;
     // The schedule's rules: reminders, requests, notices, the digest. The
     // records read above serve it too; only the instructions changed any
     // (planned → instructed), which its rules treat alike.
@@ -239,6 +242,82 @@ pub fn decide(
     queue_scheduled(model, composer, store, &due, now, &mut queued)?;
     due.served(store, now)?;
     Ok(queued)
+}
+
+/// The instructions: everything the contractor works from, saying which
+/// milestones are already past due as they go (work under way at install)
+/// and whether the kickoff call is already over (it then gets no
+/// invitation).
+fn instructions(
+    model: &Model,
+    e: &Engagement,
+    record: &crate::store::EngagementRecord,
+    now: DateTime<Utc>,
+) -> MailRequest {
+    let reader = model.contractor_of(e).reader();
+    let late: Vec<String> = record
+        .milestones
+        .iter()
+        .filter(|m| m.state == MilestoneState::Planned && !m.removed_from_config && m.due < now)
+        .map(|m| {
+            crate::templates::lang::fill(
+                reader.lang.phrases().overdue_item,
+                &[
+                    ("title", &m.title),
+                    ("due", &reader.due(m.due, model.owner.timezone)),
+                ],
+            )
+        })
+        .collect();
+    let mut req = invite::request(e, Purpose::Instructions);
+    req.extra.insert("overdue".into(), late.join("; "));
+    req.extra
+        .insert("overdue_count".into(), late.len().to_string());
+    let kickoff_past = e.kickoff.is_some_and(|k| invite::meeting_over(k, now));
+    req.extra.insert(
+        "kickoff_past".into(),
+        if kickoff_past { "yes" } else { "" }.into(),
+    );
+    req
+}
+
+/// Applies the schedule's second look at the queued mail whose time has
+/// come ([`schedule::review`]): a stale reminder is taken back (journaled
+/// `mail_withdrawn`, with why), one over the cap or inside quiet hours is
+/// moved to when it may go (logged). All in one transaction: a backlog
+/// released at night costs one commit, not one per mail.
+fn review(model: &Model, store: &mut Store, now: DateTime<Utc>) -> Result<(), PassError> {
+    let verdicts = schedule::review(model, store, now)?;
+    if verdicts.is_empty() {
+        return Ok(());
+    }
+    store.transaction(|tx| {
+        for (mail, verdict) in &verdicts {
+            match verdict {
+                schedule::Verdict::Drop(why) => {
+                    tx.take_back(mail.id, &format!("withdrawn: {why}"))?;
+                    let mut ev = crate::store::NewEvent::internal("mail_withdrawn")
+                        .detail(format!("{}: {why}", mail.key));
+                    ev.engagement = mail.engagement.clone();
+                    ev.milestone = mail.milestone.clone();
+                    tx.record_event(&ev, now)?;
+                }
+                schedule::Verdict::Retime(at, _) => tx.retime(mail.id, *at)?,
+            }
+        }
+        Ok(())
+    })?;
+    for (mail, verdict) in &verdicts {
+        match verdict {
+            schedule::Verdict::Drop(why) => {
+                tracing::info!(key = %mail.key, why = %why, "queued mail withdrawn")
+            }
+            schedule::Verdict::Retime(at, why) => {
+                tracing::debug!(key = %mail.key, at = %at, why, "queued mail moved")
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Queues the schedule's due items whose key the outbox does not hold yet:
@@ -344,6 +423,11 @@ fn invitations(
         if m.state.is_terminal() || m.removed_from_config {
             continue;
         }
+        // An event that is over gets no invitation (nor update): the
+        // instructions list it, and a calendar entry in the past is noise.
+        if m.due <= now {
+            continue;
+        }
         let key = format!("{invited}{}", m.sequence);
         // Most passes find every invitation sent: ask before building one.
         if store.autocommit().outbox_has(&key)? {
@@ -354,7 +438,7 @@ fn invitations(
             queued.push(key);
         }
     }
-    if let Some(start) = e.kickoff {
+    if let Some(start) = e.kickoff.filter(|k| !invite::meeting_over(*k, now)) {
         // The kickoff's UID and SEQUENCE live in scheduler state: it has no
         // row of its own. A changed time raises the SEQUENCE.
         let state_key = format!("kickoff/{}", e.id);

@@ -22,7 +22,15 @@
 //! - [`next_due`] gives the instant of the earliest future item, so the daemon
 //!   sleeps until then;
 //! - [`plan`] lists the items of the next days for `handoff plan`, assuming
-//!   nothing changes meanwhile.
+//!   nothing changes meanwhile; [`next_items`] gives `handoff status` each
+//!   engagement's next item from the same items;
+//! - [`review`] judges again, before they go, the queued reminders whose
+//!   time has come (after a bounce hold or downtime): stale ones are taken
+//!   back, the rest obey the cap and quiet hours again.
+//!
+//! The digest (`digest`) is written from the same facts and rules: its
+//! "silent since" is the silence rule's clock, its payments and evaluations
+//! due are the rules' occurrences.
 //!
 //! # Downtime
 //! Handoff may be stopped for days. On the next pass each series (a recurring
@@ -30,7 +38,9 @@
 //! occurrence (coalesced), and only if it is younger than
 //! `policy.catch_up_horizon` (default 7 days); older ones are logged and
 //! skipped. The overdue notice (and its owner notice) is the exception: it
-//! goes out once, however late.
+//! goes out once, however late. A status request or digest that would go
+//! out closer to its next occurrence than to its own is dropped for it
+//! (`rules::recurring_catch_up`): one per period.
 //!
 //! # The reminder cap
 //! At most `policy.max_reminders_per_day` reminders (deadline reminders,
@@ -44,20 +54,29 @@
 //! store and returns [`Item`]s; it must not import the outbox, the pass, the
 //! inbox or anything that sends. [`due`] gives the pass what to queue.
 
+mod digest;
+mod facts;
 mod feed;
+mod next;
 pub mod occurrence;
 mod plan;
+mod review;
 mod rules;
 mod summary;
+mod track;
 
 pub use feed::{KickoffSent, feed};
+pub use next::{NextItem, next_items};
 pub use plan::{PlanEntry, plan};
+pub use review::{Verdict, review};
 pub use summary::{sample_digest, sample_record};
+
+use facts::Facts;
 
 use crate::lifecycle::EngagementState;
 use crate::model::Model;
 use crate::sendtime;
-use crate::store::{EngagementRecord, JournalFacts, Store, StoreError};
+use crate::store::{EngagementRecord, Store, StoreError};
 use crate::templates::Purpose;
 use chrono::{DateTime, TimeDelta, Utc};
 use std::collections::{BTreeMap, HashMap};
@@ -128,6 +147,14 @@ impl Window {
         after < at && at <= self.until
     }
 
+    /// Whether the items' texts (dates as people read them, lists) are
+    /// worth writing: only for mail about to be queued, not for the plan or
+    /// the next wake-up, which need instants alone (formatting them for
+    /// every milestone doubled the cost of `next_due`).
+    pub(crate) fn writes(&self) -> bool {
+        self.mode == Mode::Due
+    }
+
     fn shifted(&self, by: TimeDelta) -> Window {
         Window {
             after: self.after + by,
@@ -149,128 +176,59 @@ const REMINDERS: &[Purpose] = &[
 /// Where the last wake's instant is kept (for the downtime log).
 const LAST_WAKE: &str = "schedule/last_wake";
 
-/// The store's view, read once per call for all engagements.
-struct Facts {
-    records: HashMap<String, EngagementRecord>,
-    journal: HashMap<String, JournalFacts>,
-    empty: JournalFacts,
-    /// Payments recorded (`owner_paid` details, "1200.00 EUR"), by engagement.
-    paid: HashMap<String, Vec<String>>,
-}
-
-impl Facts {
-    fn load(store: &Store) -> Result<Facts, StoreError> {
-        let records = store
-            .engagements()?
-            .into_iter()
-            .map(|r| (r.id.clone(), r))
-            .collect();
-        Self::with_records(store, records)
+/// The rules' view of one engagement.
+fn subject<'a>(
+    model: &'a Model,
+    facts: &'a Facts,
+    e: &'a crate::model::Engagement,
+) -> Option<rules::Subject<'a>> {
+    let record = facts.records.get(&e.id)?;
+    if record.removed_from_config {
+        return None;
     }
-
-    /// With the engagement records the caller has read already.
-    fn with_records(
-        store: &Store,
-        records: HashMap<String, EngagementRecord>,
-    ) -> Result<Facts, StoreError> {
-        let journal = store.journal_facts(rules::KINDS)?.by_engagement();
-        let mut paid: HashMap<String, Vec<String>> = HashMap::new();
-        for (engagement, detail) in store.event_details_all("owner_paid")? {
-            if let Some(d) = detail {
-                paid.entry(engagement).or_default().push(d);
-            }
-        }
-        Ok(Facts {
-            records,
-            journal,
-            empty: JournalFacts::default(),
-            paid,
-        })
-    }
+    let address = model.contractor_of(e).email.to_string().to_lowercase();
+    Some(rules::Subject {
+        model,
+        e,
+        record,
+        facts: facts.journal.get(&e.id).unwrap_or(&facts.empty),
+        paid: facts.paid.get(&e.id).map_or(&[][..], Vec::as_slice),
+        start: sendtime::start_instant(model, e),
+        held: facts.held.contains(&address),
+    })
 }
 
 /// Every item in the window, over all engagements, plus the digest.
 fn items(model: &Model, facts: &Facts, w: &Window) -> Vec<Item> {
     let mut out = Vec::new();
-    let mut digest: Vec<(String, bool)> = Vec::new();
+    let mut entries = Vec::new();
     let mut carrier = None;
     let digest_at = model
         .policy
         .digest
         .as_ref()
-        .map(|d| rules::recurring(d, w))
+        .map(|d| rules::recurring_catch_up(d, w))
         .unwrap_or_default();
     for e in &model.engagements {
-        let Some(record) = facts.records.get(&e.id) else {
+        let Some(subject) = subject(model, facts, e) else {
             continue;
-        };
-        if record.removed_from_config {
-            continue;
-        }
-        let subject = rules::Subject {
-            model,
-            e,
-            record,
-            facts: facts.journal.get(&e.id).unwrap_or(&facts.empty),
-            paid: facts.paid.get(&e.id).map_or(&[][..], Vec::as_slice),
-            start: sendtime::start_instant(model, e),
         };
         out.extend(rules::engagement(&subject, w));
-        // The summary is only worth writing for a digest about to be queued;
-        // the plan and the next wake-up need its instant alone.
-        if !digest_at.is_empty()
-            && w.mode == Mode::Due
-            && matches!(
-                record.state,
-                EngagementState::AwaitingAgreement | EngagementState::Active
-            )
-        {
-            // The summary as of the (first) digest instant in the window.
-            let (mut lines, needs) = summary::digest_lines(&subject, digest_at[0]);
-            if let Some(budget) = &e.budget {
-                lines.push_str(&format!(
-                    "\n  - {}",
-                    summary::budget_line(&model.owner.reader(), budget, subject.paid)
-                ));
-            }
-            digest.push((lines, needs));
+        let live = matches!(
+            subject.record.state,
+            EngagementState::AwaitingAgreement | EngagementState::Active
+        );
+        // The digest's text is only worth writing for a digest about to be
+        // queued; the plan and the next wake-up need its instant alone.
+        if live && !digest_at.is_empty() && w.mode == Mode::Due {
+            entries.push(digest::entry(&subject, digest_at[0]));
         }
-        if carrier.is_none()
-            && matches!(
-                record.state,
-                EngagementState::AwaitingAgreement | EngagementState::Active
-            )
-        {
-            carrier = Some(e);
+        if live && carrier.is_none() {
+            carrier = Some(e.id.as_str());
         }
     }
-    // The digest is about every engagement; a mail needs one to hang on
-    // (threading, the outbox row), so it rides on the first live one.
-    if let Some(e) = carrier {
-        let needs = digest.iter().filter(|(_, n)| *n).count();
-        let summary = digest
-            .iter()
-            .map(|(l, _)| l.as_str())
-            .collect::<Vec<_>>()
-            .join("\n\n");
-        let headline = summary::headline(&model.owner.reader(), digest.len(), needs);
-        for at in digest_at {
-            let mut extra = BTreeMap::new();
-            extra.insert("summary".to_string(), summary.clone());
-            extra.insert("headline".to_string(), headline.clone());
-            out.push(Item {
-                at,
-                to: model.owner.email.to_string(),
-                purpose: Purpose::Digest,
-                engagement: e.id.clone(),
-                milestone: None,
-                rule: "owner digest (policy.digest, owner's zone)",
-                key: format!("digest/{}", at.to_rfc3339()),
-                series: "digest".to_string(),
-                once: false,
-                extra,
-            });
-        }
+    if let Some(carrier) = carrier {
+        out.extend(digest::items(model, carrier, &entries, &digest_at));
     }
     out
 }
@@ -337,7 +295,8 @@ pub fn due(
 ) -> Result<Due, StoreError> {
     let facts = Facts::with_records(store, records)?;
     let last_wake = last_wake(store)?;
-    let items = due_items(model, &facts, now, last_wake);
+    let mut items = due_items(model, &facts, now, last_wake);
+    track::add_contractor_records(model, store, &mut items, now)?;
     log_skipped(model, &facts, store, now, last_wake, &items)?;
     Ok(Due { items, last_wake })
 }

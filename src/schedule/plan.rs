@@ -109,6 +109,16 @@ pub fn plan(
                 c.timezone,
             )
         };
+        // Mail to an address held after a bounce waits for the hold: the
+        // plan says so rather than promise a time.
+        let rule = if !it.purpose.is_owner_notice() && facts.held.contains(&it.to.to_lowercase()) {
+            format!(
+                "{} (held: the address bounced; goes once they write again)",
+                it.rule
+            )
+        } else {
+            it.rule.to_string()
+        };
         out.push(PlanEntry {
             at,
             local: tz
@@ -119,7 +129,7 @@ pub fn plan(
             purpose: it.purpose.to_string(),
             engagement: it.engagement,
             milestone: it.milestone,
-            rule: it.rule.to_string(),
+            rule,
         });
     }
     out.sort_by(|a, b| (a.at, &a.engagement, &a.purpose).cmp(&(b.at, &b.engagement, &b.purpose)));

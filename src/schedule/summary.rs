@@ -1,9 +1,10 @@
-//! What the owner reads about an engagement: the record so far (in the
-//! evaluation reminder) and its lines in the digest. Both are written from the
-//! same facts the rules use, at the instant the mail is due.
+//! What the owner reads about an engagement's record: the record so far (in
+//! the evaluation reminder) and the budget line (there and in the digest).
+//! Both are written from the same facts the rules use, at the instant the
+//! mail is due.
 
 use super::rules::Subject;
-use crate::lifecycle::{EngagementState, MilestoneState};
+use crate::lifecycle::MilestoneState;
 use crate::model::{Engagement, Model};
 use crate::templates::Reader;
 use crate::templates::lang::{Report, fill};
@@ -29,31 +30,31 @@ pub(crate) fn record(s: &Subject<'_>, now: DateTime<Utc>) -> String {
             MilestoneState::Cancelled => {}
             _ => {
                 open += 1;
-                if m.due < now {
+                if m.deadline() < now {
                     overdue += 1;
                 }
             }
         }
     }
-    let answered = s.facts.last_question(&s.e.id).map(|(asked, _)| {
+    let question = s.facts.last_question(&s.e.id).map(|(asked, _)| {
         let answered = s
             .facts
             .latest(&s.e.id, "owner_answered")
             .is_some_and(|t| t >= *asked);
         (*asked, answered)
     });
-    let facts = RecordFacts {
+    RecordFacts {
         counts: [on_time, late, open, overdue],
         acknowledged: s.facts.latest(&s.e.id, "acknowledgement"),
         heard: s.last_heard(),
-        question: answered,
+        question,
         budget: s
             .e
             .budget
             .as_ref()
             .map(|b| budget_line(&s.owner(), b, s.paid)),
-    };
-    facts.lines(&s.owner())
+    }
+    .lines(&s.owner())
 }
 
 /// What the record says, before it is written in words.
@@ -103,7 +104,8 @@ impl RecordFacts {
     }
 }
 
-fn report(reader: &Reader) -> &'static Report {
+/// The digest's and the record's phrases in `reader`'s language.
+pub(crate) fn report(reader: &Reader) -> &'static Report {
     &reader.lang.phrases().report
 }
 
@@ -119,17 +121,18 @@ pub fn sample_record(owner: &Reader, now: DateTime<Utc>) -> String {
     .lines(owner)
 }
 
-/// A digest's headline and summary as `check` and `preview` show them, for
-/// engagement `e` with its first milestone delivered and waiting.
+/// A digest's headline, what needs the owner and the summary, as `check`
+/// and `preview` show them: engagement `e` with its first milestone
+/// delivered and waiting for the owner's check.
 pub fn sample_digest(
     model: &Model,
     e: &Engagement,
     owner: &Reader,
     now: DateTime<Utc>,
-) -> (String, String) {
+) -> (String, String, String) {
     let r = report(owner);
     let name = model.contractor_of(e).name.as_str();
-    let mut lines = vec![fill(
+    let line = fill(
         r.engagement,
         &[
             ("title", &e.title),
@@ -137,91 +140,19 @@ pub fn sample_digest(
             ("contractor", name),
             ("state", r.active),
         ],
-    )];
-    if let Some(m) = e.milestones.first() {
-        lines.push(format!(
-            "  {}",
-            fill(
-                r.need_check_delivered,
-                &[
-                    ("id", &e.id),
-                    ("title", &m.title),
-                    ("when", &owner.time(now - TimeDelta::days(1))),
-                ],
-            )
-        ));
-    }
-    ((r.headline)(1, 1), lines.join("\n"))
-}
-
-/// The digest's headline: how many engagements, how many things need the
-/// owner.
-pub(crate) fn headline(owner: &Reader, engagements: usize, needs: usize) -> String {
-    (report(owner).headline)(engagements, needs)
-}
-
-/// One engagement's lines in the owner's digest at `now`, in the owner's
-/// words.
-pub(crate) fn digest_lines(s: &Subject<'_>, now: DateTime<Utc>) -> (String, bool) {
-    let owner = s.owner();
-    let r = report(&owner);
-    let id = s.e.id.as_str();
-    let name = s.model.contractor_of(s.e).name.as_str();
-    let state = match s.record.state {
-        EngagementState::Active => r.active,
-        EngagementState::AwaitingAgreement => r.awaiting,
-        EngagementState::Finished => r.finished,
-        EngagementState::Ended => r.ended,
-    };
-    let week = now + TimeDelta::days(7);
-    let mut lines = vec![fill(
-        r.engagement,
-        &[
-            ("title", &s.e.title),
-            ("id", id),
-            ("contractor", name),
-            ("state", state),
-        ],
-    )];
-    let need = |pattern: &str, values: &[(&str, &str)]| {
-        let mut all = vec![("id", id), ("name", name)];
-        all.extend_from_slice(values);
-        format!("  {}", fill(pattern, &all))
-    };
-    let mut needs_owner = false;
-    if s.record.state == EngagementState::AwaitingAgreement {
-        lines.push(need(r.need_agreement, &[]));
-        needs_owner = true;
-    }
-    for m in s.open() {
-        let due = owner.due(m.due, s.owner_tz());
-        if m.due < now {
-            lines.push(need(r.need_overdue, &[("title", &m.title), ("due", &due)]));
-        } else if m.due <= week {
-            lines.push(fill(r.due_this_week, &[("title", &m.title), ("due", &due)]));
-        }
-    }
-    for m in s.record.milestones.iter() {
-        if m.state == MilestoneState::Delivered && !m.removed_from_config {
-            lines.push(need(r.need_check, &[("title", &m.title)]));
-            needs_owner = true;
-        }
-    }
-    if let Some((asked, _)) = s.facts.last_question(&s.e.id)
-        && s.facts
-            .latest(&s.e.id, "owner_answered")
-            .is_none_or(|t| t < *asked)
-    {
-        lines.push(need(r.need_question, &[("when", &owner.time(*asked))]));
-        needs_owner = true;
-    }
-    if s.record.state == EngagementState::Active && s.open().next().is_some() {
-        let since = s.last_heard().map_or(s.start, |t| t.max(s.start));
-        if now >= s.start && now - since >= s.model.policy.silence_alert_after {
-            lines.push(need(r.need_silent, &[("when", &owner.time(since))]));
-        }
-    }
-    (lines.join("\n"), needs_owner)
+    );
+    let needs = e.milestones.first().map_or_else(String::new, |m| {
+        fill(
+            r.need_check_delivered,
+            &[
+                ("id", &e.id),
+                ("title", &m.title),
+                ("when", &owner.time(now - TimeDelta::days(1))),
+            ],
+        )
+    });
+    let count = usize::from(!needs.is_empty());
+    ((r.headline)(1, count), needs, line)
 }
 
 /// The budget line of the digest and the record: what the recorded payments

@@ -49,6 +49,20 @@ pub struct MilestoneRecord {
     /// the contractor's calendar must pick up.
     pub sequence: i64,
     pub removed_from_config: bool,
+    /// The date it is due again after the owner sent it back
+    /// ([`Tx::set_redo_due`]); only meaningful while it is in `redo`.
+    pub redo_due: Option<DateTime<Utc>>,
+}
+
+impl MilestoneRecord {
+    /// The deadline that holds now: the redo's date while the work is back
+    /// with the contractor, else the due date.
+    pub fn deadline(&self) -> DateTime<Utc> {
+        match (self.state, self.redo_due) {
+            (MilestoneState::Redo, Some(d)) => d,
+            _ => self.due,
+        }
+    }
 }
 
 impl Tx<'_> {
@@ -200,8 +214,11 @@ impl Tx<'_> {
     fn milestones(&self, engagement: &str) -> Result<Vec<MilestoneRecord>, StoreError> {
         // Cached: `engagements` runs this once per engagement.
         let mut stmt = self.conn.prepare_cached(
-            "SELECT id, title, due, state, calendar_uid, sequence, removed_from_config
-             FROM milestone WHERE engagement_id = ?1 ORDER BY due, id",
+            "SELECT m.id, m.title, m.due, m.state, m.calendar_uid, m.sequence,
+                    m.removed_from_config, r.due
+             FROM milestone m
+             LEFT JOIN redo r ON r.engagement_id = m.engagement_id AND r.milestone_id = m.id
+             WHERE m.engagement_id = ?1 ORDER BY m.due, m.id",
         )?;
         let rows = stmt.query_map([engagement], |r| {
             Ok((
@@ -212,11 +229,12 @@ impl Tx<'_> {
                 r.get::<_, String>(4)?,
                 r.get::<_, i64>(5)?,
                 r.get::<_, bool>(6)?,
+                r.get::<_, Option<String>>(7)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, title, due, state, calendar_uid, sequence, removed) = row?;
+            let (id, title, due, state, calendar_uid, sequence, removed, redo) = row?;
             out.push(MilestoneRecord {
                 due: parse_ts(&due, "milestone due")?,
                 state: state.parse().map_err(|_| StoreError::Corrupt {
@@ -227,6 +245,7 @@ impl Tx<'_> {
                 calendar_uid,
                 sequence,
                 removed_from_config: removed,
+                redo_due: redo.map(|r| parse_ts(&r, "redo due")).transpose()?,
             });
         }
         Ok(out)

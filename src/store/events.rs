@@ -184,6 +184,52 @@ impl Tx<'_> {
     }
 }
 
+impl Tx<'_> {
+    /// Every event of one of `kinds` that names an engagement, oldest first:
+    /// what the contractors' records and the closing reviews are computed
+    /// from ([`crate::record`]), in one query for all engagements.
+    pub fn events_of_kinds(&self, kinds: &[&str]) -> Result<Vec<EventRecord>, StoreError> {
+        if kinds.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks = vec!["?"; kinds.len()].join(", ");
+        let sql = format!(
+            "SELECT time, kind, direction, engagement_id, milestone_id, message_id, subject, detail
+             FROM event WHERE engagement_id IS NOT NULL AND kind IN ({marks})
+             ORDER BY time, id"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(kinds.iter()), |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (time, kind, direction, engagement, milestone, message_id, subject, detail) = row?;
+            out.push(EventRecord {
+                time: parse_ts(&time, "event")?.to_rfc3339(),
+                kind,
+                direction: Direction::parse(&direction)?,
+                engagement,
+                milestone,
+                message_id,
+                subject,
+                detail,
+                partstat: None,
+            });
+        }
+        Ok(out)
+    }
+}
+
 impl super::Store {
     /// Journals one event (one statement, so no transaction of its own).
     pub fn record_event(&self, e: &NewEvent, now: DateTime<Utc>) -> Result<(), StoreError> {
@@ -193,6 +239,11 @@ impl super::Store {
     /// Reads the journal, oldest first.
     pub fn events(&self, filter: &EventFilter) -> Result<Vec<EventRecord>, StoreError> {
         self.autocommit().events(filter)
+    }
+
+    /// Every event of one of `kinds` that names an engagement, oldest first.
+    pub fn events_of_kinds(&self, kinds: &[&str]) -> Result<Vec<EventRecord>, StoreError> {
+        self.autocommit().events_of_kinds(kinds)
     }
 }
 

@@ -30,8 +30,10 @@
 //! migrations), [`engagements`] (lifecycle state and transitions),
 //! [`config_changes`] (bringing that state in line with the config), [`events`]
 //! (the journal), [`outbox`] (queued and sent mail), [`sent_copy`] (Sent
-//! copies still to be filed), [`inbound`] (messages
-//! seen and watcher state) and [`kv`] (scheduler state). Instants are stored
+//! copies still to be filed), [`inbound`] (messages seen and watcher state),
+//! [`kv`] (scheduler state), `contact` (the contractor's last genuine mail:
+//! the silence clock, written by the inbox) and `redo` (the date work sent
+//! back is due again). Instants are stored
 //! as RFC 3339 UTC text with millisecond precision, which sorts in time order;
 //! the store never reads the clock, every write is stamped with the `now` its
 //! caller was given.
@@ -51,6 +53,7 @@
 //! config model, the schedule, the outbox's composing or anything above.
 
 pub mod config_changes;
+mod contact;
 pub mod engagements;
 pub mod events;
 pub mod inbound;
@@ -58,6 +61,7 @@ pub mod kv;
 mod mark;
 pub mod outbox;
 pub mod owner;
+mod redo;
 pub mod schedule;
 mod schema;
 pub mod sent_copy;
@@ -70,7 +74,7 @@ pub use events::{Direction, EventFilter, EventRecord, NewEvent};
 pub use inbound::{NewInbound, WatcherState};
 pub use mark::APPLICATION_ID;
 pub use outbox::{Enqueued, NewOutboxMail, OutboxMail, SentRef};
-pub use schedule::JournalFacts;
+pub use schedule::{JournalFacts, QueuedMail};
 pub use sent_copy::QueuedCopy;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -451,7 +455,7 @@ mod tests {
         let path = dir.path().join("state/handoff.db");
         let mut store = Store::open(&path).unwrap();
         let v = store.schema_version().unwrap();
-        assert_eq!(v, 4);
+        assert_eq!(v, 5);
         store
             .reconcile(&plan(&[], true), t("2026-11-24T09:00:00Z"))
             .unwrap();

@@ -13,13 +13,19 @@ use rusqlite::params_from_iter;
 use std::collections::HashMap;
 
 /// The latest event of each kind, per engagement (and milestone), plus the
-/// text of each engagement's latest question.
+/// text of each engagement's latest question, the contractor's last genuine
+/// contact and the latest status request that reached them.
 #[derive(Debug, Clone, Default)]
 pub struct JournalFacts {
     /// (engagement, milestone or "", kind) → the latest time.
     latest: HashMap<(String, String, String), DateTime<Utc>>,
     /// engagement → (time, the question as written) of its latest question.
     questions: HashMap<String, (DateTime<Utc>, String)>,
+    /// engagement → the contractor's last genuine mail (see `contact`).
+    contact: HashMap<String, DateTime<Utc>>,
+    /// engagement → (idempotency key, sent at) of the latest status request
+    /// that reached the contractor.
+    status_sent: HashMap<String, (String, DateTime<Utc>)>,
 }
 
 impl JournalFacts {
@@ -54,6 +60,18 @@ impl JournalFacts {
         self.questions.get(engagement)
     }
 
+    /// When the contractor of `engagement` last wrote a genuine mail (the
+    /// inbox's judgement, recorded with the mail).
+    pub fn last_contact(&self, engagement: &str) -> Option<DateTime<Utc>> {
+        self.contact.get(engagement).copied()
+    }
+
+    /// The latest status request that reached the contractor: its
+    /// idempotency key and when it was sent.
+    pub fn status_sent(&self, engagement: &str) -> Option<&(String, DateTime<Utc>)> {
+        self.status_sent.get(engagement)
+    }
+
     /// Adds one fact (tests and benchmarks build facts without a journal).
     pub fn insert(
         &mut self,
@@ -82,6 +100,12 @@ impl JournalFacts {
         }
         for (e, q) in self.questions {
             out.entry(e.clone()).or_default().questions.insert(e, q);
+        }
+        for (e, t) in self.contact {
+            out.entry(e.clone()).or_default().contact.insert(e, t);
+        }
+        for (e, s) in self.status_sent {
+            out.entry(e.clone()).or_default().status_sent.insert(e, s);
         }
         out
     }
@@ -131,6 +155,26 @@ impl Tx<'_> {
             let (e, t, text) = row?;
             facts.questions.insert(e, (parse_ts(&t, "question")?, text));
         }
+        facts.contact = self.contacts()?;
+        // SQLite returns the other columns of the row holding the MAX.
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT engagement_id, idempotency_key, MAX(sent_at) FROM outbox
+             WHERE purpose = 'status_request' AND status = 'sent' AND engagement_id IS NOT NULL
+             GROUP BY engagement_id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
+        for row in rows {
+            let (e, key, t) = row?;
+            facts
+                .status_sent
+                .insert(e, (key, parse_ts(&t, "status request sent")?));
+        }
         Ok(facts)
     }
 
@@ -145,8 +189,10 @@ impl Tx<'_> {
     ) -> Result<u32, StoreError> {
         let marks = vec!["?"; purposes.len()].join(", ");
         let sql = format!(
+            // A mail taken back (or given up) never reached anyone: it
+            // leaves room under the cap.
             "SELECT COUNT(*) FROM outbox WHERE recipient = ? AND next_attempt_at >= ?
-             AND next_attempt_at < ? AND purpose IN ({marks})"
+             AND next_attempt_at < ? AND status != 'failed' AND purpose IN ({marks})"
         );
         let mut args = vec![recipient.to_string(), ts(from), ts(to)];
         args.extend(purposes.iter().map(|p| p.to_string()));
@@ -158,7 +204,84 @@ impl Tx<'_> {
     }
 }
 
+/// A queued mail the schedule looks at again before it goes
+/// ([`crate::schedule::review`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedMail {
+    pub id: i64,
+    pub key: String,
+    pub engagement: Option<String>,
+    pub milestone: Option<String>,
+    pub purpose: String,
+    pub recipient: String,
+    pub not_before: DateTime<Utc>,
+    /// Its recipient is held after a bounce.
+    pub held: bool,
+}
+
+impl Tx<'_> {
+    /// Queued mails of `purposes` whose time has come by `until` (held ones
+    /// included), in the order they would go.
+    pub fn queued_due(
+        &self,
+        purposes: &[&str],
+        until: DateTime<Utc>,
+    ) -> Result<Vec<QueuedMail>, StoreError> {
+        let marks = vec!["?"; purposes.len()].join(", ");
+        let sql = format!(
+            "SELECT id, idempotency_key, engagement_id, milestone_id, purpose, recipient,
+                    next_attempt_at,
+                    EXISTS (SELECT 1 FROM scheduler_state p WHERE p.key = 'paused/' || lower(outbox.recipient))
+             FROM outbox WHERE status = 'queued' AND next_attempt_at <= ? AND purpose IN ({marks})
+             ORDER BY next_attempt_at, id"
+        );
+        let mut args = vec![ts(until)];
+        args.extend(purposes.iter().map(|p| p.to_string()));
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(params_from_iter(args.iter()), |r| {
+            Ok((
+                QueuedMail {
+                    id: r.get(0)?,
+                    key: r.get(1)?,
+                    engagement: r.get(2)?,
+                    milestone: r.get(3)?,
+                    purpose: r.get(4)?,
+                    recipient: r.get(5)?,
+                    not_before: DateTime::<Utc>::MIN_UTC,
+                    held: r.get(7)?,
+                },
+                r.get::<_, String>(6)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (mut m, at) = row?;
+            m.not_before = parse_ts(&at, "outbox next attempt")?;
+            out.push(m);
+        }
+        Ok(out)
+    }
+
+    /// Moves a queued mail to go at `at` instead (the reminder cap, applied
+    /// again to mail released after a hold).
+    pub fn retime(&self, id: i64, at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.cached_exec(
+            "UPDATE outbox SET next_attempt_at = ?2 WHERE id = ?1 AND status = 'queued'",
+            rusqlite::params![id, ts(at)],
+        )?;
+        Ok(())
+    }
+}
+
 impl super::Store {
+    pub fn queued_due(
+        &self,
+        purposes: &[&str],
+        until: DateTime<Utc>,
+    ) -> Result<Vec<QueuedMail>, StoreError> {
+        self.autocommit().queued_due(purposes, until)
+    }
+
     pub fn journal_facts(&self, kinds: &[&str]) -> Result<JournalFacts, StoreError> {
         self.autocommit().journal_facts(kinds)
     }

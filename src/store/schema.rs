@@ -20,6 +20,7 @@ pub(super) fn migrations() -> Migrations<'static> {
         M::up(V2_SCHEDULE_INDEXES),
         M::up(V3_KICKOFF_UID),
         M::up(V4_SENT_COPY_QUEUE),
+        M::up(V5_CONTACT_AND_REDO),
     ])
 }
 
@@ -160,6 +161,38 @@ CREATE TABLE sent_copy (
     created_at      TEXT NOT NULL
 );
 CREATE INDEX sent_copy_due ON sent_copy (state, next_attempt_at);
+"#;
+
+/// What the schedule needs to judge each mail's moment (issue 17):
+///
+/// - `contact`: the last genuine mail from each engagement's contractor, as
+///   the inbox judged it (`Kind::is_genuine`, any kind, `message` included):
+///   the silence clock. Filled from the journal for stores that predate it.
+/// - `redo`: the date a milestone sent back for a redo is due again.
+/// - an index for "the latest status request that reached the contractor",
+///   read on every wake.
+const V5_CONTACT_AND_REDO: &str = r#"
+CREATE TABLE contact (
+    engagement_id TEXT PRIMARY KEY,
+    last_at       TEXT NOT NULL,
+    kind          TEXT NOT NULL
+);
+INSERT INTO contact (engagement_id, last_at, kind)
+SELECT engagement_id, MAX(time), kind FROM event
+WHERE direction = 'in' AND engagement_id IS NOT NULL
+  AND kind IN ('acknowledgement', 'status_report', 'delivery', 'question',
+               'calendar_reply', 'message')
+GROUP BY engagement_id;
+
+CREATE TABLE redo (
+    engagement_id TEXT NOT NULL,
+    milestone_id  TEXT NOT NULL,
+    due           TEXT NOT NULL,
+    requested_at  TEXT NOT NULL,
+    PRIMARY KEY (engagement_id, milestone_id)
+);
+
+CREATE INDEX outbox_purpose_sent ON outbox (purpose, engagement_id, sent_at);
 "#;
 
 #[cfg(test)]

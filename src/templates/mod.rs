@@ -273,8 +273,12 @@ mod tests {
                 config => "handoff.toml", errors => "handoff.toml:3:9: bad", mailbox => "owner@example.test/INBOX", since => "Tue 24 Nov 2026, 09:00",
                 headline => "1 engagement, 1 needs you", folded => "", summary => "Website: late", waiting_since => "Mon",
                 overdue_for => "3 days", asked => "Mon", requested => "Mon",
+                overdue => "", overdue_count => "0", kickoff_past => "", count => "1",
+                milestones => "- Wireframes: due Sat 5 Dec", due_on => "Mon", followup => "",
+                needs => "- website: check the delivery of Wireframes",
                 account => "owner@example.test", command => "handoff login --config handoff.toml",
-                affects => "replies are not read" },
+                affects => "replies are not read",
+                closed => "finished", review => "- Spent: 1500.00 EUR" },
         }
     }
 

@@ -34,6 +34,9 @@ pub enum Purpose {
     NoticeUnanswered,
     NoticeOverdue,
     NoticeStatusMissing,
+    NoticeOverdueAtStart,
+    ClosingNote,
+    NoticeClosingReview,
 }
 
 impl Purpose {
@@ -68,6 +71,9 @@ impl Purpose {
         Purpose::NoticeUnanswered,
         Purpose::NoticeOverdue,
         Purpose::NoticeStatusMissing,
+        Purpose::NoticeOverdueAtStart,
+        Purpose::ClosingNote,
+        Purpose::NoticeClosingReview,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -102,6 +108,9 @@ impl Purpose {
             Purpose::NoticeUnanswered => "notice_unanswered",
             Purpose::NoticeOverdue => "notice_overdue",
             Purpose::NoticeStatusMissing => "notice_status_missing",
+            Purpose::NoticeOverdueAtStart => "notice_overdue_at_start",
+            Purpose::ClosingNote => "closing_note",
+            Purpose::NoticeClosingReview => "notice_closing_review",
         }
     }
 
@@ -143,7 +152,6 @@ impl Purpose {
                 | Purpose::MilestoneInvite
                 | Purpose::OverdueNotice
                 | Purpose::NoticeDelivery
-                | Purpose::NoticeRecheck
                 | Purpose::DeliveryAccepted
                 | Purpose::RedoRequest
                 | Purpose::Escalation

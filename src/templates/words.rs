@@ -140,6 +140,16 @@ impl Reader {
         self.list(&parts)
     }
 
+    /// "3 days" for whole stretches of days, finer only under two days: how
+    /// long, as a person says it of a lateness or a silence.
+    pub fn rough(&self, d: TimeDelta) -> String {
+        if d >= TimeDelta::days(2) {
+            self.period(TimeDelta::days(d.num_days()))
+        } else {
+            self.period(d)
+        }
+    }
+
     /// "A, B and C".
     pub fn list(&self, items: &[String]) -> String {
         match items {

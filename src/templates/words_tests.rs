@@ -125,6 +125,10 @@ fn periods_are_counted_in_the_readers_words() {
         reader("en", ny).period(TimeDelta::hours(36)),
         "1 day and 12 hours"
     );
+    let list = ["Draft".to_string(), "Final".to_string(), "Copy".to_string()];
+    assert_eq!(reader("de", ny).list(&list), "Draft, Final und Copy");
     assert_eq!(reader("de", ny).period(TimeDelta::days(1)), "1 Tag");
     assert_eq!(reader("fr", ny).period(TimeDelta::zero()), "0 minute");
+    assert_eq!(reader("es", ny).rough(TimeDelta::hours(80)), "3 días");
+    assert_eq!(reader("pt", ny).rough(TimeDelta::hours(30)), "1 dia e 6 horas");
 }

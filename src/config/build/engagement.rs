@@ -31,6 +31,22 @@ pub(super) const MILESTONE_KEYS: &[&str] = &["id", "title", "due", "remind_befor
 /// Evaluations default to once a year, on 10 January at 10:00 in the owner's zone.
 pub(super) const DEFAULT_EVALUATION: &str = "0 10 10 1 *";
 
+/// A kickoff call already over when `check` runs gets no invitation (the
+/// instructions still mention it): worth a warning, from the moment the
+/// 30-minute call ends.
+fn kickoff_over(
+    d: &mut Diagnostics<'_>,
+    span: std::ops::Range<usize>,
+    name: &str,
+    start: chrono::DateTime<chrono::Utc>,
+) {
+    d.warn_once_past(
+        span,
+        start + TimeDelta::minutes(30),
+        format!("the kickoff of {name} is in the past; no invitation goes out for it (the instructions still mention it); expected a kickoff still ahead, or none"),
+    );
+}
+
 /// Attachments above this size in all get a warning: many servers refuse them.
 pub(super) const ATTACHMENT_WARN_BYTES: u64 = 10 * 1024 * 1024;
 
@@ -129,8 +145,14 @@ pub(super) fn read_engagement(
                 Ok(When::Local(dt)) => values::local_instant(dt, owner_tz)
                     .map_err(|e| d.error(v.span(), format!("{what}: {e}")))
                     .ok()
-                    .map(Some),
-                Ok(When::Instant(t)) => Some(Some(t)),
+                    .map(|t| {
+                        kickoff_over(d, v.span(), &name, t);
+                        Some(t)
+                    }),
+                Ok(When::Instant(t)) => {
+                    kickoff_over(d, v.span(), &name, t);
+                    Some(Some(t))
+                }
                 Ok(When::Date(_)) => {
                     d.error(v.span(), format!("{what} is a date without a time; expected a local date-time such as 2026-11-25T15:00:00 (owner's zone)"));
                     None

@@ -3,7 +3,7 @@
 //! Each `read_*` function reads every key of its section (so all problems are
 //! reported), returns `None` when something it needs was wrong, and finishes the
 //! section so unknown keys are caught. One file per section (`people`, `mail`,
-//! `policy`, `engagement`, `oauth` with the provider `presets`, and
+//! `policy`, `web`, `engagement`, `oauth` with the provider `presets`, and
 //! `schedules` for crontab lines); this file holds
 //! the walk over the root and the small readers every section shares, which
 //! the section files take in with `use super::*`.
@@ -26,11 +26,13 @@ mod people;
 mod policy;
 mod presets;
 mod schedules;
+mod web;
 
 use engagement::{ENGAGEMENT_KEYS, Known, read_engagements};
 use mail::read_mail_sections;
 use people::{CONTRACTOR_KEYS, OWNER_KEYS, read_contractors, read_owner};
 use policy::{LOG_KEYS, POLICY_KEYS, read_log, read_policy};
+use web::{WEB_KEYS, read_web};
 
 const ROOT_KEYS: &[&str] = &[
     "owner",
@@ -40,6 +42,7 @@ const ROOT_KEYS: &[&str] = &[
     "oauth",
     "policy",
     "log",
+    "web",
     "contractor",
     "engagement",
 ];
@@ -71,6 +74,8 @@ pub(super) fn build(
     let policy = read_policy(d, policy_section, owner_tz);
     let log_section = root.table(d, "log", LOG_KEYS);
     let log = read_log(d, log_section);
+    let web_section = root.table(d, "web", WEB_KEYS);
+    let web = read_web(d, web_section, base, credentials);
 
     let contractor_sections = root.tables(d, "contractor", CONTRACTOR_KEYS);
     let (contractors, contractor_ids) = read_contractors(d, contractor_sections, owner_tz);
@@ -92,6 +97,7 @@ pub(super) fn build(
         imap: imap.flatten(),
         policy: policy?,
         log: log?,
+        web: web?,
         contractors: contractors?,
         engagements: engagements?,
     })

@@ -13,6 +13,7 @@ pub(super) const POLICY_KEYS: &[&str] = &[
     "digest",
     "catch_up_horizon",
     "owner_notices",
+    "redo_within",
 ];
 
 pub(super) const LOG_KEYS: &[&str] = &["level"];
@@ -44,6 +45,7 @@ pub(super) fn read_policy(
             digest: default_digest(),
             catch_up_horizon: TimeDelta::days(7),
             owner_notices: OwnerNotices::Immediate,
+            redo_within: TimeDelta::days(7),
         });
     };
     let quiet_hours = match s.str(d, "quiet_hours") {
@@ -84,6 +86,7 @@ pub(super) fn read_policy(
         "[policy]",
         TimeDelta::days(7),
     );
+    let redo = period_or(d, &mut s, "redo_within", "[policy]", TimeDelta::days(7));
     let digest = match s.str(d, "digest") {
         None => Some(default_digest()),
         // "off" (or an empty line) switches the digest off.
@@ -118,6 +121,7 @@ pub(super) fn read_policy(
         digest: digest?,
         catch_up_horizon: horizon?,
         owner_notices: owner_notices?,
+        redo_within: redo?,
     })
 }
 

@@ -164,7 +164,9 @@ fn a_whole_engagement_from_unsigned_to_evaluated() {
     assert_eq!(
         w.pass("2027-03-30T10:00:00Z"),
         [sent(
-            "recheck/site/draft/2027-03-30T10:00:00+00:00",
+            // One re-check per engagement listing what to look at (issue
+            // 17: one per milestone, keyed by it).
+            "recheck/site/2027-03-30T10:00:00+00:00",
             "notice_recheck",
             ADA,
             "2027-03-30T10:00:00Z"
@@ -189,16 +191,14 @@ fn a_whole_engagement_from_unsigned_to_evaluated() {
             "2027-04-01T08:00:00Z"
         )]
     );
-    let body = w
-        .store
-        .due_outbox(t("2100-01-01T00:00:00Z"), 1000)
-        .unwrap()
-        .into_iter()
-        .find(|m| m.purpose == "notice_evaluation_due")
-        .unwrap()
-        .message;
-    let body = text_of(&body);
+    let body = w.text("notice_evaluation_due");
     assert!(body.contains("0 delivered on time, 1 late"), "{body}");
+    // ... and the contractor's record across all their engagements.
+    assert!(
+        body.contains("Dana Díaz across all 1 engagement(s) with you:")
+            && body.contains("- milestones: 0 on time, 1 late (median 2 days 11 hours late)"),
+        "{body}"
+    );
     // The owner evaluates; the record is complete and nothing more is due
     // until the next scheduled item.
     w.store

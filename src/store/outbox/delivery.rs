@@ -6,6 +6,11 @@ use super::OutboxMail;
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
+/// An outbox row as the scenario tests read it: the mail, its status, when
+/// it was sent.
+#[cfg(test)]
+pub(crate) type OutboxRow = (OutboxMail, String, Option<DateTime<Utc>>);
+
 impl Tx<'_> {
     /// Queued mails whose time has come, oldest first.
     pub fn due_outbox(
@@ -21,6 +26,26 @@ impl Tx<'_> {
              ORDER BY next_attempt_at, id LIMIT ?2",
             params![ts(now), limit],
         )
+    }
+
+    /// Every outbox row, in the order queued, with its status and when it
+    /// was sent (scenario tests read the whole set of mail this way).
+    #[cfg(test)]
+    pub(crate) fn outbox_all(&self) -> Result<Vec<OutboxRow>, StoreError> {
+        let mail = self.select_outbox("1 = 1 ORDER BY id", params![])?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT status, sent_at FROM outbox ORDER BY id")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for (m, row) in mail.into_iter().zip(rows) {
+            let (status, sent) = row?;
+            let sent = sent.map(|t| parse_ts(&t, "sent")).transpose()?;
+            out.push((m, status, sent));
+        }
+        Ok(out)
     }
 
     /// Mails claimed for sending but never marked: what a crash left behind.
@@ -224,6 +249,11 @@ fn unsent_not_found(id: i64) -> StoreError {
 }
 
 impl super::super::Store {
+    #[cfg(test)]
+    pub(crate) fn outbox_all(&self) -> Result<Vec<OutboxRow>, StoreError> {
+        self.autocommit().outbox_all()
+    }
+
     pub fn due_outbox(
         &self,
         now: DateTime<Utc>,

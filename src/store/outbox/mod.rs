@@ -217,7 +217,11 @@ impl Tx<'_> {
     /// daemon sleeps until then instead of polling.
     pub fn next_outbox_attempt(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         let next: Option<String> = self.conn.query_row(
-            "SELECT min(next_attempt_at) FROM outbox WHERE status = 'queued'",
+            // Mail held after a bounce waits for the hold to end, not for a
+            // time: counting it would put the next wake in the past.
+            "SELECT min(next_attempt_at) FROM outbox WHERE status = 'queued'
+             AND NOT EXISTS (SELECT 1 FROM scheduler_state p
+                             WHERE p.key = 'paused/' || lower(outbox.recipient))",
             [],
             |r| r.get(0),
         )?;

@@ -36,6 +36,7 @@ pub(super) const PHRASES: Phrases = Phrases {
     sample_question: "Soll die Kontaktseite eine Karte haben?",
     sample_delivery: "Hier sind die Entwürfe, als PDF im Anhang.",
     report: REPORT,
+    overdue_item: "{title} (fällig am {due})",
     kickoff_length: "(30 Minuten)",
 };
 
@@ -53,6 +54,8 @@ const REPORT: Report = Report {
     awaiting: "wartet auf die Vereinbarung",
     starts: "beginnt am {date}",
     due_this_week: "  - fällig diese Woche: {title} ({due})",
+    line_due: "- {title}: fällig am {due}",
+    line_delivered: "- {title}: geliefert am {when}",
     need_agreement: "- {id}: Die Vereinbarung ist noch nicht unterschrieben",
     need_overdue: "- {id}: {title} ist überfällig (fällig am {due})",
     need_check: "- {id}: Lieferung von {title} prüfen",

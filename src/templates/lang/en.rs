@@ -37,6 +37,7 @@ pub(super) const PHRASES: Phrases = Phrases {
     sample_question: "Should the contact page have a map?",
     sample_delivery: "Here are the wireframes, as a PDF attached.",
     report: REPORT,
+    overdue_item: "{title} (due {due})",
     kickoff_length: "(30 minutes)",
 };
 
@@ -61,6 +62,8 @@ const REPORT: Report = Report {
     awaiting: "waiting for the agreement",
     starts: "starts {date}",
     due_this_week: "  - due this week: {title} ({due})",
+    line_due: "- {title}: due {due}",
+    line_delivered: "- {title}: delivered {when}",
     need_agreement: "- {id}: the agreement is not signed yet",
     need_overdue: "- {id}: {title} is overdue (due {due})",
     need_check: "- {id}: check the delivery of {title}",

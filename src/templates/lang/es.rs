@@ -37,6 +37,7 @@ pub(super) const PHRASES: Phrases = Phrases {
     sample_question: "¿La página de contacto debe tener un mapa?",
     sample_delivery: "Aquí están los bocetos, en un PDF adjunto.",
     report: REPORT,
+    overdue_item: "{title} (para el {due})",
     kickoff_length: "(30 minutos)",
 };
 
@@ -54,6 +55,8 @@ const REPORT: Report = Report {
     awaiting: "esperando el contrato",
     starts: "empieza el {date}",
     due_this_week: "  - entrega esta semana: {title} ({due})",
+    line_due: "- {title}: para el {due}",
+    line_delivered: "- {title}: entregado el {when}",
     need_agreement: "- {id}: el contrato aún no está firmado",
     need_overdue: "- {id}: {title} está retrasado (entrega el {due})",
     need_check: "- {id}: revisar la entrega de {title}",

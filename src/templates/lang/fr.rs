@@ -36,6 +36,7 @@ pub(super) const PHRASES: Phrases = Phrases {
     sample_question: "La page de contact doit-elle avoir une carte ?",
     sample_delivery: "Voici les maquettes, en PDF joint.",
     report: REPORT,
+    overdue_item: "{title} (à rendre le {due})",
     kickoff_length: "(30 minutes)",
 };
 
@@ -57,6 +58,8 @@ const REPORT: Report = Report {
     awaiting: "en attente du contrat",
     starts: "commence le {date}",
     due_this_week: "  - à rendre cette semaine : {title} ({due})",
+    line_due: "- {title} : à rendre le {due}",
+    line_delivered: "- {title} : livré le {when}",
     need_agreement: "- {id} : le contrat n'est pas encore signé",
     need_overdue: "- {id} : {title} est en retard (à rendre le {due})",
     need_check: "- {id} : vérifier la livraison de {title}",

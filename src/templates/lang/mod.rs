@@ -209,6 +209,9 @@ pub struct Phrases {
     pub sample_delivery: &'static str,
     /// The lines Rust writes into the digest and the evaluation reminder.
     pub report: Report,
+    /// A milestone already past due when the instructions go, in a list:
+    /// "{title} (due {due})".
+    pub overdue_item: &'static str,
     /// "(30 minutes)" after it in the DESCRIPTION.
     pub kickoff_length: &'static str,
 }
@@ -230,6 +233,10 @@ pub struct Report {
     pub starts: &'static str,
     /// "  - due this week: {title} ({due})".
     pub due_this_week: &'static str,
+    /// A milestone in a notice's list: "- {title}: due {due}", "- {title}:
+    /// delivered {when}".
+    pub line_due: &'static str,
+    pub line_delivered: &'static str,
     /// Things that need the owner, one line each.
     pub need_agreement: &'static str,
     pub need_overdue: &'static str,

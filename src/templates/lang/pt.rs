@@ -38,6 +38,7 @@ pub(super) const PHRASES: Phrases = Phrases {
     sample_question: "A página de contato deve ter um mapa?",
     sample_delivery: "Aqui estão os esboços, em PDF anexo.",
     report: REPORT,
+    overdue_item: "{title} (entrega até {due})",
     kickoff_length: "(30 minutos)",
 };
 
@@ -55,6 +56,8 @@ const REPORT: Report = Report {
     awaiting: "aguardando o contrato",
     starts: "começa em {date}",
     due_this_week: "  - entrega nesta semana: {title} ({due})",
+    line_due: "- {title}: entrega até {due}",
+    line_delivered: "- {title}: entregue ({when})",
     need_agreement: "- {id}: o contrato ainda não foi assinado",
     need_overdue: "- {id}: {title} está atrasado (entrega até {due})",
     need_check: "- {id}: verificar a entrega de {title}",

@@ -68,7 +68,9 @@ pub fn health(
         last_error_at,
         sent_copies_waiting: store.sent_copies_waiting()?,
         outbox_failed: store.outbox_failed()?,
-        next_wake: crate::pass::next_wake(model, store, now)?.map(crate::store::ts),
+        // A mail whose time came while no daemon ran is due now, not in
+        // the past.
+        next_wake: crate::pass::next_wake(model, store, now)?.map(|t| crate::store::ts(t.max(now))),
     })
 }
 
