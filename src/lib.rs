@@ -31,7 +31,7 @@
 //! Each module may use only modules named before it on this line (the
 //! `layout` test reads it, so this line is the rule):
 //!
-//! layers: clock failpoint money lifecycle calendar templates model config
+//! layers: clock failpoint money lifecycle words calendar templates model config
 //! schedule::occurrence store imap_conn planned sendtime schedule outbox invite
 //! actions inbox pass daemon status cli
 //!
@@ -79,6 +79,8 @@
 //!   config watchers, signals, reload, shutdown, systemd's notify protocol.
 //! - [`status`] joins config and store for `handoff status`.
 //! - [`cli`] is the edge: subcommands, messages for people, exit codes.
+//! - [`words`] holds the word lists, one file per language, and the
+//!   whole-word matcher the inbox reads replies with.
 //! - [`clock`] is injectable time: tests and `HANDOFF_NOW` move it;
 //!   [`failpoint`] lets the crash tests stop the process at one chosen line.
 #![deny(unsafe_code)]
@@ -104,3 +106,4 @@ pub mod sendtime;
 pub mod status;
 pub mod store;
 pub mod templates;
+pub mod words;
