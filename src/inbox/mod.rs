@@ -27,6 +27,7 @@ mod calendar_reply;
 pub mod classify;
 pub mod imap_watch;
 pub mod maildir;
+pub mod new_text;
 mod owner;
 pub mod parse;
 pub mod sent;

@@ -24,8 +24,9 @@
 //!   `deliverable`;
 //! - a word ending in `*` is a stem: `finish*` matches `finish`, `finished`,
 //!   `finishing`;
-//! - `*` alone matches one or more words of any kind (used by line patterns
-//!   such as `"on * wrote"`).
+//! - `*` alone matches one to 24 words of any kind (used by line patterns
+//!   such as `"on * wrote"`); at the end of a whole-line pattern, the rest
+//!   of the line.
 //!
 //! # Adding a language
 //! Copy `en.toml` to `<code>.toml`, translate every category (keep the
@@ -239,18 +240,26 @@ fn parse_phrase(text: &str) -> Option<Phrase> {
     })
 }
 
+/// How many words `*` may stand for.
+const ANY_MAX: usize = 24;
+
 /// Whether `parts` match `tokens` from `at`; returns where the match ends.
-/// `Any` takes as few words as it can (at least one).
-fn match_at(parts: &[Part], tokens: &[String], at: usize) -> Option<usize> {
+/// `Any` takes as few words as it can (at least one); with `whole`, the
+/// match must end at the last token.
+fn match_at(parts: &[Part], tokens: &[String], at: usize, whole: bool) -> Option<usize> {
     let Some((first, rest)) = parts.split_first() else {
-        return Some(at);
+        return (!whole || at == tokens.len()).then_some(at);
     };
     match first {
-        Part::Any => (at + 1..=tokens.len()).find_map(|next| match_at(rest, tokens, next)),
+        // At most ANY_MAX words, so no text (however long or hostile) costs
+        // more than a few steps per word; with `whole`, the tail of a line.
+        Part::Any if whole && rest.is_empty() => (at < tokens.len()).then_some(tokens.len()),
+        Part::Any => (at + 1..=tokens.len().min(at + ANY_MAX))
+            .find_map(|next| match_at(rest, tokens, next, whole)),
         p => {
             let t = tokens.get(at)?;
             if p.matches(t) {
-                match_at(rest, tokens, at + 1)
+                match_at(rest, tokens, at + 1, whole)
             } else {
                 None
             }
@@ -331,7 +340,7 @@ impl Lexicon {
             };
             for (at, token) in words.tokens.iter().enumerate() {
                 for p in c.candidates(token) {
-                    if let Some(end) = match_at(&p.parts, &words.tokens, at) {
+                    if let Some(end) = match_at(&p.parts, &words.tokens, at, false) {
                         hits.push(Hit {
                             lang: lang.code.clone(),
                             phrase: p.text.clone(),
@@ -360,7 +369,7 @@ impl Lexicon {
                 continue;
             };
             for p in c.candidates(first) {
-                if match_at(&p.parts, &words.tokens, 0) == Some(words.tokens.len()) {
+                if match_at(&p.parts, &words.tokens, 0, true).is_some() {
                     return Some(Hit {
                         lang: lang.code.clone(),
                         phrase: p.text.clone(),
@@ -381,7 +390,7 @@ impl Lexicon {
                 continue;
             };
             for p in c.candidates(first) {
-                if let Some(end) = match_at(&p.parts, &words.tokens, 0) {
+                if let Some(end) = match_at(&p.parts, &words.tokens, 0, false) {
                     return Some(Hit {
                         lang: lang.code.clone(),
                         phrase: p.text.clone(),

@@ -20,7 +20,11 @@ fn every_language_file_reads_and_has_every_category_english_has() {
             );
         }
         for c in lang.category_names() {
-            assert!(english.contains(&c), "{}.toml: {c} is not in en.toml", lang.code);
+            assert!(
+                english.contains(&c),
+                "{}.toml: {c} is not in en.toml",
+                lang.code
+            );
         }
     }
     assert_eq!(lex.languages().len(), 7);
@@ -48,7 +52,10 @@ fn case_accents_and_apostrophes_fold() {
     assert_eq!(fold("Grüße"), "grusse");
     assert_eq!(fold("Straße"), "strasse");
     // "ci-joint" in the list is the two words the text cuts it into.
-    assert!(lex.find("delivery", &Words::new("Ci-joint le fichier"), &["fr"]).is_some());
+    assert!(
+        lex.find("delivery", &Words::new("Ci-joint le fichier"), &["fr"])
+            .is_some()
+    );
 }
 
 #[test]
@@ -63,7 +70,9 @@ fn stems_and_wildcards() {
     assert!(stem("Finished"));
     assert!(!stem("fin"));
     let line = |t: &str| lex.is_whole("line", &Words::new(t), &[]).is_some();
-    assert!(line("On Tue, 24 Nov 2026 at 14:00, Ada <ada@example.test> wrote:"));
+    assert!(line(
+        "On Tue, 24 Nov 2026 at 14:00, Ada <ada@example.test> wrote:"
+    ));
     assert!(!line("On wrote"), "* takes at least one word");
     assert!(!line("On Monday I wrote the copy"));
 }
@@ -72,7 +81,10 @@ fn stems_and_wildcards() {
 fn the_language_of_a_text_is_told_by_its_common_words() {
     let lex = en();
     let d = |t: &str| lex.detect(&Words::new(t)).to_string();
-    assert_eq!(d("Hallo Ada, die Entwürfe sind fertig, hier ist der Link."), "de");
+    assert_eq!(
+        d("Hallo Ada, die Entwürfe sind fertig, hier ist der Link."),
+        "de"
+    );
     assert_eq!(d("Bonjour, voici les maquettes, c'est terminé."), "fr");
     assert_eq!(d("Hola, aquí están los bocetos, ya está listo."), "es");
     assert_eq!(d("Olá, segue o link, já está pronto. Obrigado!"), "pt");
