@@ -31,7 +31,7 @@
 //! Each module may use only modules named before it on this line (the
 //! `layout` test reads it, so this line is the rule):
 //!
-//! layers: clock failpoint money lifecycle words calendar templates model config
+//! layers: clock failpoint money lifecycle kinds words calendar templates model config
 //! schedule::occurrence store imap_conn planned sendtime schedule outbox invite
 //! actions inbox pass daemon status cli
 //!
@@ -79,6 +79,9 @@
 //!   config watchers, signals, reload, shutdown, systemd's notify protocol.
 //! - [`status`] joins config and store for `handoff status`.
 //! - [`cli`] is the edge: subcommands, messages for people, exit codes.
+//! - [`kinds`] is the vocabulary of what a mail can be (`delivery`,
+//!   `bounce`, `read_receipt`, …) and which kinds the contractor wrote
+//!   themselves.
 //! - [`words`] holds the word lists, one file per language, and the
 //!   whole-word matcher the inbox reads replies with.
 //! - [`clock`] is injectable time: tests and `HANDOFF_NOW` move it;
@@ -95,6 +98,7 @@ pub mod failpoint;
 pub mod imap_conn;
 pub mod inbox;
 pub mod invite;
+pub mod kinds;
 pub mod lifecycle;
 pub mod model;
 pub mod money;

@@ -1,6 +1,8 @@
 //! iCalendar out and in, and nothing else: the text of invitations (iMIP,
 //! RFC 6047) for milestones and meetings, their updates and cancellations,
-//! the owner's feed, and the parsing of the contractor's replies.
+//! the owner's feed, the parsing of the contractor's replies,
+//! counter-proposals and refresh requests, and the organizer's
+//! DECLINECOUNTER.
 //!
 //! Pure build and parse: this module reads no store, queues no mail and
 //! decides nothing. Which events exist is decided upstream ([`crate::invite`]
@@ -19,8 +21,10 @@
 //! UID to every component lacking one, VALARM included, where RFC 5545 §3.6.6
 //! allows neither; [`build`] removes them from alarms.
 
+mod counter;
 mod reply;
 
+pub use counter::{Counter, Refresh, When, decline_counter, parse_counter, parse_refresh};
 pub use reply::{PartStat, Reply, ReplyError, parse_reply};
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
@@ -36,6 +40,14 @@ pub enum Method {
     Cancel,
     /// A plain feed, nobody invited (the owner's .ics).
     Publish,
+    /// An attendee's answer (RFC 5546 §3.2.3).
+    Reply,
+    /// An attendee proposes a change (§3.2.7).
+    Counter,
+    /// The organizer turns a proposal down (§3.2.8).
+    DeclineCounter,
+    /// An attendee asks for the latest version of the event (§3.2.6).
+    Refresh,
 }
 
 impl Method {
@@ -44,6 +56,10 @@ impl Method {
             Method::Request => "REQUEST",
             Method::Cancel => "CANCEL",
             Method::Publish => "PUBLISH",
+            Method::Reply => "REPLY",
+            Method::Counter => "COUNTER",
+            Method::DeclineCounter => "DECLINECOUNTER",
+            Method::Refresh => "REFRESH",
         }
     }
 }

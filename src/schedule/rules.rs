@@ -162,7 +162,9 @@ fn milestones(s: &Subject<'_>, w: &Window, out: &mut Vec<Item>) {
         let Some(cfg) = s.e.milestones.iter().find(|c| c.id == m.id) else {
             continue;
         };
-        let due = cfg.due;
+        // The store's date: the config's, or one the owner agreed since (an
+        // accepted counter-proposal).
+        let due = m.due;
         // A milestone due before work started (`check` warns of it) is
         // overdue from the start, not before anyone was told of it.
         let overdue_at = due.max(s.start);

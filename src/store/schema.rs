@@ -4,7 +4,11 @@
 use rusqlite_migration::{M, Migrations};
 
 pub(super) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2_SCHEDULE_INDEXES)])
+    Migrations::new(vec![
+        M::up(V1),
+        M::up(V2_SCHEDULE_INDEXES),
+        M::up(V3_DUE_OVERRIDE),
+    ])
 }
 
 const V1: &str = r#"
@@ -116,6 +120,16 @@ const V2_SCHEDULE_INDEXES: &str = r#"
 CREATE INDEX outbox_recipient ON outbox (recipient, next_attempt_at);
 CREATE INDEX outbox_thread ON outbox (engagement_id, recipient);
 CREATE INDEX event_kind ON event (kind, engagement_id, milestone_id, time);
+"#;
+
+/// A milestone's due date as agreed with the contractor after the config
+/// was written (the owner accepted a counter-proposal): it overrides the
+/// config's `due` until the config's date itself changes. And an index on
+/// the journal's Message-IDs, so a correction finds the reading it undoes
+/// (and the readers that skip corrected readings stay cheap).
+const V3_DUE_OVERRIDE: &str = r#"
+ALTER TABLE milestone ADD COLUMN due_override TEXT;
+CREATE INDEX event_message ON event (message_id);
 "#;
 
 #[cfg(test)]

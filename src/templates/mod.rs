@@ -183,7 +183,11 @@ mod tests {
                 notes => "Looks good", reason => "Fix the header", percent => "80", spent => "1600.00 EUR", budget => "2000.00 EUR",
                 config => "handoff.toml", errors => "handoff.toml:3:9: bad", mailbox => "owner@example.test/INBOX", since => "Tue 24 Nov 2026, 09:00",
                 headline => "1 engagement, 1 needs you", folded => "", summary => "Website: late", waiting_since => "Mon",
-                overdue_for => "3 days", asked => "Mon", requested => "Mon" },
+                overdue_for => "3 days", asked => "Mon", requested => "Mon",
+                because => "a link with \"pushed\"", message_id => "<r1@example.test>",
+                milestone_rule => "the reply cites its reminder", current => "Fri 4 Dec",
+                proposed => "Thu 10 Dec", comment => "Travelling", answerable => "yes",
+                new_text => "Could we move it?", to => "sam@example.test" },
         }
     }
 

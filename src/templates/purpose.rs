@@ -33,6 +33,9 @@ pub enum Purpose {
     NoticeUnanswered,
     NoticeOverdue,
     NoticeStatusMissing,
+    NoticeCounter,
+    NoticeDelegated,
+    CounterDeclined,
 }
 
 impl Purpose {
@@ -66,6 +69,9 @@ impl Purpose {
         Purpose::NoticeUnanswered,
         Purpose::NoticeOverdue,
         Purpose::NoticeStatusMissing,
+        Purpose::NoticeCounter,
+        Purpose::NoticeDelegated,
+        Purpose::CounterDeclined,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -99,6 +105,9 @@ impl Purpose {
             Purpose::NoticeUnanswered => "notice_unanswered",
             Purpose::NoticeOverdue => "notice_overdue",
             Purpose::NoticeStatusMissing => "notice_status_missing",
+            Purpose::NoticeCounter => "notice_counter",
+            Purpose::NoticeDelegated => "notice_delegated",
+            Purpose::CounterDeclined => "counter_declined",
         }
     }
 
@@ -125,6 +134,8 @@ impl Purpose {
             Purpose::NoticeQuestion
                 | Purpose::NoticeBounce
                 | Purpose::NoticeDeclined
+                | Purpose::NoticeCounter
+                | Purpose::NoticeDelegated
                 | Purpose::NoticeSendFailed
                 | Purpose::NoticeConfigError
                 | Purpose::NoticeInboxDown
@@ -144,6 +155,7 @@ impl Purpose {
                 | Purpose::RedoRequest
                 | Purpose::Escalation
                 | Purpose::NoticeOverdue
+                | Purpose::CounterDeclined
         )
     }
 }

@@ -155,6 +155,9 @@ pub struct Words {
     pub tokens: Vec<String>,
     /// For each word, the byte range in the original text.
     pub spans: Vec<(usize, usize)>,
+    /// For each word, the sentence it stands in (counted from 0): a new one
+    /// starts after `.`, `!`, `?`, `;`, `:` or a line break.
+    pub sentence: Vec<u32>,
 }
 
 /// A phrase found in a text.
@@ -191,8 +194,20 @@ impl Words {
     /// hold a letter or a digit), folded.
     pub fn new(text: &str) -> Words {
         let mut w = Words::default();
+        let mut sentence = 0;
+        let mut ended = false;
         for (at, piece) in text.split_word_bound_indices() {
+            if piece.contains(['.', '!', '?', ';', ':', '\n', '¿', '¡'])
+                && !piece.chars().any(char::is_alphanumeric)
+            {
+                ended = true;
+                continue;
+            }
             if piece.chars().any(char::is_alphanumeric) {
+                if ended && !w.tokens.is_empty() {
+                    sentence += 1;
+                }
+                ended = false;
                 // A word that ends in an apostrophe ("wrote'") keeps only
                 // the word.
                 let folded = fold(piece);
@@ -200,6 +215,7 @@ impl Words {
                 if !folded.is_empty() {
                     w.tokens.push(folded.to_string());
                     w.spans.push((at, at + piece.len()));
+                    w.sentence.push(sentence);
                 }
             }
         }

@@ -38,18 +38,28 @@ pub(super) fn quote_starts(lines: &[&str], i: usize) -> Option<String> {
 }
 
 /// "On Tue, 24 Nov 2026, Ada <ada@example.test> wrote:" and its
-/// translations. The line must end in `:` and hold a date or an address (a
+/// translations. The line must end in `:`; matched by a pattern that opens
+/// with a wildcard ("* wrote"), it must also hold a date or an address (a
 /// digit, `@` or `<`), so "Here is what Ada wrote:" in a reply is not taken
 /// for one.
 fn quote_header(line: &str) -> Option<String> {
-    if !line.ends_with(':')
-        || !line
-            .chars()
-            .any(|c| c.is_ascii_digit() || c == '@' || c == '<')
-    {
+    if !line.ends_with(':') {
         return None;
     }
-    let hit = lexicon().is_whole("quote_header", &Words::new(line), &[])?;
+    let words = Words::new(line);
+    // A header line is short; this also bounds the cost of `*` on a long one.
+    if words.len() > 40 {
+        return None;
+    }
+    let hit = lexicon().is_whole("quote_header", &words, &[])?;
+    let evidence = line
+        .chars()
+        .any(|c| c.is_ascii_digit() || c == '@' || c == '<');
+    // "* wrote:" alone could be the writer's own sentence; "On … wrote:"
+    // (a pattern that opens with a word) could not.
+    if hit.phrase.starts_with('*') && !evidence {
+        return None;
+    }
     Some(format!("quote header \"{}:\" ({})", hit.phrase, hit.lang))
 }
 

@@ -89,7 +89,7 @@ enum Role {
 
 /// Splits a reply into its new text, quote and signature; `cited` are the
 /// mails it answers (their text as Handoff sent it).
-pub fn split(body: &Body<'_>, cited: &[Cited]) -> NewText {
+pub fn split(body: &Body<'_>, cited: &[&Cited]) -> NewText {
     let mut cuts = Vec::new();
     let text = match (body.text, body.html) {
         (Some(t), _) if body.flowed => html::unflow(t, body.delsp),
@@ -165,8 +165,8 @@ pub fn split(body: &Body<'_>, cited: &[Cited]) -> NewText {
 }
 
 /// Marks as quoted every run of new-text lines that comes from a cited mail.
-fn subtract_cited(lines: &[&str], roles: &mut [Role], cited: &[Cited], cuts: &mut Vec<Cut>) {
-    if cited.iter().all(Cited::is_empty) {
+fn subtract_cited(lines: &[&str], roles: &mut [Role], cited: &[&Cited], cuts: &mut Vec<Cut>) {
+    if cited.iter().all(|c| c.is_empty()) {
         return;
     }
     let mut first_cut: Option<(usize, &str)> = None;

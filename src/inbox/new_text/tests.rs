@@ -131,7 +131,7 @@ fn the_cited_mail_is_subtracted_even_without_any_marker() {
             text: Some(reply),
             ..Default::default()
         },
-        &cited(),
+        &cited().iter().collect::<Vec<_>>(),
     );
     // "Hi Dana," opens the pasted mail and cannot be told from the reply; it
     // says nothing the rules read.
@@ -152,7 +152,7 @@ fn the_cited_mail_is_subtracted_even_without_any_marker() {
             text: Some("Ada\n\nThe wireframes are done."),
             ..Default::default()
         },
-        &cited(),
+        &cited().iter().collect::<Vec<_>>(),
     );
     assert_eq!(n.text, "Ada\n\nThe wireframes are done.");
 }
