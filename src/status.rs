@@ -191,7 +191,9 @@ fn engagement_status(
             MilestoneStatus {
                 id: m.id.clone(),
                 title: m.title.clone(),
-                due: m.due.to_rfc3339(),
+                // The store's date: the config's, or one agreed since (an
+                // accepted counter-proposal).
+                due: stored.map_or(m.due, |s| s.due).to_rfc3339(),
                 state: stored
                     .map_or(MilestoneState::Planned, |s| s.state)
                     .to_string(),
@@ -239,16 +241,16 @@ fn next_item(
 ) -> Option<NextItem> {
     let mut candidates: Vec<(DateTime<Utc>, &str, String)> = Vec::new();
     for m in &e.milestones {
-        let done = record
-            .and_then(|r| r.milestones.iter().find(|s| s.id == m.id))
-            .is_some_and(|s| {
-                matches!(
-                    s.state,
-                    MilestoneState::Accepted | MilestoneState::Cancelled
-                )
-            });
-        if !done && m.due > now {
-            candidates.push((m.due, "milestone", format!("{} due", m.title)));
+        let stored = record.and_then(|r| r.milestones.iter().find(|s| s.id == m.id));
+        let done = stored.is_some_and(|s| {
+            matches!(
+                s.state,
+                MilestoneState::Accepted | MilestoneState::Cancelled
+            )
+        });
+        let due = stored.map_or(m.due, |s| s.due);
+        if !done && due > now {
+            candidates.push((due, "milestone", format!("{} due", m.title)));
         }
     }
     if let Some(k) = e.kickoff.filter(|k| *k > now) {

@@ -171,18 +171,25 @@ pub fn parse(raw: &[u8]) -> Option<Facts> {
             }
             continue;
         }
+        // A report's parts, and any mail carried inside this one (a
+        // forward), are not files delivered.
         let report_part = ct.is_some_and(|ct| {
             ct.ctype().eq_ignore_ascii_case("message")
                 || (ct.ctype().eq_ignore_ascii_case("text")
                     && ct
                         .subtype()
                         .is_some_and(|s| s.eq_ignore_ascii_case("rfc822-headers")))
-        }) && report.is_some();
+        });
+        let vcard = ct.is_some_and(|ct| {
+            ct.subtype().is_some_and(|s| {
+                s.eq_ignore_ascii_case("vcard") || s.eq_ignore_ascii_case("x-vcard")
+            })
+        });
         // An image with a Content-ID is shown inline (a logo in a
         // signature): not something delivered.
         let inline_image = ct.is_some_and(|ct| ct.ctype().eq_ignore_ascii_case("image"))
             && part.content_id().is_some();
-        if report_part || inline_image {
+        if report_part || inline_image || vcard {
             continue;
         }
         files.push(

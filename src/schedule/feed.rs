@@ -63,12 +63,16 @@ fn engagement_events(
         if done {
             continue;
         }
-        let local = m.due.with_timezone(&tz);
+        // The store's date, where one was agreed since the config was written.
+        let due = record
+            .and_then(|r| r.milestones.iter().find(|s| s.id == m.id))
+            .map_or(m.due, |s| s.due);
+        let local = due.with_timezone(&tz);
         let span = if local.time() == NaiveTime::from_hms_opt(23, 59, 59).unwrap_or(NaiveTime::MIN)
         {
             Span::Day(local.date_naive())
         } else {
-            Span::Between(m.due - TimeDelta::minutes(30), m.due)
+            Span::Between(due - TimeDelta::minutes(30), due)
         };
         out.push(event(
             format!("feed.{}.{}@handoff", e.id, m.id),
