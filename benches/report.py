@@ -39,6 +39,7 @@ def verdict(v, goal, lower_is_better):
 
 
 inbox, outbox, sched = read("inbox.txt"), read("outbox.txt"), read("schedule.txt")
+classify = read("classify.txt")
 daemon, outage, crash = read("daemon.txt"), read("outage.txt"), read("crash.txt")
 
 rows = []
@@ -134,6 +135,46 @@ else:
 print()
 print("For scale: a general workflow tool measured on this kind of machine idles at 330–350 MB RSS")
 print("in two processes and takes 5–10 s to become usable.")
+print()
+print("## Classification")
+print()
+# The kinds whose false positives change state (benches/classify.rs, STATE_CHANGING).
+state_changing = ["acknowledgement", "delivery", "status_report", "question", "bounce",
+                  "calendar_reply", "calendar_counter"]
+kinds = re.findall(r"^\s+kind (\S+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\S+)\s+(\S+)", classify, re.M)
+if kinds:
+    head = classify.splitlines()[0] if classify else ""
+    accuracy = find(classify, r"accuracy ([\d.]+) \(")
+    print(f"From `cargo bench --bench classify` ({head.split(': ', 1)[-1]}): each reply of the labelled corpus "
+          "(`tests/fixtures/replies`, real client shapes in seven languages) read by the inbound pipeline and "
+          "compared with what a careful human says it is. "
+          f"Overall {fmt(accuracy * 100 if accuracy is not None else None, '%')} read as labelled. "
+          "The goal: precision ≥ 0.98 for every kind that changes state, and no read receipt or delivery delay "
+          "read as a bounce.")
+    print()
+    print("| kind | labelled | said | right | precision | recall | goal | |")
+    print("|---|---|---|---|---|---|---|---|")
+    for kind, labelled, said, right, prec, rec in kinds:
+        goal, ok = "", ""
+        if kind in state_changing:
+            goal = "precision ≥ 0.98"
+            ok = "met" if prec != "-" and float(prec) >= 0.98 else "**not met**"
+        print(f"| {kind} | {labelled} | {said} | {right} | {prec} | {rec} | {goal} | {ok} |")
+    print()
+    bounces = re.search(r"no read receipt or delivery delay read as a bounce: (\d+) of (\d+)", classify)
+    if bounces:
+        n, of = bounces.groups()
+        print(f"- read receipts and delivery delays read as a bounce: {n} of {of} "
+              f"(goal 0: {'met' if n == '0' else '**not met**'})")
+    for line in ("milestone accuracy", "partstat accuracy", "second kinds", "intake:"):
+        m = re.search(r"^\s+(" + re.escape(line) + r".*)$", classify, re.M)
+        if m:
+            print(f"- {m.group(1)}")
+    print()
+    print("The confusion matrix and every misreading with Handoff's reason are in "
+          "[`benches/results/classify.txt`](benches/results/classify.txt).")
+else:
+    print("missing (the classify benchmark did not print its figures; see target/bench-report/classify.txt)")
 print()
 print("## Raw output")
 for name, text in (("inbox", inbox), ("outbox", outbox), ("schedule", sched)):
