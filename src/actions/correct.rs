@@ -260,16 +260,14 @@ pub(super) fn apply(
                     }
                 }
             }
-            Kind::Acknowledgement => {
-                if !other_acknowledgement(store, e, &message_id)? {
-                    for m in act
-                        .record
-                        .milestones
-                        .iter()
-                        .filter(|m| m.state == MilestoneState::Acknowledged)
-                    {
-                        transitions.push((m.id.clone(), MilestoneEvent::AcknowledgementRetracted));
-                    }
+            Kind::Acknowledgement if !other_acknowledgement(store, e, &message_id)? => {
+                for m in act
+                    .record
+                    .milestones
+                    .iter()
+                    .filter(|m| m.state == MilestoneState::Acknowledged)
+                {
+                    transitions.push((m.id.clone(), MilestoneEvent::AcknowledgementRetracted));
                 }
             }
             Kind::Bounce => {

@@ -69,6 +69,9 @@ fn when(test: bool, seen: impl FnOnce() -> String) -> Seen {
     test.then(seen)
 }
 
+/// A short answer: thanks in one this long acknowledges a first mail.
+const SHORT: usize = 12;
+
 /// The table.
 pub const RULES: &[Rule] = &[
     Rule {
@@ -135,7 +138,14 @@ pub const RULES: &[Rule] = &[
     Rule {
         kind: Kind::AutoReply,
         why: "an auto-reply: a header that says so, or out-of-office wording",
-        test: |f, _, r| f.auto_header.clone().or_else(|| r.auto_reply.clone()),
+        // Only on an engagement's thread (or to the owner): a newsletter from
+        // a stranger is simply not ours (`unmatched` below).
+        test: |f, c, r| {
+            if c.engagement.is_none() && !c.from_owner {
+                return None;
+            }
+            f.auto_header.clone().or_else(|| r.auto_reply.clone())
+        },
     },
     Rule {
         kind: Kind::OwnerCommand,
@@ -186,7 +196,9 @@ pub const RULES: &[Rule] = &[
         test: |_, c, r| {
             r.status.clone().or_else(|| {
                 when(
-                    c.answers.as_deref() == Some("status_request") && r.question.is_none(),
+                    c.answers.as_deref() == Some("status_request")
+                        && r.question.is_none()
+                        && r.report_announced.is_none(),
                     || "it answers a status request".into(),
                 )
             })
@@ -204,20 +216,15 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         kind: Kind::Acknowledgement,
-        why: "answers the instructions, the agreement request or an invitation, or says thanks/received",
+        why: "acknowledges: says received, noted, agreed; or thanks in a short answer to the instructions, the agreement request or an invitation",
         test: |_, c, r| {
             let first_mail = matches!(
                 c.answers.as_deref(),
                 Some("instructions" | "agreement_request" | "milestone_invite" | "kickoff")
             );
-            match (&r.acknowledgement, first_mail) {
-                (Some(words), _) => Some(words.clone()),
-                (None, true) => Some(format!(
-                    "it answers the {}",
-                    c.answers.as_deref().unwrap_or_default().replace('_', " ")
-                )),
-                (None, false) => None,
-            }
+            r.acknowledgement
+                .clone()
+                .or_else(|| r.thanks.clone().filter(|_| first_mail && r.words <= SHORT))
         },
     },
     Rule {
@@ -261,8 +268,15 @@ pub fn classify(f: &Facts, c: &Context) -> Decision {
         .iter()
         .find_map(|r| (r.test)(f, c, &reading).map(|seen| (r, seen)))
         .unwrap_or((&RULES[RULES.len() - 1], String::new()));
+    // A calendar answer may carry a question in its comment ("declined:
+    // could we do Thursday instead?"); a counter-proposal's comment asks
+    // what the proposal asks, and the owner answers that.
     let also = match rule.kind {
-        Kind::Delivery | Kind::StatusReport if reading.question.is_some() => vec![Kind::Question],
+        Kind::Delivery | Kind::StatusReport | Kind::CalendarReply
+            if reading.question.is_some() && c.from_contractor =>
+        {
+            vec![Kind::Question]
+        }
         _ => Vec::new(),
     };
     Decision {

@@ -142,7 +142,7 @@ impl Inbox<'_> {
     /// What points at the contractor in a mail that is not from them.
     fn stranger_note(&self, engagement: &str, f: &Facts) -> Option<String> {
         let contractor = self.contractor_address(engagement)?;
-        if f.reply_to.iter().any(|a| *a == contractor) {
+        if f.reply_to.contains(&contractor) {
             return Some(format!("only its Reply-To is {contractor}"));
         }
         if f.sender.as_deref() == Some(contractor.as_str()) {

@@ -11,9 +11,13 @@
 //!   with a link (these are *strong*); a delivery phrase alone ("here is",
 //!   "anbei") is *weak*. A completion word that is negated or put off ("not
 //!   done yet", "will be ready Friday", "noch nicht fertig") does not count;
-//! - a status report's shape: a percentage, or status words ("on track",
-//!   "blocked", "in progress"); in the subject, one is enough;
-//! - thanks and receipt ("got it", "danke", "bien reçu");
+//! - a status report's shape: a percentage, a status word ("on track",
+//!   "blocked", "in progress", "half done"; one in the subject), or two
+//!   weaker ones ("this week", "next steps"; one in answer to a status
+//!   request);
+//! - receipt and agreement ("got it", "alles klar", "bien reçu"), and
+//!   thanks alone ("danke"), which acknowledges only in a short answer to a
+//!   first mail;
 //! - out-of-office wording, in the subject or the body.
 
 use super::classify::Context;
@@ -36,7 +40,15 @@ pub struct Reading {
     /// A delivery phrase, without a link or an attachment.
     pub weak_delivery: Option<String>,
     pub status: Option<String>,
+    /// Receipt or agreement ("got it", "bien reçu", "alles klar").
     pub acknowledgement: Option<String>,
+    /// Thanks alone ("thanks", "danke").
+    pub thanks: Option<String>,
+    /// How many words the new text has.
+    pub words: usize,
+    /// The report is announced, not given ("the status report comes
+    /// tomorrow").
+    pub report_announced: Option<String>,
     /// Out-of-office wording in the subject or the body.
     pub auto_reply: Option<String>,
     /// A receipt's subject ("Read: …") together with a receipt's wording.
@@ -150,6 +162,11 @@ pub fn read(f: &Facts, c: &Context) -> Reading {
         vec![lang.as_str(), "en"]
     };
     let langs = langs.as_slice();
+    // Thanks and agreement mean the same in every language and a short
+    // reply ("Perfecto, recibido.") tells no language: these are read in
+    // all of them. Completion and delay words are not ("pronto" is "ready"
+    // in Portuguese and "soon" in Spanish).
+    let all: &[&str] = &[];
     let subject = Words::new(&f.subject);
     let mut r = Reading {
         question: question(lex, text, &words, langs),
@@ -183,27 +200,54 @@ pub fn read(f: &Facts, c: &Context) -> Reading {
     };
     r.weak_delivery = (!delivery.is_empty()).then(|| quoted(&delivery));
 
-    let status = lex.find_all("status", &words, langs);
+    // "The status report comes tomorrow" announces one; it is not one.
+    let announced: Vec<Hit> = lex
+        .find_all("report_noun", &words, langs)
+        .into_iter()
+        .filter(|h| guarded(h, &before, &after, &words))
+        .collect();
+    let strong: Vec<Hit> = lex
+        .find_all("status", &words, langs)
+        .into_iter()
+        .filter(|h| {
+            !announced
+                .iter()
+                .any(|a| a.start <= h.start && h.end <= a.end)
+        })
+        .collect();
+    let weak: Vec<Hit> = lex
+        .find_all("status_weak", &words, langs)
+        .into_iter()
+        .filter(|h| {
+            !announced
+                .iter()
+                .any(|a| a.start <= h.start && h.end <= a.end)
+        })
+        .collect();
+    r.report_announced = announced.first().map(|h| h.phrase.clone());
     let in_subject = lex.find_all("status", &subject, &[]);
+    let distinct = weak
+        .iter()
+        .map(|h| h.phrase.as_str())
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
     r.status = if let Some(p) = percentage(text) {
         Some(format!("a percentage ({p})"))
     } else if !in_subject.is_empty() {
         Some(format!("the subject says so ({})", quoted(&in_subject)))
-    } else if status
-        .iter()
-        .map(|h| h.phrase.as_str())
-        .collect::<std::collections::BTreeSet<_>>()
-        .len()
-        >= 2
-        || (c.answers.as_deref() == Some("status_request") && !status.is_empty())
-    {
-        Some(format!("status words ({})", quoted(&status)))
+    } else if !strong.is_empty() {
+        Some(format!("status words ({})", quoted(&strong)))
+    } else if distinct >= 2 || (c.answers.as_deref() == Some("status_request") && distinct >= 1) {
+        Some(format!("status words ({})", quoted(&weak)))
     } else {
         None
     };
 
-    let ack = lex.find_all("acknowledgement", &words, langs);
+    let ack = lex.find_all("acknowledgement", &words, all);
     r.acknowledgement = (!ack.is_empty()).then(|| quoted(&ack));
+    let thanks = lex.find_all("thanks", &words, all);
+    r.thanks = (!thanks.is_empty()).then(|| quoted(&thanks));
+    r.words = words.len();
 
     // Out-of-office: the subject in any language (it is short and machine
     // made); the body only in what its own language says, and only in a

@@ -2,7 +2,8 @@
 //! 1. the one whose invitation, reminder or notice the reply cites;
 //! 2. else the one the new text names (its title as a phrase, or its id as
 //!    a word), the first named if several;
-//! 3. else the earliest one still open.
+//! 3. else, for a delivery, a question or a status report, the earliest
+//!    one still open (thanks or a message is about the engagement).
 //!
 //! For a delivery only a milestone still open for delivery (instructed,
 //! acknowledged, sent back for a redo) can be chosen; any other reading may
@@ -77,6 +78,10 @@ pub fn choose(
             rule: "named",
             why: format!("the new text names it (\u{201c}{}\u{201d})", m.title),
         });
+    }
+    // Thanks or a message is about the engagement, not one milestone.
+    if !matches!(kind, Kind::Delivery | Kind::Question | Kind::StatusReport) {
+        return None;
     }
     // Milestones come ordered by due date.
     candidates.iter().find(|m| open(m.state)).map(|m| Chosen {

@@ -23,6 +23,8 @@ pub struct OwnedBody {
     pub html: Option<String>,
     pub flowed: bool,
     pub delsp: bool,
+    /// The writer's names, from the From's display name.
+    pub names: Vec<String>,
 }
 
 impl OwnedBody {
@@ -32,6 +34,7 @@ impl OwnedBody {
             html: self.html.as_deref(),
             flowed: self.flowed,
             delsp: self.delsp,
+            names: &self.names,
         }
     }
 }
@@ -166,7 +169,11 @@ pub fn parse(raw: &[u8]) -> Option<Facts> {
             })
         };
         if is("text", "calendar") || is("application", "ics") {
-            if let Some(t) = part.text_contents() {
+            // Clients put the same calendar inline and as invite.ics: once.
+            if let Some(t) = part
+                .text_contents()
+                .filter(|t| !calendars.iter().any(|c| c == t))
+            {
                 calendars.push(t.to_string());
             }
             continue;
@@ -199,6 +206,22 @@ pub fn parse(raw: &[u8]) -> Option<Facts> {
         );
     }
     let mut body = OwnedBody::default();
+    if let Some(name) = m
+        .from()
+        .and_then(|a| a.first())
+        .and_then(|a| a.name())
+        .map(|n| n.trim().trim_matches('"').to_string())
+        .filter(|n| !n.is_empty() && !n.contains('@'))
+    {
+        if let Some(first) = name
+            .split_whitespace()
+            .next()
+            .filter(|f| f.chars().count() >= 2)
+        {
+            body.names.push(first.to_string());
+        }
+        body.names.push(name);
+    }
     if let Some(part) = m.text_part(0).filter(|p| !p.is_text_html()) {
         body.text = part.text_contents().map(str::to_string);
         if let Some(ct) = part.content_type() {

@@ -30,7 +30,9 @@ use chrono::{DateTime, Utc};
 const JOURNAL_EXCERPT: usize = 500;
 const NOTICE_EXCERPT: usize = 1500;
 
-/// The readings a milestone is chosen for.
+/// The readings a milestone is chosen for (by the mail it cites or the one
+/// it names; only these three also fall back to the earliest open one:
+/// thanks or a message is about the engagement, not a milestone).
 fn about_a_milestone(kind: Kind) -> bool {
     matches!(
         kind,
@@ -80,6 +82,42 @@ pub(super) fn outcome(f: &Facts, ctx: &Context, d: &Decision, chosen: Option<&Ch
         milestone: chosen.map(|c| c.id.clone()),
         also: d.also.iter().map(|k| k.as_str().to_string()).collect(),
         explain,
+    }
+}
+
+/// What the calendar recorder found says which engagement and milestone
+/// the mail was about (a calendar answer matches by UID, not by thread), and
+/// whether it was the contractor's at all.
+fn calendar_outcome(outcome: &mut Outcome, answers: &[calendar_reply::ReplyOutcome]) {
+    use calendar_reply::ReplyOutcome as R;
+    let mut any_theirs = false;
+    for a in answers {
+        let (engagement, item) = match a {
+            R::Recorded {
+                engagement, item, ..
+            }
+            | R::Countered {
+                engagement, item, ..
+            }
+            | R::Refreshed { engagement, item } => {
+                any_theirs = true;
+                (engagement, Some(item))
+            }
+            R::IgnoredSender { engagement, .. } => (engagement, None),
+            R::UnknownUid(_) => continue,
+        };
+        outcome.engagement.get_or_insert_with(|| engagement.clone());
+        if let Some(item) = item.filter(|i| *i != "kickoff") {
+            outcome.milestone.get_or_insert_with(|| item.clone());
+        }
+    }
+    let ignored = answers.iter().any(|a| matches!(a, R::IgnoredSender { .. }));
+    if ignored && !any_theirs {
+        outcome.kind = Kind::IgnoredSender.as_str().to_string();
+        outcome.why = format!(
+            "{}; but the calendar's attendee or its sender is not the contractor: changes nothing",
+            outcome.why
+        );
     }
 }
 
@@ -239,6 +277,7 @@ impl Inbox<'_> {
             Kind::CalendarReply | Kind::CalendarCounter | Kind::CalendarRefresh
         ) && let Some(from) = &facts.from
         {
+            let mut answers = Vec::new();
             for ics in &facts.calendars {
                 match calendar_reply::record(
                     self.model,
@@ -249,7 +288,7 @@ impl Inbox<'_> {
                     facts,
                     now,
                 ) {
-                    Ok(_) => {}
+                    Ok(o) => answers.extend(o),
                     // A calendar that does not parse is the sender's fault,
                     // not a failure of the pipeline: the mail is recorded
                     // already, so say so in the journal and go on. (As an
@@ -273,6 +312,7 @@ impl Inbox<'_> {
                     Err(e) => return Err(e.into()),
                 }
             }
+            calendar_outcome(&mut outcome, &answers);
         }
         Ok(outcome)
     }

@@ -46,6 +46,7 @@ fn proposed_due(start: Option<When>, end: Option<When>, tz: Tz) -> Option<DateTi
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn queue(
     model: &Model,
     composer: &Composer<'_>,

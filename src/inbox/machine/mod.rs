@@ -385,11 +385,14 @@ pub fn auto_header(m: &Message<'_>) -> Option<String> {
     if let Some(v) = lower("X-Auto-Reply").filter(|v| v != "no") {
         return said("X-Auto-Reply", v);
     }
-    for name in ["List-Id", "List-Unsubscribe", "Feedback-ID"] {
+    for name in ["List-Id", "List-Unsubscribe"] {
         if let Some(v) = raw(name) {
             return said(name, v);
         }
     }
+    // Feedback-ID marks bulk senders' campaigns, but Proton Mail sets it on
+    // every mail a person sends: alone it says nothing, beside a bulk
+    // sender's Precedence (read above) it is not needed.
     if raw("Return-Path").is_some_and(|v| v.replace(' ', "") == "<>") {
         return said("Return-Path", "<>".into());
     }

@@ -109,13 +109,14 @@ fn every_auto_reply_header_the_best_systems_read_is_read() {
         "List-Id: <team.lists.example.test>",
         "List-Unsubscribe: <mailto:leave@lists.example.test>",
         "Return-Path: <>",
-        "Feedback-ID: 1:2:3:ses",
     ] {
         let raw = format!("{header}\r\nFrom: dana@example.test\r\nSubject: x\r\n\r\nbody\r\n");
         let m = MessageParser::default().parse(raw.as_bytes()).unwrap();
         assert!(auto_header(&m).is_some(), "{header}");
     }
+    // Proton Mail sets Feedback-ID on every mail a person sends.
     let raw = b"Auto-Submitted: no\r\nPrecedence: first-class\r\nFrom: dana@example.test\r\n\
+        Feedback-ID: 71846219:user:proton\r\n\
         Return-Path: <dana@example.test>\r\nSubject: x\r\n\r\nbody\r\n";
     let m = MessageParser::default().parse(&raw[..]).unwrap();
     assert_eq!(auto_header(&m), None);

@@ -43,6 +43,9 @@ pub struct Body<'a> {
     /// The text part is `format=flowed` (RFC 3676), with `delsp=yes`.
     pub flowed: bool,
     pub delsp: bool,
+    /// The writer's names (From's display name, its first word): a line
+    /// that is one of them starts the signature.
+    pub names: &'a [String],
 }
 
 /// Where the reply was cut, and by which rule.
@@ -110,9 +113,16 @@ pub fn split(body: &Body<'_>, cited: &[&Cited]) -> NewText {
         (None, None) => String::new(),
     };
     let lines: Vec<&str> = text.lines().collect();
+    let names: Vec<Words> = body
+        .names
+        .iter()
+        .map(|n| Words::new(n))
+        .filter(|w| !w.is_empty())
+        .collect();
     let mut roles = vec![Role::New; lines.len()];
     let mut i = 0;
     let mut in_signature = false;
+    let mut after_text = false;
     while i < lines.len() {
         let line = lines[i];
         let t = line.trim();
@@ -121,18 +131,33 @@ pub fn split(body: &Body<'_>, cited: &[&Cited]) -> NewText {
             i += 1;
             continue;
         }
-        if let Some(rule) = markers::quote_starts(&lines, i) {
-            cuts.push(Cut {
-                rule,
-                line: i + 1,
-                what: "quote",
-            });
-            for r in &mut roles[i..] {
-                *r = Role::Quoted;
+        match markers::quote_starts(&lines, i) {
+            Some(markers::QuoteStart::AllBelow(rule)) => {
+                cuts.push(Cut {
+                    rule,
+                    line: i + 1,
+                    what: "quote",
+                });
+                for r in &mut roles[i..] {
+                    *r = Role::Quoted;
+                }
+                break;
             }
-            break;
+            Some(markers::QuoteStart::ThisLine(rule)) => {
+                cuts.push(Cut {
+                    rule,
+                    line: i + 1,
+                    what: "quote",
+                });
+                roles[i] = Role::Quoted;
+                // What follows the quote is theirs again, signature or not.
+                in_signature = false;
+                i += 1;
+                continue;
+            }
+            None => {}
         }
-        if !in_signature && let Some(rule) = markers::signature_starts(t) {
+        if !in_signature && let Some(rule) = markers::signature_starts(t, &names, after_text) {
             cuts.push(Cut {
                 rule,
                 line: i + 1,
@@ -142,6 +167,8 @@ pub fn split(body: &Body<'_>, cited: &[&Cited]) -> NewText {
         }
         if in_signature {
             roles[i] = Role::Signature;
+        } else if !t.is_empty() {
+            after_text = true;
         }
         i += 1;
     }

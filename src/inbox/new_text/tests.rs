@@ -200,6 +200,7 @@ fn format_flowed_is_unwrapped_before_it_is_read() {
             flowed: true,
             delsp: false,
             html: None,
+            names: &[],
         },
         &[],
     );
