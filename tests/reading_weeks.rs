@@ -129,7 +129,8 @@ impl Install {
             );
         }
         let mut all: Vec<Sent> = by_id.into_values().collect();
-        all.sort_by(|a, b| a.date.cmp(&b.date));
+        // Mails of one pass share a second: then by purpose.
+        all.sort_by(|a, b| (&a.date, &a.purpose).cmp(&(&b.date, &b.purpose)));
         all
     }
 
@@ -264,8 +265,9 @@ fn an_outlook_thanks_received_that_quotes_the_instructions_does_not_stop_the_rem
         .collect();
     assert_eq!(
         to_ada,
-        ["notice_overdue", "escalation"],
-        "no 'please check it' for work that does not exist"
+        ["notice_silence", "notice_overdue", "escalation"],
+        "Dana went quiet after her thanks, then the work is late; no 'please check it' \
+         for work that does not exist"
     );
 }
 
@@ -329,7 +331,7 @@ fn a_read_receipt_and_a_delay_hold_nothing_and_a_hard_bounce_says_why() {
     let instructions = h.of("instructions").remove(0);
     let id = &instructions.message_id;
     h.receive(
-        "mdn",
+        "1-mdn",
         &format!(
             "From: Dana Díaz <dana@example.test>\nTo: ada@example.test\n\
              Subject: Read: Website [site]\nMessage-ID: <mdn-1@example.test>\n\
@@ -345,7 +347,7 @@ fn a_read_receipt_and_a_delay_hold_nothing_and_a_hard_bounce_says_why() {
         ),
     );
     h.receive(
-        "delayed",
+        "2-delayed",
         &dsn(
             id,
             "delayed",
@@ -361,10 +363,16 @@ fn a_read_receipt_and_a_delay_hold_nothing_and_a_hard_bounce_says_why() {
         1,
         "mail to Dana still goes: nothing bounced"
     );
-    assert!(
-        sent.iter().all(|s| s.to != ADA),
-        "a receipt and a delay tell the owner nothing: {:?}",
-        sent.iter().map(|s| &s.purpose).collect::<Vec<_>>()
+    let to_ada: Vec<&str> = sent
+        .iter()
+        .filter(|s| s.to == ADA)
+        .map(|s| s.purpose.as_str())
+        .collect();
+    assert_eq!(
+        to_ada,
+        ["notice_silence"],
+        "a receipt and a delay tell the owner nothing (no bounce, no 'please check'); \
+         neither is Dana writing, so after five days the owner hears she is quiet"
     );
     assert_eq!(
         h.milestone_state("2027-03-18T10:00:00Z"),
