@@ -75,14 +75,23 @@ due = 2026-12-12
 }
 
 fn start(config: &Path) -> Child {
-    Command::new(bin())
-        .args(["run", "--config"])
+    start_with(config, None)
+}
+
+/// Starts `handoff run`; with `notify`, the daemon reports to that socket
+/// the way it does to systemd.
+fn start_with(config: &Path, notify: Option<&Path>) -> Child {
+    let mut cmd = Command::new(bin());
+    cmd.args(["run", "--config"])
         .arg(config)
         .env("HANDOFF_NOW", NOW)
         .env("RUST_LOG", "warn")
         .env_remove("HANDOFF_CONFIG")
-        .env_remove("NOTIFY_SOCKET")
-        .stdin(Stdio::null())
+        .env_remove("NOTIFY_SOCKET");
+    if let Some(path) = notify {
+        cmd.env("NOTIFY_SOCKET", path);
+    }
+    cmd.stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -221,8 +230,26 @@ fn killed_at_random_moments_it_loses_nothing_and_sends_nothing_twice() {
     let loop_time = started.elapsed();
 
     // One last life, left to finish: everything queued goes out, every
-    // reply is read.
-    let mut child = start(&config);
+    // reply is read. It is stopped with SIGTERM only once it has said
+    // READY=1 (its signal handlers are in place by then): when the earlier
+    // lives left nothing to do, the work below is found done at once, and a
+    // SIGTERM that beat the handlers would end the process by the signal.
+    let socket = dir.path().join("notify.sock");
+    let notify = std::os::unix::net::UnixDatagram::bind(&socket).expect("bind notify socket");
+    notify
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .expect("socket timeout");
+    let mut child = start_with(&config, Some(&socket));
+    let mut buf = vec![0u8; 4096];
+    loop {
+        let n = notify.recv(&mut buf).expect("READY=1 from the last life");
+        if String::from_utf8_lossy(&buf[..n])
+            .lines()
+            .any(|l| l == "READY=1")
+        {
+            break;
+        }
+    }
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let log = events(&config);

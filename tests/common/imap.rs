@@ -1,5 +1,7 @@
 //! A test's own IMAP client for the stack: STARTTLS or implicit TLS, always
-//! verifying the server against the stack's CA (or a config the test gives).
+//! verifying the server against the stack's CA (or a config the test gives);
+//! LOGIN with a password, or AUTHENTICATE with an OAuth 2.0 bearer token
+//! (XOAUTH2, OAUTHBEARER).
 
 use super::{Account, MailStack, tls_config};
 use futures::TryStreamExt;
@@ -11,13 +13,16 @@ use tokio_rustls::client::TlsStream;
 use tokio_rustls::rustls::ClientConfig;
 
 pub type Session = async_imap::Session<TlsStream<TcpStream>>;
+/// Connected (TLS up), not logged in yet.
+pub type Client = async_imap::Client<TlsStream<TcpStream>>;
 
 fn server_name() -> rustls_pki_types::ServerName<'static> {
     rustls_pki_types::ServerName::try_from("localhost").expect("valid name")
 }
 
-/// Connects on the IMAP port, upgrades with STARTTLS, logs in.
-pub async fn login_starttls(stack: &MailStack, account: &Account) -> Result<Session, String> {
+/// Connects on the IMAP port and upgrades with STARTTLS (the server
+/// verified against the stack's CA): a client ready to log in.
+pub async fn connect_starttls(stack: &MailStack) -> Result<Client, String> {
     let tcp = TcpStream::connect((stack.host.as_str(), stack.imap_port))
         .await
         .map_err(|e| format!("connect: {e}"))?;
@@ -36,7 +41,31 @@ pub async fn login_starttls(stack: &MailStack, account: &Account) -> Result<Sess
         .connect(server_name(), tcp)
         .await
         .map_err(|e| format!("TLS: {e}"))?;
-    let client = async_imap::Client::new(tls);
+    Ok(async_imap::Client::new(tls))
+}
+
+/// Connects on the IMAPS port (TLS from the first byte) with the given TLS
+/// config and reads the greeting: a client ready to log in.
+pub async fn connect_tls(stack: &MailStack, config: Arc<ClientConfig>) -> Result<Client, String> {
+    let tcp = TcpStream::connect((stack.host.as_str(), stack.imaps_port))
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    let tls = TlsConnector::from(config)
+        .connect(server_name(), tcp)
+        .await
+        .map_err(|e| format!("TLS: {e}"))?;
+    let mut client = async_imap::Client::new(tls);
+    client
+        .read_response()
+        .await
+        .map_err(|e| format!("greeting: {e}"))?
+        .ok_or("no greeting")?;
+    Ok(client)
+}
+
+/// Connects on the IMAP port, upgrades with STARTTLS, logs in.
+pub async fn login_starttls(stack: &MailStack, account: &Account) -> Result<Session, String> {
+    let client = connect_starttls(stack).await?;
     client
         .login(&account.user, &account.password)
         .await
@@ -55,23 +84,122 @@ pub async fn login_tls(
     account: &Account,
     config: Arc<ClientConfig>,
 ) -> Result<Session, String> {
-    let tcp = TcpStream::connect((stack.host.as_str(), stack.imaps_port))
-        .await
-        .map_err(|e| format!("connect: {e}"))?;
-    let tls = TlsConnector::from(config)
-        .connect(server_name(), tcp)
-        .await
-        .map_err(|e| format!("TLS: {e}"))?;
-    let mut client = async_imap::Client::new(tls);
-    client
-        .read_response()
-        .await
-        .map_err(|e| format!("greeting: {e}"))?
-        .ok_or("no greeting")?;
+    let client = connect_tls(stack, config).await?;
     client
         .login(&account.user, &account.password)
         .await
         .map_err(|(e, _)| format!("LOGIN: {e}"))
+}
+
+/// A SASL mechanism that carries an OAuth 2.0 bearer token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bearer {
+    /// Google's and Microsoft's `XOAUTH2`.
+    XOAuth2,
+    /// RFC 7628's `OAUTHBEARER`.
+    OAuthBearer,
+}
+
+impl Bearer {
+    pub fn name(self) -> &'static str {
+        match self {
+            Bearer::XOAuth2 => "XOAUTH2",
+            Bearer::OAuthBearer => "OAUTHBEARER",
+        }
+    }
+
+    /// The client's first message, before base64 (RFC 7628 section 3.1 for
+    /// OAUTHBEARER; Google's XOAUTH2 format).
+    pub fn initial_response(self, user: &str, token: &str, host: &str, port: u16) -> String {
+        match self {
+            Bearer::XOAuth2 => format!("user={user}\x01auth=Bearer {token}\x01\x01"),
+            Bearer::OAuthBearer => {
+                format!("n,a={user},\x01host={host}\x01port={port}\x01auth=Bearer {token}\x01\x01")
+            }
+        }
+    }
+
+    /// What the client must send back to an error challenge to end the
+    /// exchange and get the server's NO / 535: an empty response for
+    /// XOAUTH2, a single `0x01` for OAUTHBEARER (RFC 7628 section 3.2.3).
+    /// A client that waits without answering waits forever.
+    pub fn error_ack(self) -> &'static [u8] {
+        match self {
+            Bearer::XOAuth2 => b"",
+            Bearer::OAuthBearer => b"\x01",
+        }
+    }
+}
+
+/// An async-imap [`async_imap::Authenticator`] for a bearer token: answers
+/// the server's first (empty) challenge with the initial response, and an
+/// error challenge (Dovecot's JSON) with [`Bearer::error_ack`], keeping
+/// the JSON in `server_error` for the caller.
+pub struct BearerAuthenticator {
+    mechanism: Bearer,
+    initial: String,
+    sent: bool,
+    pub server_error: Option<String>,
+}
+
+impl async_imap::Authenticator for &mut BearerAuthenticator {
+    type Response = Vec<u8>;
+
+    fn process(&mut self, challenge: &[u8]) -> Vec<u8> {
+        if !self.sent {
+            self.sent = true;
+            return self.initial.clone().into_bytes();
+        }
+        self.server_error = Some(String::from_utf8_lossy(challenge).into_owned());
+        self.mechanism.error_ack().to_vec()
+    }
+}
+
+/// `AUTHENTICATE` with a bearer token on a connected client; the error
+/// names the server's JSON error challenge when there was one.
+pub async fn authenticate(
+    client: Client,
+    mechanism: Bearer,
+    user: &str,
+    token: &str,
+    port: u16,
+) -> Result<Session, String> {
+    let mut auth = BearerAuthenticator {
+        mechanism,
+        initial: mechanism.initial_response(user, token, "localhost", port),
+        sent: false,
+        server_error: None,
+    };
+    let result = client.authenticate(mechanism.name(), &mut auth).await;
+    result.map_err(|(e, _)| match auth.server_error {
+        Some(json) => format!(
+            "AUTHENTICATE {}: {e} (after the error challenge {json})",
+            mechanism.name()
+        ),
+        None => format!("AUTHENTICATE {}: {e}", mechanism.name()),
+    })
+}
+
+/// STARTTLS, then `AUTHENTICATE` with a bearer token as `user`.
+pub async fn authenticate_starttls(
+    stack: &MailStack,
+    mechanism: Bearer,
+    user: &str,
+    token: &str,
+) -> Result<Session, String> {
+    let client = connect_starttls(stack).await?;
+    authenticate(client, mechanism, user, token, stack.imap_port).await
+}
+
+/// Implicit TLS, then `AUTHENTICATE` with a bearer token as `user`.
+pub async fn authenticate_imaps(
+    stack: &MailStack,
+    mechanism: Bearer,
+    user: &str,
+    token: &str,
+) -> Result<Session, String> {
+    let client = connect_tls(stack, tls_config(&stack.ca_cert)).await?;
+    authenticate(client, mechanism, user, token, stack.imaps_port).await
 }
 
 /// One mailbox of a LIST answer.

@@ -10,10 +10,20 @@
 //! verified against the stack's CA); `imap` logs in (STARTTLS or implicit
 //! TLS, verified), lists, fetches and waits for mail with IDLE;
 //! [`MailStack::maildir_messages`] reads the Maildirs on disk.
+//!
+//! OAuth 2.0: Dovecot and Postfix also take XOAUTH2 and OAUTHBEARER with
+//! JWTs from the stack's test authorization server; [`MailStack::oauth`]
+//! starts that server and gives a test its endpoints, flows and switches
+//! (`oauth`, over the small HTTP client in `http`); `imap` and `smtp` log in
+//! with a bearer token as they do with a password; `raw` speaks IMAP and SMTP
+//! line by line, for exchanges a client library would not get wrong.
 
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod http;
 pub mod imap;
+pub mod oauth;
+pub mod raw;
 pub mod smtp;
 pub mod watch;
 
@@ -74,10 +84,21 @@ pub struct MailStack {
     pub start_time: Duration,
     /// Every KEY=value of DIR/env, as the script wrote it at start.
     pub env: HashMap<String, String>,
+    /// The authorization server, once [`MailStack::oauth`] started it.
+    oauth: OnceLock<oauth::OAuth>,
     /// Held so the directory lives as long as an owned stack; `None` for the
     /// shared stack, whose directory is removed at exit.
     _tmp: Option<tempfile::TempDir>,
     owned: bool,
+}
+
+/// Every KEY=value of `dir/env`, as the script last wrote it.
+fn read_env(dir: &Path) -> HashMap<String, String> {
+    let text = std::fs::read_to_string(dir.join("env")).expect("mailstack env file");
+    text.lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 /// The script that runs stacks.
@@ -157,12 +178,7 @@ impl MailStack {
             String::from_utf8_lossy(&out.stderr)
         );
         let start_time = started.elapsed();
-        let text = std::fs::read_to_string(dir.join("env")).expect("mailstack env file");
-        let env: HashMap<String, String> = text
-            .lines()
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let env = read_env(dir);
         let get = |k: &str| {
             env.get(k)
                 .unwrap_or_else(|| panic!("{k} missing from {}/env", dir.display()))
@@ -193,6 +209,7 @@ impl MailStack {
             mail_dir: PathBuf::from(get("MAIL_DIR")),
             start_time,
             env,
+            oauth: OnceLock::new(),
             _tmp: None,
             owned: false,
         }
@@ -206,7 +223,9 @@ impl MailStack {
             .expect("run tests/mailstack/mailstack");
         assert!(
             out.status.success(),
-            "mailstack {cmd} failed:\n{}",
+            "mailstack {cmd} failed ({}):\n{}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
     }

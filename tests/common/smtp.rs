@@ -1,9 +1,11 @@
-//! Sending through the stack's submission port: STARTTLS required, AUTH,
-//! the server verified against the stack's CA.
+//! Sending through the stack's submission port: STARTTLS required, AUTH
+//! (a password, or an OAuth 2.0 access token with XOAUTH2), the server
+//! verified against the stack's CA.
 
 use super::{Account, MailStack};
 use lettre::address::Envelope;
-use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::AsyncSmtpTransportBuilder;
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::transport::smtp::response::Response;
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -22,6 +24,14 @@ pub fn transport_with(
     user: &str,
     password: &str,
 ) -> AsyncSmtpTransport<Tokio1Executor> {
+    builder(stack)
+        .credentials(Credentials::new(user.to_string(), password.to_string()))
+        .build()
+}
+
+/// The submission port, STARTTLS required, the server verified against the
+/// stack's CA; no credentials yet.
+fn builder(stack: &MailStack) -> AsyncSmtpTransportBuilder {
     let pem = std::fs::read(&stack.ca_cert).expect("read CA");
     let tls = TlsParameters::builder("localhost".to_string())
         .add_root_certificate(Certificate::from_pem(&pem).expect("CA PEM"))
@@ -30,7 +40,23 @@ pub fn transport_with(
     AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(stack.host.as_str())
         .port(stack.smtp_port)
         .tls(Tls::Required(tls))
-        .credentials(Credentials::new(user.to_string(), password.to_string()))
+}
+
+/// A lettre transport to the submission port that logs in as `user` with
+/// an OAuth 2.0 access token (`AUTH XOAUTH2`), TLS as [`transport`].
+///
+/// lettre sends the token as the initial response and does not expect a
+/// challenge: when the server refuses the token (a 334 carrying JSON before
+/// the 535), lettre ends with a client error ("does not expect a
+/// challenge"), not with the server's 535.
+pub fn transport_xoauth2(
+    stack: &MailStack,
+    user: &str,
+    token: &str,
+) -> AsyncSmtpTransport<Tokio1Executor> {
+    builder(stack)
+        .credentials(Credentials::new(user.to_string(), token.to_string()))
+        .authentication(vec![Mechanism::Xoauth2])
         .build()
 }
 

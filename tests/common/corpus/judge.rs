@@ -1,5 +1,9 @@
 //! What Handoff makes of each reply: the pipeline run for real, each reply
 //! against its own copy of the scenario's store.
+//!
+//! The one file of the corpus that uses Handoff's library (config, templates,
+//! composer, inbox, store); everything else goes through the `handoff`
+//! binary, so a change to the library's insides touches only this.
 
 use super::{Scenario, dir, split_words};
 use chrono::DateTime;
