@@ -70,11 +70,15 @@
 //!   meetings; [`calendar`] is pure iCalendar build and parse.
 //! - [`inbox`] turns incoming mail into recorded events, from the local
 //!   Maildir, `handoff ingest`, or the IMAP IDLE watcher
-//!   ([`inbox::imap_watch`]); it never sends, it queues owner notices for the
-//!   outbox. [`imap_conn`] is the one way to an IMAP server.
+//!   ([`inbox::imap_watch`]): it cuts a reply down to what its writer wrote
+//!   ([`inbox::new_text`], the mail it cites subtracted), reads machine mail
+//!   by RFC ([`inbox::machine`]) and the rest in words ([`inbox::meaning`]),
+//!   classifies ([`inbox::classify`]) and chooses the milestone; it never
+//!   sends, it queues owner notices for the outbox. [`imap_conn`] is the one
+//!   way to an IMAP server.
 //! - [`actions`] are the owner's acts (sign, accept, redo, evaluate, paid,
-//!   answered, end), by command or by reply: each one event, its transition
-//!   and its mail in one transaction. [`money`] reads budgets and payments.
+//!   answered, end, delivered, correct, counter), by command or by reply:
+//!   each one event, its transition and its mail in one transaction. [`money`] reads budgets and payments.
 //! - [`daemon`] is `handoff run`: the pass on every wake-up, the inbox and
 //!   config watchers, signals, reload, shutdown, systemd's notify protocol.
 //! - [`status`] joins config and store for `handoff status`.

@@ -1,4 +1,5 @@
-//! The owner's acts: sign, accept, redo, evaluate, paid, answered, end.
+//! The owner's acts: sign, accept, redo, evaluate, paid, answered, end, and the
+//! ones that set Handoff's reading right: delivered, correct, counter.
 //!
 //! Both ways the owner acts end here: the CLI (`handoff accept website wf
 //! --notes "…"`) and a reply to a Handoff notice whose first line is a
