@@ -102,6 +102,8 @@ fn one_address(a: Option<&Address<'_>>) -> Result<String, String> {
             match addr.parse::<lettre::Address>() {
                 Ok(ok) => Ok(ok.to_string().to_ascii_lowercase()),
                 Err(_) if addr.is_empty() => Err("its From names no address".into()),
+                // Debug-quoted: a control character in it is shown escaped,
+                // never sent raw to a terminal or a log.
                 Err(_) => Err(format!(
                     "its From address {:?} is not well-formed",
                     addr.chars().take(80).collect::<String>()
