@@ -22,7 +22,7 @@ use crate::outbox::{CalendarPart, MailRequest};
 use crate::store::MilestoneRecord;
 use crate::templates::Purpose;
 use crate::templates::local_time;
-use chrono::{DateTime, NaiveTime, TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 
 /// A mail of `purpose` about engagement `e`, with no milestone or extras yet.
 pub fn request(e: &Engagement, purpose: Purpose) -> MailRequest {
@@ -82,6 +82,7 @@ pub fn kickoff_event(
         span: Span::Between(start, start + TimeDelta::minutes(30)),
         attendee: Some(attendee),
         alarm_before: Some(TimeDelta::minutes(15)),
+        tentative: false,
     }
 }
 
@@ -125,9 +126,10 @@ pub fn milestone_event(model: &Model, e: &Engagement, m: &MilestoneRecord) -> Ca
         sequence: u32::try_from(m.sequence).unwrap_or(u32::MAX),
         summary: format!("Due: {} {}", m.title, subject_tag(&e.id)),
         description: format!("{} ({})", m.title, e.title),
-        span: milestone_span(m.due, model.owner.timezone),
+        span: Span::of_due(m.due, model.owner.timezone),
         attendee: Some(attendee(model, e)),
         alarm_before: Some(TimeDelta::days(1)),
+        tentative: false,
     }
 }
 
@@ -201,13 +203,48 @@ pub fn kickoff_request(
     req
 }
 
-/// A milestone due at the end of a day (how a date is read) is an all-day
-/// event on that day; one due at a time is the half-hour ending then.
-pub fn milestone_span(due: DateTime<Utc>, tz: chrono_tz::Tz) -> Span {
-    let local = due.with_timezone(&tz);
-    if local.time() == NaiveTime::from_hms_opt(23, 59, 59).unwrap_or(NaiveTime::MIN) {
-        Span::Day(local.date_naive())
-    } else {
-        Span::Between(due - TimeDelta::minutes(30), due)
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calendar::Span;
+    use crate::store::Store;
+    use chrono::NaiveDate;
+    use std::path::Path;
+
+    #[test]
+    fn a_milestone_due_on_a_date_is_invited_on_the_owners_date() {
+        // The owner in Los Angeles, the contractor in Manila: the end of 5
+        // December for the owner is the afternoon of the 6th for Dana.
+        let src = crate::config::EXAMPLE
+            .replacen("\"Europe/Berlin\"", "\"America/Los_Angeles\"", 1)
+            .replacen("\"America/New_York\"", "\"Asia/Manila\"", 1);
+        let model = crate::config::parse(Path::new("t.toml"), &src, Path::new("/tmp"), None)
+            .unwrap()
+            .model;
+        let mut store = Store::open_in_memory().unwrap();
+        let now = DateTime::parse_from_rfc3339("2026-11-24T17:00:00Z")
+            .unwrap()
+            .to_utc();
+        store
+            .reconcile(&crate::planned::engagements(&model), now)
+            .unwrap();
+        let record = &store.engagements().unwrap()[0];
+        let wireframes = record
+            .milestones
+            .iter()
+            .find(|m| m.id == "wireframes")
+            .unwrap();
+        let e = &model.engagements[0];
+        let event = milestone_event(&model, e, wireframes);
+        assert_eq!(
+            event.span,
+            Span::Day(NaiveDate::from_ymd_opt(2026, 12, 5).unwrap())
+        );
+        let ics = milestone_request(&model, e, wireframes, now)
+            .calendar
+            .unwrap()
+            .ics;
+        assert!(ics.contains("DTSTART;VALUE=DATE:20261205\r\n"), "{ics}");
+        assert!(ics.contains("DTEND;VALUE=DATE:20261206\r\n"), "{ics}");
     }
 }

@@ -24,6 +24,7 @@ fn handoff_at(config: &Path, args: &[&str], now: &str) -> Output {
         .env_remove("HANDOFF_CONFIG")
         .env_remove("CREDENTIALS_DIRECTORY")
         .output()
+        .inspect(|out| common::ical::check_run(config, &out.stdout))
         .expect("run handoff")
 }
 

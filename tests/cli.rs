@@ -28,6 +28,7 @@ fn handoff_at(config: &Path, args: &[&str], now: &str) -> Output {
         .env_remove("HANDOFF_CONFIG")
         .env_remove("CREDENTIALS_DIRECTORY")
         .output()
+        .inspect(|out| common::ical::check_run(config, &out.stdout))
         .expect("run handoff")
 }
 
@@ -101,13 +102,24 @@ fn init_writes_a_starter_config_and_never_overwrites() {
     let config = dir.path().join("handoff.toml");
     let out = handoff(&config, &["init"]);
     assert_eq!(out.status.code(), Some(0), "{}", common::text(&out.stderr));
-    assert_eq!(std::fs::read_to_string(&config).unwrap(), EXAMPLE);
+    // The example, its dates counted from today (HANDOFF_NOW here).
+    let now = chrono::DateTime::parse_from_rfc3339("2026-11-24T09:00:00Z")
+        .unwrap()
+        .to_utc();
+    let written = std::fs::read_to_string(&config).unwrap();
+    let check_line = format!("--config {}", config.display());
+    assert!(written.contains(&check_line), "{written}");
+    assert_eq!(
+        written.replacen(&check_line, "--config config/handoff.toml", 1),
+        handoff::config::starter(now)
+    );
     let out = handoff(&config, &["check"]);
     assert_eq!(
         out.status.code(),
         Some(0),
         "the starter config passes check"
     );
+    assert_eq!(common::text(&out.stderr), "", "without a warning");
 
     std::fs::write(&config, "# mine\n").unwrap();
     let out = handoff(&config, &["init"]);
@@ -379,6 +391,45 @@ fn run_once_sends_instructions_and_invitations_once_after_the_contractors_quiet_
 }
 
 #[test]
+fn a_mail_held_by_quiet_hours_is_dated_when_it_goes_out_under_its_queued_message_id() {
+    let (dir, config) = owner_dir();
+    // 04:00 in New York: queued, held until 08:00 (13:00 UTC).
+    assert!(handoff(&config, &["run", "--once"]).status.success());
+    let store = handoff::store::Store::open(&dir.path().join("var/handoff.db")).unwrap();
+    let far = chrono::DateTime::parse_from_rfc3339("2027-01-01T00:00:00Z")
+        .unwrap()
+        .to_utc();
+    let mut queued: Vec<String> = store
+        .due_outbox(far, 100)
+        .unwrap()
+        .into_iter()
+        .map(|m| m.message_id)
+        .collect();
+    queued.sort();
+    assert_eq!(queued.len(), 4);
+    drop(store);
+    let out = handoff_at(&config, &["run", "--once"], "2026-11-24T13:00:07Z");
+    assert!(
+        common::text(&out.stdout).contains("sent 4"),
+        "{}",
+        common::text(&out.stdout)
+    );
+    let mut sent = Vec::new();
+    for f in std::fs::read_dir(dir.path().join("var/mail/outgoing/new")).unwrap() {
+        let raw = std::fs::read(f.unwrap().path()).unwrap();
+        let m = mail_parser::MessageParser::default().parse(&raw).unwrap();
+        assert_eq!(
+            m.date().map(|d| d.to_rfc3339()).as_deref(),
+            Some("2026-11-24T13:00:07Z"),
+            "dated when it went, not at 04:00 in New York"
+        );
+        sent.push(format!("<{}>", m.message_id().unwrap()));
+    }
+    sent.sort();
+    assert_eq!(sent, queued, "the Message-IDs fixed when they were queued");
+}
+
+#[test]
 fn ics_writes_the_owners_feed() {
     let (dir, config) = owner_dir();
     let out = handoff(&config, &["ics"]);
@@ -386,10 +437,12 @@ fn ics_writes_the_owners_feed() {
     let feed = common::text(&out.stdout);
     assert!(feed.starts_with("BEGIN:VCALENDAR\r\n"), "{feed}");
     assert!(feed.contains("METHOD:PUBLISH"));
-    assert!(feed.contains("UID:feed.website.wireframes@handoff"));
+    // The invitation's UID (the store's), not one of the feed's own.
+    assert!(feed.contains("UID:website-wireframes-"), "{feed}");
     assert!(
-        feed.contains("DTSTART;VALUE=DATE:20261205"),
-        "wireframes, all day: {feed}"
+        feed.contains("DTSTART;VALUE=DATE:20261205\r\n")
+            && feed.contains("DTEND;VALUE=DATE:20261206\r\n"),
+        "wireframes, all day on the 5th: {feed}"
     );
     assert!(feed.contains("SUMMARY:Kickoff: Company website redesign with Dana Díaz"));
     assert!(feed.contains("SUMMARY:Evaluate Dana Díaz (Company website redesign)"));
@@ -407,11 +460,9 @@ fn ics_writes_the_owners_feed() {
         ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", common::text(&out.stderr));
-    assert!(
-        std::fs::read_to_string(&file)
-            .unwrap()
-            .contains("METHOD:PUBLISH")
-    );
+    let written = std::fs::read_to_string(&file).unwrap();
+    assert!(written.contains("METHOD:PUBLISH"));
+    common::ical::assert_strict(&written);
 
     let out = handoff(&config, &["ics", "--engagement", "nope"]);
     assert_eq!(out.status.code(), Some(2));

@@ -136,6 +136,7 @@ fn message_ids(maildirs: &[PathBuf]) -> HashMap<String, usize> {
     let mut count = HashMap::new();
     for root in maildirs {
         for sub in ["new", "cur"] {
+            common::ical::check_dir(&root.join(sub));
             let Ok(entries) = std::fs::read_dir(root.join(sub)) else {
                 continue;
             };

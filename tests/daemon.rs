@@ -44,6 +44,7 @@ fn handoff(config: &Path, args: &[&str]) -> Output {
         .env_remove("NOTIFY_SOCKET")
         .env_remove("RUST_LOG")
         .output()
+        .inspect(|out| common::ical::check_run(config, &out.stdout))
         .expect("run handoff")
 }
 
@@ -170,6 +171,7 @@ fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
 
 fn outgoing(dir: &Path) -> Vec<String> {
     let new = dir.join("var/mail/outgoing/new");
+    common::ical::check_dir(&new);
     let Ok(entries) = std::fs::read_dir(new) else {
         return Vec::new();
     };

@@ -11,6 +11,8 @@
 //! raises them for a longer run by hand. The README's "Fuzzing" section quotes
 //! the figures.
 
+mod common;
+
 use handoff::config::{self, ConfigError};
 use handoff::inbox::{Inbox, Source};
 use handoff::model::Model;
@@ -255,6 +257,7 @@ fn pipeline() -> Pipeline {
         .expect("the instructions went out");
     let instructions = root.trim_matches(['<', '>']).to_string();
     // The wireframes' invitation UID, for a calendar REPLY that matches.
+    common::ical::check_dir(&dir.path().join("var/mail/outgoing/new"));
     let uid = std::fs::read_dir(dir.path().join("var/mail/outgoing/new"))
         .unwrap()
         .filter_map(|f| std::fs::read_to_string(f.unwrap().path()).ok())

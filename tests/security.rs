@@ -25,6 +25,7 @@ fn handoff_with(config: &Path, args: &[&str], umask: &str, env: &[(&str, &str)])
         .env_remove("HANDOFF_CONFIG")
         .envs(env.iter().copied())
         .output()
+        .inspect(|out| common::ical::check_run(config, &out.stdout))
         .expect("run handoff")
 }
 

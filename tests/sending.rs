@@ -415,6 +415,29 @@ async fn a_4xx_is_retried_later_and_then_delivered() {
     let got = mails_for(&stack, &stack.tempfail, "INBOX", &o.id).await;
     assert_eq!(got.len(), STARTING_MAILS);
     assert_eq!(h.store.outbox_depth().unwrap(), 0);
+    // Dated when they went, not when first tried; the Sent copies are the
+    // same mails, dated the same.
+    let dated = |mails: &[Vec<u8>]| {
+        let mut v: Vec<(String, String)> = mails
+            .iter()
+            .map(|m| {
+                let p = MessageParser::default().parse(m).unwrap();
+                (
+                    p.message_id().unwrap().to_string(),
+                    p.date().unwrap().to_rfc3339(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let delivered = dated(&got);
+    assert!(
+        delivered.iter().all(|(_, d)| d == "2026-11-24T15:05:00Z"),
+        "{delivered:?}"
+    );
+    let sent = mails_for(&stack, &stack.owner, "Sent", &o.id).await;
+    assert_eq!(dated(&sent), delivered);
 }
 
 #[tokio::test]
@@ -546,6 +569,7 @@ async fn local_mode_writes_each_mail_once_as_an_eml_file() {
     assert!(run(None).status.success());
     assert!(run(None).status.success());
     let new = dir.path().join("var/mail/outgoing/new");
+    common::ical::check_dir(&new);
     let files: Vec<_> = std::fs::read_dir(&new).unwrap().collect();
     assert_eq!(
         files.len(),

@@ -202,6 +202,7 @@ pub(super) fn answer(
         &attendee(act.model, e),
         &record.calendar_uid,
         sequence,
+        crate::calendar::Span::of_due(record.due, tz),
         &format!("The date stays {}.", local_time(record.due, contractor_tz)),
         now,
     );

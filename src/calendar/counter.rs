@@ -11,7 +11,7 @@ use super::reply::{address, calendar_with};
 use super::{Party, ReplyError};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use icalendar::{
-    Calendar, CalendarComponent, CalendarDateTime, Component, DatePerhapsTime, Property,
+    Calendar, CalendarComponent, CalendarDateTime, Component, DatePerhapsTime, EventLike, Property,
 };
 
 /// A date or time a calendar proposes.
@@ -126,9 +126,21 @@ pub fn parse_counter(text: &str) -> Result<Vec<Counter>, ReplyError> {
             attendee,
             start: ev.get_start().map(when),
             end: ev.get_end().map(when),
+            // COMMENT may repeat (RFC 5545 §3.8.1.4): the crate keeps it
+            // among the multi-properties.
             comment: ev
                 .property_value("COMMENT")
-                .map(|c| c.replace("\\,", ",").replace("\\n", "\n"))
+                .or_else(|| {
+                    ev.multi_properties()
+                        .get("COMMENT")
+                        .and_then(|v| v.first())
+                        .map(|p| p.value())
+                })
+                .map(|c| {
+                    c.replace("\\,", ",")
+                        .replace("\\;", ";")
+                        .replace("\\n", "\n")
+                })
                 .filter(|c| !c.trim().is_empty()),
             sequence: ev.get_sequence().unwrap_or(0),
         });
@@ -160,27 +172,112 @@ pub fn parse_refresh(text: &str) -> Result<Vec<Refresh>, ReplyError> {
 }
 
 /// The organizer's DECLINECOUNTER (RFC 5546 §3.2.8) for the event `uid` at
-/// its current `sequence`: the proposal is not taken, the event stands.
+/// its current `sequence`: the proposal is not taken, the event stands at
+/// `span`. The event's own DTSTART/DTEND go with it: §3.2.8 does not ask for
+/// them, but strict readers refuse an event without a start, and a client
+/// can show the date that stands.
 pub fn decline_counter(
     organizer: &Party,
     attendee: &Party,
     uid: &str,
     sequence: u32,
+    span: super::Span,
     comment: &str,
     now: DateTime<Utc>,
 ) -> String {
-    let mut cal = Calendar::new();
-    cal.append_property(Property::new("METHOD", "DECLINECOUNTER"));
+    // As `build` writes a calendar: one PRODID (the crate's `new` adds its
+    // own), folded after escaping.
+    let mut cal = Calendar::empty();
     cal.append_property(Property::new("PRODID", "-//Handoff//Handoff//EN"));
+    cal.append_property(Property::new("VERSION", "2.0"));
+    cal.append_property(Property::new("CALSCALE", "GREGORIAN"));
+    cal.append_property(Property::new("METHOD", "DECLINECOUNTER"));
     let mut ev = icalendar::Event::new();
     ev.uid(uid).sequence(sequence).timestamp(now);
+    match span {
+        super::Span::Day(d) => {
+            ev.starts(d).ends(d.succ_opt().unwrap_or(d));
+        }
+        super::Span::Between(a, b) => {
+            ev.starts(a).ends(b);
+        }
+    }
     let mut org = Property::new("ORGANIZER", format!("mailto:{}", organizer.email));
-    org.add_parameter("CN", &organizer.name.replace('"', ""));
+    org.add_parameter("CN", &super::param_text(&organizer.name));
     ev.append_property(org);
     let mut att = Property::new("ATTENDEE", format!("mailto:{}", attendee.email));
-    att.add_parameter("CN", &attendee.name.replace('"', ""));
+    att.add_parameter("CN", &super::param_text(&attendee.name));
     ev.append_multi_property(att);
-    ev.add_property("COMMENT", comment);
+    ev.add_property("COMMENT", super::value_text(comment));
     cal.push(ev.done());
-    cal.done().to_string()
+    let text = super::fold(&cal.done().to_string());
+    #[cfg(test)]
+    super::strict::assert_strict(&text);
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn party(name: &str, email: &str) -> Party {
+        Party {
+            name: name.into(),
+            email: email.parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_declinecounter_names_the_event_and_reads_strictly() {
+        let now = DateTime::parse_from_rfc3339("2026-11-24T09:00:00Z")
+            .unwrap()
+            .to_utc();
+        let ics = decline_counter(
+            &party("Ada Lovelace", "ada@example.test"),
+            &party("Dana Díaz", "dana@example.test"),
+            "website-wireframes-1@handoff",
+            2,
+            super::super::Span::Day(chrono::NaiveDate::from_ymd_opt(2026, 12, 5).unwrap()),
+            "The date stays Sat 5 Dec 2026.",
+            now,
+        );
+        assert!(ics.contains("METHOD:DECLINECOUNTER\r\n"), "{ics}");
+        assert!(ics.contains("UID:website-wireframes-1@handoff\r\n"));
+        assert!(ics.contains("SEQUENCE:2\r\n"));
+        assert_eq!(ics.matches("PRODID").count(), 1);
+        assert!(ics.contains("DTSTART;VALUE=DATE:20261205\r\n"), "{ics}");
+    }
+
+    #[test]
+    fn outlook_and_google_counters_are_read() {
+        let outlook = "BEGIN:VCALENDAR\r\nMETHOD:COUNTER\r\nPRODID:Microsoft Exchange Server 2010\r\n\
+            VERSION:2.0\r\nBEGIN:VTIMEZONE\r\nTZID:W. Europe Standard Time\r\nEND:VTIMEZONE\r\n\
+            BEGIN:VEVENT\r\nATTENDEE;PARTSTAT=NEEDS-ACTION:mailto:Dana@Example.test\r\n\
+            COMMENT;LANGUAGE=en-US:Could we do Thursday\\, please?\r\nUID:k1@handoff\r\n\
+            DTSTART;TZID=W. Europe Standard Time:20261126T140000\r\n\
+            DTEND;TZID=W. Europe Standard Time:20261126T143000\r\nDTSTAMP:20261124T120000Z\r\n\
+            SEQUENCE:1\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+        let c = parse_counter(outlook).unwrap();
+        assert_eq!(c[0].attendee, "dana@example.test");
+        assert_eq!(c[0].sequence, 1);
+        assert_eq!(
+            c[0].comment.as_deref(),
+            Some("Could we do Thursday, please?")
+        );
+        let berlin_14h = DateTime::parse_from_rfc3339("2026-11-26T13:00:00Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(c[0].start, Some(When::Instant(berlin_14h)));
+        let refresh = "BEGIN:VCALENDAR\r\nMETHOD:REFRESH\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\n\
+            UID:k1@handoff\r\nATTENDEE:mailto:dana@example.test\r\nDTSTAMP:20261124T120000Z\r\n\
+            END:VEVENT\r\nEND:VCALENDAR\r\n";
+        assert_eq!(parse_refresh(refresh).unwrap()[0].uid, "k1@handoff");
+        assert!(matches!(
+            parse_counter(refresh),
+            Err(ReplyError::WrongMethod {
+                expected: "COUNTER",
+                ..
+            })
+        ));
+    }
 }

@@ -15,19 +15,27 @@
 //! an instant with the zone's rules for that very date, a 15:00 meeting in
 //! New York stays 15:00 there on both sides of a DST change, without a
 //! VTIMEZONE (which the crate cannot build). A milestone due "on a date" (the
-//! end of that day in the owner's zone) is an all-day event on that date.
+//! end of that day in the owner's zone) is an all-day event on that date, the
+//! owner's date, whatever the reader's zone ([`Span::of_due`]); it ends the
+//! next day, since DTEND is exclusive (RFC 5545 §3.6.1).
 //!
-//! What the crate emits is checked, not trusted: it adds a DTSTAMP and a random
-//! UID to every component lacking one, VALARM included, where RFC 5545 §3.6.6
-//! allows neither; [`build`] removes them from alarms.
+//! What the crate emits is checked, not trusted: `Calendar::new()` adds a
+//! PRODID of its own (a second one makes strict parsers refuse the whole
+//! calendar), so [`build`] starts from an empty calendar; and the crate adds a
+//! DTSTAMP and a random UID to every component lacking one, VALARM included,
+//! where RFC 5545 §3.6.6 allows neither, so [`build`] removes them from
+//! alarms. In the test suite every calendar [`build`] returns is read by
+//! strict parsers too (`strict`).
 
 mod counter;
 mod reply;
+#[cfg(test)]
+pub(crate) mod strict;
 
 pub use counter::{Counter, Refresh, When, decline_counter, parse_counter, parse_refresh};
 pub use reply::{PartStat, Reply, ReplyError, parse_reply};
 
-use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
 use icalendar::{Alarm, Calendar, Component, Event, EventLike, EventStatus, Property, Trigger};
 use lettre::Address;
 
@@ -73,6 +81,21 @@ pub enum Span {
     Between(DateTime<Utc>, DateTime<Utc>),
 }
 
+impl Span {
+    /// The event of something due at `due`: a due *date* is read as the end
+    /// of that day (23:59:59) in the owner's zone `tz`, and is an all-day
+    /// event on the owner's date, even where the reader's date is already
+    /// the next one; a due *time* is the half-hour ending then.
+    pub fn of_due(due: DateTime<Utc>, tz: chrono_tz::Tz) -> Span {
+        let local = due.with_timezone(&tz);
+        if local.time() == NaiveTime::from_hms_opt(23, 59, 59).unwrap_or(NaiveTime::MIN) {
+            Span::Day(local.date_naive())
+        } else {
+            Span::Between(due - TimeDelta::minutes(30), due)
+        }
+    }
+}
+
 /// A person in a calendar: name and address.
 #[derive(Debug, Clone)]
 pub struct Party {
@@ -94,23 +117,34 @@ pub struct CalEvent {
     pub attendee: Option<Party>,
     /// A display alarm this long before the start.
     pub alarm_before: Option<TimeDelta>,
+    /// Planned but not certain (`STATUS:TENTATIVE`): in the owner's feed,
+    /// the events of an engagement whose agreement is not signed yet.
+    pub tentative: bool,
 }
 
 /// The iCalendar text (CRLF line ends) for `events` under `method`.
 pub fn build(method: Method, organizer: &Party, events: &[CalEvent], now: DateTime<Utc>) -> String {
-    let mut cal = Calendar::new();
-    cal.append_property(Property::new("METHOD", method.as_str()));
+    // Empty, not `Calendar::new()`: that one carries the crate's own PRODID,
+    // and RFC 5545 §3.6 allows one.
+    let mut cal = Calendar::empty();
     cal.append_property(Property::new("PRODID", "-//Handoff//Handoff//EN"));
+    cal.append_property(Property::new("VERSION", "2.0"));
+    cal.append_property(Property::new("CALSCALE", "GREGORIAN"));
+    cal.append_property(Property::new("METHOD", method.as_str()));
     for e in events {
+        let summary = value_text(&e.summary);
         let mut ev = Event::new();
         ev.uid(&e.uid)
             .sequence(e.sequence)
             .timestamp(now)
-            .summary(&e.summary)
-            .description(&e.description);
+            .summary(&summary)
+            .description(&value_text(&e.description));
         match e.span {
             Span::Day(d) => {
-                ev.all_day(d);
+                // DTEND is exclusive (RFC 5545 §3.6.1): a one-day event ends
+                // the next day. (The crate's `all_day` writes DTEND = DTSTART,
+                // which Thunderbird shows as "December 5 – 4".)
+                ev.starts(d).ends(d.succ_opt().unwrap_or(d));
             }
             Span::Between(a, b) => {
                 ev.starts(a).ends(b);
@@ -123,8 +157,12 @@ pub fn build(method: Method, organizer: &Party, events: &[CalEvent], now: DateTi
             let mut p = Property::new("ATTENDEE", format!("mailto:{}", a.email));
             p.add_parameter("CN", &param_text(&a.name));
             p.add_parameter("ROLE", "REQ-PARTICIPANT");
-            p.add_parameter("PARTSTAT", "NEEDS-ACTION");
-            p.add_parameter("RSVP", "TRUE");
+            // A cancellation names whom it concerns and asks nothing of them
+            // (RFC 5546 §3.2.5): no PARTSTAT to set, no RSVP to send.
+            if method != Method::Cancel {
+                p.add_parameter("PARTSTAT", "NEEDS-ACTION");
+                p.add_parameter("RSVP", "TRUE");
+            }
             ev.append_multi_property(p);
         }
         match method {
@@ -132,24 +170,65 @@ pub fn build(method: Method, organizer: &Party, events: &[CalEvent], now: DateTi
                 ev.status(EventStatus::Cancelled);
             }
             _ => {
-                ev.status(EventStatus::Confirmed);
+                ev.status(if e.tentative {
+                    EventStatus::Tentative
+                } else {
+                    EventStatus::Confirmed
+                });
                 if let Some(before) = e.alarm_before {
                     let trigger = Trigger::before_start(
                         chrono::Duration::try_seconds(before.num_seconds()).unwrap_or_default(),
                     );
-                    ev.alarm(Alarm::display(&e.summary, trigger));
+                    ev.alarm(Alarm::display(&summary, trigger));
                 }
             }
         }
         cal.push(ev.done());
     }
-    strip_alarm_extras(&cal.done().to_string())
+    let text = fold(&strip_alarm_extras(&cal.done().to_string()));
+    #[cfg(test)]
+    strict::assert_strict(&text);
+    text
+}
+
+/// A TEXT value as RFC 5545 §3.3.11 allows it: no control characters but
+/// the line break (which the crate escapes as `\n`) and the tab. The crate
+/// escapes `\n` but writes a CR as it is, which would end the content line
+/// early: every line break becomes one `\n`.
+pub(super) fn value_text(s: &str) -> String {
+    s.replace("\r\n", "\n")
+        .replace('\r', "\n")
+        .chars()
+        .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
+        .collect()
 }
 
 /// Parameter values are quoted by the crate; a `"` cannot be quoted in
 /// iCalendar at all (RFC 5545 §3.2), so it is dropped.
-fn param_text(s: &str) -> String {
+pub(super) fn param_text(s: &str) -> String {
     s.chars().filter(|c| *c != '"' && !c.is_control()).collect()
+}
+
+/// Folds every content line to at most 75 octets (RFC 5545 §3.1), on
+/// character boundaries. The crate folds before it escapes, so a value with
+/// `;`, `,` or line breaks comes out with lines a few octets too long, which
+/// strict readers refuse: its folding is undone and done again here.
+pub(super) fn fold(ics: &str) -> String {
+    let unfolded = icalendar::parser::unfold(ics);
+    let mut out = String::with_capacity(unfolded.len() + unfolded.len() / 64);
+    for line in unfolded.split_terminator("\r\n") {
+        let mut room = 75;
+        for c in line.chars() {
+            if c.len_utf8() > room {
+                out.push_str("\r\n ");
+                room = 74;
+            }
+            out.push(c);
+            room -= c.len_utf8();
+        }
+        out.push_str("\r\n");
+    }
+    out
 }
 
 /// Removes the DTSTAMP and UID lines the crate adds inside VALARM.

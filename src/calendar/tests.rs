@@ -27,6 +27,7 @@ fn meeting(uid: &str, seq: u32, start: DateTime<Utc>) -> CalEvent {
             email: "dana@example.test".parse().unwrap(),
         }),
         alarm_before: Some(TimeDelta::minutes(15)),
+        tentative: false,
     }
 }
 
@@ -130,6 +131,13 @@ fn a_cancel_keeps_the_uid_raises_the_sequence_and_says_cancelled() {
     ] {
         assert!(l.iter().any(|x| x == want), "{want} missing in\n{ics}");
     }
+    // It names whom it concerns and asks nothing of them (RFC 5546 §3.2.5).
+    let attendee = l.iter().find(|x| x.starts_with("ATTENDEE")).unwrap();
+    assert!(
+        !attendee.contains("RSVP") && !attendee.contains("PARTSTAT"),
+        "{attendee}"
+    );
+    assert!(attendee.ends_with(":mailto:dana@example.test"));
     assert!(
         !ics.contains("BEGIN:VALARM"),
         "no alarm for a withdrawn event"
@@ -162,12 +170,88 @@ fn a_meeting_keeps_its_local_time_across_dst() {
 }
 
 #[test]
-fn a_milestone_on_a_date_is_an_all_day_event() {
+fn a_milestone_on_a_date_is_an_all_day_event_ending_the_next_day() {
     let mut e = meeting("m@handoff", 0, t("2026-12-05T22:59:59Z"));
     e.span = Span::Day(NaiveDate::from_ymd_opt(2026, 12, 5).unwrap());
     let ics = build(Method::Publish, &ada(), &[e], t("2026-11-24T09:00:00Z"));
-    assert!(ics.contains("DTSTART;VALUE=DATE:20261205"), "{ics}");
+    let l = lines(&ics);
+    assert!(
+        l.iter().any(|x| x == "DTSTART;VALUE=DATE:20261205"),
+        "{ics}"
+    );
+    // DTEND is exclusive (RFC 5545 §3.6.1): equal to DTSTART, Thunderbird
+    // shows "December 5 – 4".
+    assert!(l.iter().any(|x| x == "DTEND;VALUE=DATE:20261206"), "{ics}");
     assert!(ics.contains("METHOD:PUBLISH"));
+}
+
+#[test]
+fn a_due_date_is_the_owners_date_wherever_the_reader_is() {
+    // The end of 5 December in Los Angeles is already 6 December in UTC
+    // (and in Manila): the event stays on the owner's 5 December.
+    let la = chrono_tz::America::Los_Angeles;
+    let due = la
+        .with_ymd_and_hms(2026, 12, 5, 23, 59, 59)
+        .unwrap()
+        .to_utc();
+    assert_eq!(due, t("2026-12-06T07:59:59Z"));
+    assert_eq!(
+        Span::of_due(due, la),
+        Span::Day(NaiveDate::from_ymd_opt(2026, 12, 5).unwrap())
+    );
+    // A due time is the half-hour ending then.
+    let noon = t("2027-01-15T11:00:00Z");
+    assert_eq!(
+        Span::of_due(noon, chrono_tz::Europe::Berlin),
+        Span::Between(noon - TimeDelta::minutes(30), noon)
+    );
+}
+
+#[test]
+fn every_calendar_names_one_product() {
+    let ics = build(
+        Method::Request,
+        &ada(),
+        &[meeting("k1@handoff", 0, t("2026-11-25T14:00:00Z"))],
+        t("2026-11-24T09:00:00Z"),
+    );
+    let prodids: Vec<String> = lines(&ics)
+        .into_iter()
+        .filter(|x| x.starts_with("PRODID"))
+        .collect();
+    assert_eq!(prodids, ["PRODID:-//Handoff//Handoff//EN"], "{ics}");
+    assert!(lines(&ics).iter().any(|x| x == "VERSION:2.0"));
+}
+
+#[test]
+fn a_tentative_event_says_so() {
+    let mut e = meeting("k1@handoff", 0, t("2026-11-25T14:00:00Z"));
+    e.tentative = true;
+    e.attendee = None;
+    let ics = build(Method::Publish, &ada(), &[e], t("2026-11-24T09:00:00Z"));
+    assert!(lines(&ics).iter().any(|x| x == "STATUS:TENTATIVE"), "{ics}");
+}
+
+#[test]
+fn the_strict_reading_refuses_what_clients_would() {
+    let good = build(
+        Method::Publish,
+        &ada(),
+        &[meeting("k1@handoff", 0, t("2026-11-25T14:00:00Z"))],
+        t("2026-11-24T09:00:00Z"),
+    );
+    assert_eq!(strict::check(&good), Ok(()));
+    // What Handoff wrote before: the crate's PRODID and its own.
+    let two = good.replacen(
+        "PRODID:-//Handoff//Handoff//EN\r\n",
+        "PRODID:ICALENDAR-RS\r\nPRODID:-//Handoff//Handoff//EN\r\n",
+        1,
+    );
+    assert!(strict::check(&two).unwrap_err().contains("PRODID"));
+    let ends_at_start = good.replacen("DTEND:20261125T143000Z", "DTEND:20261125T140000Z", 1);
+    assert!(strict::check(&ends_at_start).unwrap_err().contains("DTEND"));
+    let bare_cr = good.replacen("SUMMARY:Kickoff", "SUMMARY:Kick\roff", 1);
+    assert!(strict::check(&bare_cr).is_err());
 }
 
 #[test]
@@ -237,4 +321,24 @@ fn what_is_not_a_reply_is_refused() {
     ));
     let empty = "BEGIN:VCALENDAR\r\nMETHOD:REPLY\r\nEND:VCALENDAR\r\n";
     assert_eq!(parse_reply(empty), Err(ReplyError::Empty("REPLY")));
+}
+
+#[test]
+fn long_lines_fold_at_75_octets_and_unfold_to_the_same_text() {
+    let mut e = meeting("k1@handoff", 0, t("2026-11-25T14:00:00Z"));
+    // Escaping (`\;`, `\,`, `\n`) and two-octet characters both lengthen a
+    // line after the crate has folded it.
+    e.summary = "Réunion; café, crème\n".repeat(12);
+    let ics = build(
+        Method::Request,
+        &ada(),
+        &[e.clone()],
+        t("2026-11-24T09:00:00Z"),
+    );
+    for line in ics.split("\r\n") {
+        assert!(line.len() <= 75, "{} octets: {line:?}", line.len());
+    }
+    let parsed: icalendar::Calendar = ics.parse().unwrap();
+    let ev = parsed.components[0].as_event().unwrap();
+    assert_eq!(ev.get_summary(), Some(e.summary.as_str()));
 }

@@ -1,6 +1,6 @@
 //! Looking without changing anything that matters: `status`, `log`, `plan`,
-//! `preview` and `ics`. (`plan` records the config's engagements in the store
-//! as `run` does, so its view is the daemon's.)
+//! `preview` and `ics`. (`plan` and `ics` record the config's engagements in
+//! the store as `run` does, so their view is the daemon's.)
 
 use super::{CliError, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, open_store, plural, report_config_error};
 use crate::clock::Clock;
@@ -237,16 +237,27 @@ pub(super) fn ics(
     if let Some(id) = engagement.filter(|id| model.engagement(id).is_none()) {
         return Err(CliError::UnknownEngagement(id.to_string()));
     }
-    // The store only refines the feed (done milestones left out); without
-    // one, the config alone says what is planned.
-    let records = if model.mail.state.is_file() {
-        Store::open(&model.mail.state)
-            .and_then(|s| s.engagements())
-            .unwrap_or_default()
-    } else {
-        Vec::new()
-    };
-    let text = crate::schedule::feed(model, engagement, &records, clock.now());
+    // The store must know the config's engagements (as `run` would record
+    // them), as for `plan`: the feed names each event with its invitation's
+    // UID, which the store fixes, and leaves out what is done.
+    let mut store = open_store(model)?;
+    store.reconcile(&crate::planned::engagements(model), clock.now())?;
+    let records = store.engagements()?;
+    let mut kickoffs = std::collections::HashMap::new();
+    for e in &model.engagements {
+        if let Some(v) = store.scheduler_get(&format!("kickoff/{}", e.id))? {
+            let (uid, sequence, start) = crate::invite::kickoff_state(&v);
+            kickoffs.insert(
+                e.id.clone(),
+                crate::schedule::KickoffSent {
+                    uid,
+                    sequence,
+                    start,
+                },
+            );
+        }
+    }
+    let text = crate::schedule::feed(model, engagement, &records, &kickoffs, clock.now());
     match output {
         None => std::io::stdout().lock().write_all(text.as_bytes())?,
         Some(path) => {

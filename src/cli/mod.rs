@@ -42,7 +42,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Write a commented starter config (handoff.toml) into DIR; never overwrites.
+    /// Write a commented starter config (handoff.toml) into DIR, its dates
+    /// counted from today; never overwrites.
     Init {
         /// Where to write handoff.toml (default: the directory of --config).
         dir: Option<PathBuf>,
@@ -228,7 +229,7 @@ pub fn run(cli: Cli) -> u8 {
         crate::daemon::logging::init(Some("warn"));
     }
     match cli.command {
-        Command::Init { dir } => setup::init(&cli.config, dir.as_deref()),
+        Command::Init { dir } => setup::init(&cli.config, dir.as_deref(), clock.as_ref()),
         Command::Check => setup::check(&cli.config, clock.as_ref()),
         Command::Status { json } => with_config(&cli.config, |loaded| {
             looking::status_cmd(loaded, clock.as_ref(), json)

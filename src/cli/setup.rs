@@ -1,4 +1,5 @@
-//! Setting up: `handoff init` (the commented starter config) and `handoff
+//! Setting up: `handoff init` (the commented starter config, its dates
+//! counted from today) and `handoff
 //! check` (every problem in the config, then every template rendered
 //! against it).
 
@@ -11,7 +12,9 @@ use crate::status;
 use std::io::Write;
 use std::path::Path;
 
-pub(super) fn init(config_path: &Path, dir: Option<&Path>) -> u8 {
+/// Writes the starter config: the example with its dates counted from today
+/// (`HANDOFF_NOW` respected), so a first run of it invites to what is ahead.
+pub(super) fn init(config_path: &Path, dir: Option<&Path>, clock: &dyn Clock) -> u8 {
     let dir = dir.map(Path::to_path_buf).unwrap_or_else(|| {
         config_path
             .parent()
@@ -29,7 +32,13 @@ pub(super) fn init(config_path: &Path, dir: Option<&Path>) -> u8 {
         .write(true)
         .create_new(true)
         .open(&target);
-    match file.and_then(|mut f| f.write_all(config::EXAMPLE.as_bytes())) {
+    // Its "Check it with" line names the file where it is.
+    let text = config::starter(clock.now()).replacen(
+        "--config config/handoff.toml",
+        &format!("--config {}", target.display()),
+        1,
+    );
+    match file.and_then(|mut f| f.write_all(text.as_bytes())) {
         Ok(()) => {
             println!(
                 "wrote {}: edit it, then run `handoff check --config {}`",

@@ -23,14 +23,18 @@
 mod build;
 mod diag;
 mod reader;
+mod starter;
 mod values;
 
 pub use diag::{Diagnostic, Severity};
+pub use starter::starter;
 
 use crate::model::Model;
 use std::path::{Path, PathBuf};
 
-/// The commented example config, also written by `handoff init`.
+/// The commented example config: the reference (tests pin their clock to
+/// its dates); `handoff init` writes it with its dates moved to today
+/// ([`starter`]).
 pub const EXAMPLE: &str = include_str!("../../config/handoff.toml");
 
 /// Where the config is looked for when `--config` is not given.

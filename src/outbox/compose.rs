@@ -4,6 +4,11 @@
 //! - Message-ID: `<128 random bits in hex.purpose@owner's domain>`, fixed when
 //!   the mail is queued. It is unguessable, so a reply citing it proves the
 //!   writer saw our mail, and replies are matched by it later.
+//! - Date: when the mail goes out, not when it was queued ([`finalize`], at
+//!   the sender's claim): a mail held by quiet hours is not dated in the
+//!   contractor's night. So the text never says a time relative to when it
+//!   was written ("in 3 days"): it names dates, which stay true however long
+//!   the mail waits.
 //! - Threading: every mail of one engagement to one person cites the first one
 //!   in In-Reply-To and References (RFC 5322 §3.6.4), and contractor mail keeps
 //!   one subject per engagement (Gmail threads by subject too).
@@ -15,8 +20,10 @@ use crate::model::{Engagement, Milestone, Model};
 use crate::templates::{Purpose, Rendered, TemplateError, Templates, local_date, local_time};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
-use lettre::message::{Attachment, Mailbox, MultiPart};
+use lettre::message::header::{
+    ContentTransferEncoding, ContentType, Header, HeaderName, HeaderValue,
+};
+use lettre::message::{Attachment, Body, Mailbox, MultiPart};
 use lettre::{Address, Message};
 use minijinja::Value;
 use serde::Serialize;
@@ -35,9 +42,18 @@ pub struct MailRequest {
     pub calendar: Option<CalendarPart>,
 }
 
-/// A calendar to put in a mail: inline in the alternative (where Gmail and
-/// Outlook look for their buttons) and as `invite.ics` (for clients that only
-/// read attachments), per RFC 6047.
+/// A calendar to put in a mail (iMIP, RFC 6047), twice, as Google Calendar's
+/// own invitations and CalConnect's iMIP best practices have it:
+///
+/// - `text/calendar; method=…` inside the alternative, next to the text and
+///   HTML: the one iMIP part. Gmail, Outlook, Apple Mail and Thunderbird put
+///   their accept/decline buttons on it.
+/// - `application/ics` as the attachment `invite.ics` (base64): for the
+///   clients and webmails that only offer attachments to import. It is not
+///   `text/calendar`, because a client treats every `text/calendar` part as
+///   an invitation: Thunderbird showed a second invitation block for the
+///   attachment when it was one. The test suite holds every mail to exactly
+///   one `text/calendar` part (`tests/common/ical.rs`).
 #[derive(Debug, Clone)]
 pub struct CalendarPart {
     pub method: crate::calendar::Method,
@@ -194,9 +210,20 @@ impl Composer<'_> {
             builder.multipart(alternative)?
         } else {
             let mut mixed = MultiPart::mixed().multipart(alternative);
-            if let (Some(c), Some(ct)) = (&req.calendar, calendar_type) {
-                mixed = mixed
-                    .singlepart(Attachment::new("invite.ics".to_string()).body(c.ics.clone(), ct));
+            if let Some(c) = &req.calendar {
+                // Base64 always (see CalendarPart): lettre would pick 7bit for
+                // an ASCII calendar, and a store that keeps mail with LF line
+                // ends (Dovecot's Maildir) would then change its bytes. A
+                // fixed, valid MIME type.
+                let ics = ContentType::parse("application/ics; name=\"invite.ics\"")
+                    .unwrap_or(ContentType::TEXT_PLAIN);
+                let body = Body::new_with_encoding(
+                    c.ics.clone().into_bytes(),
+                    ContentTransferEncoding::Base64,
+                )
+                // Base64 takes any bytes; the fallback keeps this total.
+                .unwrap_or_else(Body::new);
+                mixed = mixed.singlepart(Attachment::new("invite.ics".to_string()).body(body, ics));
             }
             for path in files {
                 let body = std::fs::read(path).map_err(|source| ComposeError::Attachment {
@@ -394,6 +421,46 @@ fn attachments<'m>(
     }
 }
 
+/// The message as it goes out at `now`: the same bytes with the Date header
+/// (RFC 5322 §3.6.1, "the date and time at which the creator of the message
+/// indicated that the message was complete and ready to enter the mail
+/// delivery system") set to `now`. The Message-ID and everything else stay as
+/// queued. The sender calls it when it claims a row and commits the result
+/// in the same transaction, before the first byte leaves (see
+/// [`crate::outbox`]). A message without a header section is left alone.
+pub fn finalize(message: &[u8], now: DateTime<Utc>) -> Vec<u8> {
+    let Some(end) = message.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return message.to_vec();
+    };
+    let (head, body) = message.split_at(end + 2);
+    let date = format!("Date: {}\r\n", now.format("%a, %d %b %Y %H:%M:%S +0000"));
+    let mut out = Vec::with_capacity(message.len() + 8);
+    let mut replaced = false;
+    let mut in_date = false;
+    for line in head.split_inclusive(|b| *b == b'\n') {
+        // A folded header goes on with lines that start with white space.
+        if in_date && line.first().is_some_and(|b| *b == b' ' || *b == b'\t') {
+            continue;
+        }
+        in_date = line.len() >= 5 && line[..5].eq_ignore_ascii_case(b"date:");
+        if in_date {
+            if !replaced {
+                out.extend_from_slice(date.as_bytes());
+                replaced = true;
+            }
+            continue;
+        }
+        out.extend_from_slice(line);
+    }
+    if !replaced {
+        let mut with = date.into_bytes();
+        with.extend_from_slice(&out);
+        out = with;
+    }
+    out.extend_from_slice(body);
+    out
+}
+
 /// The tag that keeps an engagement's subject stable and recognisable, also
 /// for clients that drop In-Reply-To.
 pub fn subject_tag(engagement: &str) -> String {
@@ -447,3 +514,7 @@ pub fn new_token() -> String {
     }
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+#[cfg(test)]
+#[path = "compose_tests.rs"]
+mod tests;

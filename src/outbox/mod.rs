@@ -3,7 +3,7 @@
 //! ```text
 //! a decision ──▶ compose (template → RFC 5322 bytes, Message-ID fixed)
 //!            ──▶ store: outbox row, in the same transaction as the state change
-//!            ──▶ sender: claim (queued → sending, committed) ──▶ transport
+//!            ──▶ sender: claim (queued → sending, dated now, committed) ──▶ transport
 //!            ──▶ copy into the IMAP Sent folder (if an IMAP account is set)
 //!            ──▶ store: sent (+ sent_message, + journal), or failed / retry later
 //! ```
@@ -33,6 +33,26 @@
 //!   the whole APPEND in that window: 6 duplicates in a 200-kill crash loop.)
 //! - SMTP without IMAP: nothing can tell, so the mail is sent again (at least
 //!   once rather than at most once: a lost instruction is worse than a double).
+//!
+//! # The Date a mail is sent
+//! A mail may wait in the queue for hours (quiet hours, the reminder cap, an
+//! outage), so its Date header is set when it goes out, not when it was
+//! composed: the claim runs [`compose::finalize`] on the row's bytes (the
+//! Date line replaced, nothing else, the Message-ID kept) and writes the
+//! result in the same statement that marks the row `sending`. That is
+//! before the Sent copy is filed and before the first byte goes to the
+//! server or into `tmp/`, so everything above still holds: while a row is
+//! `sending` its bytes are exactly what is, or was being, sent, and recovery
+//! finds it by its unchanged Message-ID. Only a row back in `queued` (a
+//! 4xx, an unreachable server, recovery that found no copy) is dated again,
+//! at its next claim: the earlier bytes either never left, or left only in
+//! the one window above, and the second copy then carries the same
+//! Message-ID and a later Date. The rest of the text never depends on
+//! the moment of sending: templates name dates ("due Sat 5 Dec"), never
+//! times counted from the writing ("in 3 days"). Re-rendering at claim time
+//! instead would make the sent mail depend on the config and the
+//! attachments on disk at that moment, and could fail there, after the
+//! decision was committed.
 //!
 //! # Failures
 //! 4xx replies and connection errors are retried with exponential backoff and

@@ -1,7 +1,7 @@
 //! The sender: takes due outbox rows, delivers them, records the outcome.
 //! See the module doc of [`crate::outbox`] for the crash-safety design.
 
-use super::compose::{Composer, MailRequest};
+use super::compose::{Composer, MailRequest, finalize};
 use super::transport::{SendFailure, Transport};
 use crate::imap_conn;
 use crate::model::ImapSettings;
@@ -94,12 +94,21 @@ pub async fn deliver_due(
         if due.is_empty() {
             break;
         }
+        // Each mail is dated now, as it goes out (compose::finalize), and
+        // the claim commits those bytes: from here on they are fixed.
+        let due: Vec<OutboxMail> = due
+            .into_iter()
+            .map(|mut m| {
+                m.message = finalize(&m.message, now);
+                m
+            })
+            .collect();
         // Claim the whole batch in one transaction (one fsync, not one per
         // mail). This widens no crash window: a claimed mail that was never
         // attempted is simply not found in new/ or Sent at recovery, and is
         // queued again.
         let claimed: Vec<bool> =
-            store.transaction(|tx| due.iter().map(|m| tx.claim(m.id)).collect())?;
+            store.transaction(|tx| due.iter().map(|m| tx.claim(m.id, &m.message)).collect())?;
         let mut batch = due.into_iter().zip(claimed);
         while let Some((mail, ok)) = batch.next() {
             if !ok {

@@ -319,6 +319,11 @@ fn invitations(
         let state_key = format!("kickoff/{}", e.id);
         let (uid, mut sequence, known_start) = match store.scheduler_get(&state_key)? {
             Some(v) => invite::kickoff_state(&v),
+            // The UID the store gave the engagement, which the owner's feed
+            // already shows (a store from before it had none: a fresh one).
+            None if !record.kickoff_uid.is_empty() => {
+                (record.kickoff_uid.clone(), 0, start.to_rfc3339())
+            }
             None => (
                 format!("{}.kickoff.{}@handoff", e.id, new_token()),
                 0,

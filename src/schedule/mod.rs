@@ -50,7 +50,7 @@ mod plan;
 mod rules;
 mod summary;
 
-pub use feed::feed;
+pub use feed::{KickoffSent, feed};
 pub use plan::{PlanEntry, plan};
 
 use crate::lifecycle::EngagementState;

@@ -158,8 +158,11 @@ impl Tx<'_> {
                 }
                 None => {
                     self.cached_exec(
-                        "INSERT INTO engagement (id, title, contractor, state, created_at, updated_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                        // The kickoff UID: 128 random bits, as the migration
+                        // that added the column gives existing rows.
+                        "INSERT INTO engagement (id, title, contractor, state, created_at, updated_at, kickoff_uid)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?5,
+                                 ?1 || '.kickoff.' || lower(hex(randomblob(16))) || '@handoff')",
                         params![p.id, p.title, p.contractor, EngagementState::AwaitingAgreement.as_str(), ts(now)],
                     )?;
                     self.record_event(
@@ -545,6 +548,28 @@ mod tests {
         let hex = &a["website-wf-".len()..a.len() - "@handoff".len()];
         assert_eq!(hex.len(), 32);
         assert!(hex.bytes().all(|c| c.is_ascii_hexdigit()), "{a}");
+    }
+
+    #[test]
+    fn the_kickoff_uid_is_random_fixed_at_first_record_and_kept() {
+        let mut s = Store::open_in_memory().unwrap();
+        s.reconcile(&plan(&[], true), t("2026-11-24T09:00:00Z"))
+            .unwrap();
+        let uid = s.engagements().unwrap()[0].kickoff_uid.clone();
+        let hex = uid
+            .strip_prefix("website.kickoff.")
+            .and_then(|u| u.strip_suffix("@handoff"))
+            .unwrap_or_else(|| panic!("{uid}"));
+        assert_eq!(hex.len(), 32);
+        assert!(hex.bytes().all(|c| c.is_ascii_hexdigit()), "{uid}");
+        s.reconcile(&plan(&[], true), t("2026-11-25T09:00:00Z"))
+            .unwrap();
+        assert_eq!(s.engagements().unwrap()[0].kickoff_uid, uid);
+        let mut other = Store::open_in_memory().unwrap();
+        other
+            .reconcile(&plan(&[], true), t("2026-11-24T09:00:00Z"))
+            .unwrap();
+        assert_ne!(other.engagements().unwrap()[0].kickoff_uid, uid);
     }
 
     #[test]

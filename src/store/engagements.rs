@@ -28,6 +28,11 @@ pub struct EngagementRecord {
     /// No longer in the config (the row is kept for history).
     pub removed_from_config: bool,
     pub milestones: Vec<MilestoneRecord>,
+    /// The UID of the kickoff meeting (RFC 5545 §3.8.4.7), fixed at first
+    /// insert: its invitation and the owner's feed both use it. Not part of
+    /// what `status --json` shows.
+    #[serde(skip)]
+    pub kickoff_uid: String,
 }
 
 /// A milestone as stored.
@@ -166,14 +171,15 @@ impl Tx<'_> {
 
     /// One engagement with its milestones, if the store knows it.
     pub fn engagement(&self, id: &str) -> Result<Option<EngagementRecord>, StoreError> {
-        let row: Option<(String, String, String, bool)> = self
+        let row: Option<(String, String, String, bool, String)> = self
             .cached_row(
-                "SELECT title, contractor, state, removed_from_config FROM engagement WHERE id = ?1",
+                "SELECT title, contractor, state, removed_from_config, coalesce(kickoff_uid, '')
+                 FROM engagement WHERE id = ?1",
                 [id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
             )
             .optional()?;
-        let Some((title, contractor, state, removed)) = row else {
+        let Some((title, contractor, state, removed, kickoff_uid)) = row else {
             return Ok(None);
         };
         Ok(Some(EngagementRecord {
@@ -184,6 +190,7 @@ impl Tx<'_> {
                 what: format!("state {state:?} of engagement {id}"),
             })?,
             removed_from_config: removed,
+            kickoff_uid,
             milestones: self.milestones(id)?,
         }))
     }
@@ -239,7 +246,8 @@ impl Tx<'_> {
     /// Every engagement the store knows, with its milestones, in id order.
     pub fn engagements(&self) -> Result<Vec<EngagementRecord>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT id, title, contractor, state, removed_from_config FROM engagement ORDER BY id",
+            "SELECT id, title, contractor, state, removed_from_config, coalesce(kickoff_uid, '')
+             FROM engagement ORDER BY id",
         )?;
         let rows = stmt.query_map([], |r| {
             Ok((
@@ -248,11 +256,12 @@ impl Tx<'_> {
                 r.get::<_, String>(2)?,
                 r.get::<_, String>(3)?,
                 r.get::<_, bool>(4)?,
+                r.get::<_, String>(5)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, title, contractor, state, removed) = row?;
+            let (id, title, contractor, state, removed, kickoff_uid) = row?;
             let state = state.parse().map_err(|_| StoreError::Corrupt {
                 what: format!("state {state:?} of engagement {id}"),
             })?;
@@ -264,6 +273,7 @@ impl Tx<'_> {
                 state,
                 removed_from_config: removed,
                 milestones,
+                kickoff_uid,
             });
         }
         Ok(out)

@@ -7,7 +7,8 @@ pub(super) fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(V1),
         M::up(V2_SCHEDULE_INDEXES),
-        M::up(V3_DUE_OVERRIDE),
+        M::up(V3_KICKOFF_UID),
+        M::up(V4_DUE_OVERRIDE),
     ])
 }
 
@@ -122,12 +123,22 @@ CREATE INDEX outbox_thread ON outbox (engagement_id, recipient);
 CREATE INDEX event_kind ON event (kind, engagement_id, milestone_id, time);
 "#;
 
+/// Each engagement's kickoff UID, fixed when the engagement is first
+/// recorded (as a milestone's `calendar_uid` is), so the owner's feed names
+/// the kickoff with the UID its invitation will carry before that is sent: a
+/// calendar holding both shows the meeting once. Random, so a later
+/// engagement of the same id is never taken for an old one.
+const V3_KICKOFF_UID: &str = r#"
+ALTER TABLE engagement ADD COLUMN kickoff_uid TEXT;
+UPDATE engagement SET kickoff_uid = id || '.kickoff.' || lower(hex(randomblob(16))) || '@handoff';
+"#;
+
 /// A milestone's due date as agreed with the contractor after the config
 /// was written (the owner accepted a counter-proposal): it overrides the
 /// config's `due` until the config's date itself changes. And an index on
 /// the journal's Message-IDs, so a correction finds the reading it undoes
 /// (and the readers that skip corrected readings stay cheap).
-const V3_DUE_OVERRIDE: &str = r#"
+const V4_DUE_OVERRIDE: &str = r#"
 ALTER TABLE milestone ADD COLUMN due_override TEXT;
 CREATE INDEX event_message ON event (message_id);
 "#;

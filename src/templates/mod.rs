@@ -226,8 +226,8 @@ mod tests {
             engagement => full.get_attr("engagement").unwrap(),
             milestone => full.get_attr("milestone").unwrap(),
         };
-        let err = t.render(Purpose::DeadlineReminder, &c).unwrap_err();
-        assert!(err.to_string().contains("deadline_reminder.txt"), "{err}");
+        let err = t.render(Purpose::NoticeDelivery, &c).unwrap_err();
+        assert!(err.to_string().contains("notice_delivery.txt"), "{err}");
         assert!(err.to_string().contains("undefined"), "{err}");
     }
 

@@ -9,7 +9,9 @@
 //! `smtp` sends through the submission port (STARTTLS + AUTH, the server
 //! verified against the stack's CA); `imap` logs in (STARTTLS or implicit
 //! TLS, verified), lists, fetches and waits for mail with IDLE;
-//! [`MailStack::maildir_messages`] reads the Maildirs on disk.
+//! [`MailStack::maildir_messages`] reads the Maildirs on disk. Every mail of
+//! Handoff's these readers return, and every mail or feed [`handoff`] writes,
+//! has its calendars read strictly ([`ical`]).
 //!
 //! OAuth 2.0: Dovecot and Postfix also take XOAUTH2 and OAUTHBEARER with
 //! JWTs from the stack's test authorization server; [`MailStack::oauth`]
@@ -21,6 +23,7 @@
 #![allow(dead_code)] // each test binary uses its own subset
 
 pub mod http;
+pub mod ical;
 pub mod imap;
 pub mod oauth;
 pub mod raw;
@@ -293,10 +296,12 @@ impl MailStack {
             .filter_map(|e| e.ok().map(|e| e.path()))
             .collect();
         files.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
-        files
+        let mails: Vec<Vec<u8>> = files
             .into_iter()
             .filter_map(|p| std::fs::read(p).ok())
-            .collect()
+            .collect();
+        ical::check_mails(&mails);
+        mails
     }
 }
 
@@ -428,15 +433,19 @@ pub fn text(b: &[u8]) -> String {
 
 /// Runs the handoff binary with `args` on `config`, the clock pinned at
 /// `now` (`HANDOFF_NOW`), no `HANDOFF_CONFIG` from the environment.
+/// What it wrote (a feed, mail in the local outgoing folder) is read
+/// strictly ([`ical::check_run`]).
 pub fn handoff(config: &Path, args: &[&str], now: &str) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_handoff"))
+    let out = Command::new(env!("CARGO_BIN_EXE_handoff"))
         .args(args)
         .arg("--config")
         .arg(config)
         .env("HANDOFF_NOW", now)
         .env_remove("HANDOFF_CONFIG")
         .output()
-        .expect("run handoff")
+        .expect("run handoff");
+    ical::check_run(config, &out.stdout);
+    out
 }
 
 /// Standard base64 (RFC 4648) with padding: for building raw mails and

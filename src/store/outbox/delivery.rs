@@ -65,13 +65,14 @@ impl Tx<'_> {
         Ok(out)
     }
 
-    /// Claims a queued mail for sending (committed before the first byte goes
-    /// out, so a crash mid-send leaves a `sending` row to resolve). `false`
-    /// if it was not queued.
-    pub fn claim(&self, id: i64) -> Result<bool, StoreError> {
+    /// Claims a queued mail for sending, with `message` its final bytes (the
+    /// same Message-ID, dated as it goes out): committed before the first
+    /// byte goes out, so a crash mid-send leaves a `sending` row holding
+    /// exactly what was being sent. `false` if it was not queued.
+    pub fn claim(&self, id: i64, message: &[u8]) -> Result<bool, StoreError> {
         let n = self.cached_exec(
-            "UPDATE outbox SET status = 'sending' WHERE id = ?1 AND status = 'queued'",
-            [id],
+            "UPDATE outbox SET status = 'sending', message = ?2 WHERE id = ?1 AND status = 'queued'",
+            params![id, message],
         )?;
         Ok(n == 1)
     }

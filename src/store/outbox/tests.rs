@@ -181,12 +181,19 @@ fn a_claimed_mail_is_left_alone_until_resolved() {
     let Enqueued::Queued(id) = s.enqueue(&mail("k"), now).unwrap() else {
         panic!("not queued")
     };
-    assert!(s.transaction(|tx| tx.claim(id)).unwrap());
-    assert!(!s.transaction(|tx| tx.claim(id)).unwrap(), "claimed once");
+    assert!(s.transaction(|tx| tx.claim(id, b"final bytes")).unwrap());
+    assert!(
+        !s.transaction(|tx| tx.claim(id, b"other bytes")).unwrap(),
+        "claimed once"
+    );
     assert!(s.due_outbox(now, 10).unwrap().is_empty());
     let left = s.transaction(|tx| tx.sending_outbox()).unwrap();
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].message_id, "<k@example.test>");
+    assert_eq!(
+        left[0].message, b"final bytes",
+        "the bytes the claim fixed, for recovery to match"
+    );
     s.transaction(|tx| tx.requeue(id)).unwrap();
     assert_eq!(s.due_outbox(now, 10).unwrap().len(), 1);
     assert_eq!(s.outbox_depth().unwrap(), 1);
