@@ -368,39 +368,6 @@ mod tests {
     use crate::lifecycle::MilestoneState;
 
     #[test]
-    fn an_agreed_due_date_survives_reconciling_the_config_until_the_config_changes_it() {
-        let mut s = Store::open_in_memory().unwrap();
-        let p = plan(&[("wf", "Wireframes", "2026-12-05T22:59:59Z")], true);
-        s.reconcile(&p, t("2026-11-24T09:00:00Z")).unwrap();
-        let seq = s
-            .transaction(|tx| {
-                tx.set_due_override(
-                    "website",
-                    "wf",
-                    t("2026-12-10T22:59:59Z"),
-                    t("2026-11-25T09:00:00Z"),
-                )
-            })
-            .unwrap();
-        assert_eq!(seq, 1);
-        let m = |s: &Store| s.engagements().unwrap()[0].milestones[0].clone();
-        assert_eq!(m(&s).due, t("2026-12-10T22:59:59Z"));
-        assert_eq!(m(&s).configured_due, t("2026-12-05T22:59:59Z"));
-        // The unchanged config changes nothing.
-        let report = s.reconcile(&p, t("2026-11-26T09:00:00Z")).unwrap();
-        assert!(report.is_empty(), "{report:?}");
-        assert_eq!(m(&s).due, t("2026-12-10T22:59:59Z"));
-        assert_eq!(m(&s).sequence, 1);
-        // A new date in the config is the owner's latest word.
-        let moved = plan(&[("wf", "Wireframes", "2026-12-12T22:59:59Z")], true);
-        let report = s.reconcile(&moved, t("2026-11-27T09:00:00Z")).unwrap();
-        assert_eq!(report.milestones_changed.len(), 1);
-        assert_eq!(m(&s).due, t("2026-12-12T22:59:59Z"));
-        assert_eq!(m(&s).due_override, None);
-        assert_eq!(m(&s).sequence, 2);
-    }
-
-    #[test]
     fn reconcile_adds_then_is_idempotent() {
         let mut s = Store::open_in_memory().unwrap();
         let p = plan(&[("wf", "Wireframes", "2026-12-05T22:59:59Z")], true);
