@@ -115,7 +115,7 @@ impl Inbox<'_> {
             }
             return Ok(o);
         }
-        let Some(mut facts) = parse::parse(raw) else {
+        let Some(mut facts) = parse::read(raw) else {
             let o = skip(
                 "unparseable",
                 "not a mail the parser could read; recorded and skipped",

@@ -75,11 +75,8 @@ pub struct Facts {
 }
 
 impl Facts {
-    /// Re-cuts the new text with the text of the mails the reply cites.
+    /// Cuts the new text, with the text of the mails the reply cites.
     pub fn subtract(&mut self, cited: &[std::rc::Rc<new_text::Cited>]) {
-        if cited.is_empty() {
-            return;
-        }
         let cited: Vec<&new_text::Cited> = cited.iter().map(|c| c.as_ref()).collect();
         self.split = new_text::split(&self.body.as_body(), &cited);
         self.new_text = self.split.text.clone();
@@ -126,8 +123,17 @@ fn addresses(a: Option<&Address<'_>>) -> Vec<String> {
         .collect()
 }
 
-/// Parses a mail; `None` if it is not a mail at all.
+/// Parses a mail, its new text cut by the client markers alone; `None` if
+/// it is not a mail at all.
 pub fn parse(raw: &[u8]) -> Option<Facts> {
+    let mut f = read(raw)?;
+    f.subtract(&[]);
+    Some(f)
+}
+
+/// [`parse`] without cutting the new text: the pipeline cuts it once, when
+/// it knows the mails the reply cites ([`Facts::subtract`]).
+pub(super) fn read(raw: &[u8]) -> Option<Facts> {
     let m = MessageParser::default().parse(raw)?;
     // A mail with no header the parser recognised is garbage, not a mail.
     if m.from().is_none() && m.message_id().is_none() && m.subject().is_none() {
@@ -238,7 +244,6 @@ pub fn parse(raw: &[u8]) -> Option<Facts> {
     if let Some(part) = m.html_part(0).filter(|p| p.is_text_html()) {
         body.html = part.text_contents().map(str::to_string);
     }
-    let split = new_text::split(&body.as_body(), &[]);
     Some(Facts {
         message_id: m.message_id().map(str::to_string),
         from,
@@ -251,8 +256,8 @@ pub fn parse(raw: &[u8]) -> Option<Facts> {
         report,
         calendars,
         files,
-        new_text: split.text.clone(),
-        split,
+        new_text: String::new(),
+        split: NewText::default(),
         body,
     })
 }

@@ -157,9 +157,11 @@ impl Inbox<'_> {
         now: DateTime<Utc>,
     ) -> Result<Outcome, InboxError> {
         let kind = d.kind;
-        let record = match &ctx.engagement {
-            Some(e) => store.engagement(e)?,
-            None => None,
+        // Read only for the kinds that move a milestone: intake of a backlog
+        // is mostly other kinds, and a read per mail counts there.
+        let record = match (&ctx.engagement, kind) {
+            (Some(e), Kind::Delivery | Kind::Acknowledgement) => store.engagement(e)?,
+            _ => None,
         };
         // A delivery moves the chosen milestone only if it is open for one.
         let delivered = chosen
