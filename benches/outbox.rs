@@ -147,7 +147,7 @@ async fn deliver(s: &mut Setup, transport: &Transport) -> outbox::DeliveryReport
         s.model.imap.as_ref(),
         &composer,
         RetryPolicy::default(),
-        now(),
+        &handoff::clock::FixedClock::new(now()),
     )
     .await
     .unwrap()

@@ -41,6 +41,7 @@ def verdict(v, goal, lower_is_better):
 inbox, outbox, sched = read("inbox.txt"), read("outbox.txt"), read("schedule.txt")
 classify = read("classify.txt")
 daemon, outage, crash = read("daemon.txt"), read("outage.txt"), read("crash.txt")
+hang = read("hang.txt")
 
 rows = []
 
@@ -85,9 +86,9 @@ row("outbound, pooled, share of a bare SMTP client", find(outbox, r"pooled conne
 row("outbound, one connection per mail", find(outbox, r"one connection per mail\s+(\d+) mail/s"), "mail/s", None, "")
 row("outbound, bare SMTP client (baseline)", find(outbox, r"bare SMTP client.*?\s+(\d+) mail/s"), "mail/s", None, "")
 
-def duration_ms(pattern):
+def duration_ms(pattern, text=None):
     """A Rust Debug duration (`620.39ms`, `1.79s`, `950µs`) after `pattern`, in ms."""
-    m = re.search(pattern + r"([\d.]+)(ms|µs|s)\b", outage)
+    m = re.search(pattern + r"([\d.]+)(ms|µs|s)\b", outage if text is None else text)
     if not m:
         return None
     return float(m.group(1)) * {"ms": 1, "µs": 0.001, "s": 1000}[m.group(2)]
@@ -95,6 +96,11 @@ def duration_ms(pattern):
 
 row("IMAP back → mail that arrived meanwhile recorded", duration_ms(r"IMAP back -> all three recorded: "), "ms", 5000, "≤ 5 s")
 row("Postfix back → waiting mail delivered", duration_ms(r"Postfix back -> the waiting owner notice delivered: "), "ms", 5000, "≤ 5 s")
+row("Postfix hung (SIGSTOP, timeouts 1 s) → the due mail deferred", duration_ms(r"Postfix frozen -> mail deferred: ", hang), "ms", 3000, "≤ 3 timeouts")
+row("Postfix SIGCONT → the deferred mail delivered", duration_ms(r"Postfix SIGCONT -> the waiting notice delivered: ", hang), "ms", 5000, "≤ 5 s")
+row("Dovecot hung (timeouts 1 s) → 8 mails delivered, from the start", duration_ms(r"Dovecot frozen: 8 mails delivered ", hang), "ms", 5000, "≤ 5 s")
+row("Dovecot hung → a reply's owner notice delivered", duration_ms(r"a reply's owner notice ", hang), "ms", 1000, "≤ 1 s")
+row("Dovecot SIGCONT → every Sent copy filed", duration_ms(r"Dovecot SIGCONT -> every Sent copy filed: ", hang), "ms", 10000, "≤ 10 s")
 
 crash_line = re.search(r"crash loop: (\d+) SIGKILLs in ([\d.]+) s; (\d+) mails sent, (\d+) lost, (\d+) delivered more than once(?: \((\d+) of them[^)]*\))?; (\d+) replies delivered, (\d+) not recorded exactly once", crash)
 

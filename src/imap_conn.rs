@@ -11,7 +11,6 @@ use crate::model::{ServerSettings, TlsMode};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, ServerName};
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
@@ -22,9 +21,6 @@ pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug> Stream for T {}
 
 pub type Session = async_imap::Session<Box<dyn Stream>>;
-
-/// How long to wait for the server at each step before giving up.
-pub const TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImapError {
@@ -41,12 +37,16 @@ pub enum ImapError {
     Ca { path: String, detail: String },
     #[error("cannot read the IMAP password file: {0}")]
     Password(#[source] std::io::Error),
+    /// No credential to offer (no sign-in stored, or the provider refused
+    /// to refresh it): nothing was sent to the IMAP server.
+    #[error("IMAP: {0}")]
+    SignIn(#[from] crate::oauth::SignInError),
     #[error("IMAP login as {user} refused: {detail}")]
     Login { user: String, detail: String },
     #[error("IMAP: {0}")]
     Protocol(#[from] async_imap::error::Error),
-    #[error("IMAP server {host} did not answer within {secs} s")]
-    Timeout { host: String, secs: u64 },
+    #[error("IMAP server {host} did not answer within {after}")]
+    Timeout { host: String, after: String },
 }
 
 /// A rustls client config trusting the public roots and `ca_file`.
@@ -77,61 +77,132 @@ pub fn tls_config(
     Ok(Arc::new(config))
 }
 
-/// Runs one IMAP step with [`TIMEOUT`].
-pub async fn timed<T>(
+/// Runs one IMAP step within [`crate::timeouts::step`]. On a timeout the
+/// caller drops the session (no LOGOUT: a server that stopped answering
+/// would not answer that either).
+pub async fn timed<T, E: Into<ImapError>>(
     host: &str,
-    f: impl Future<Output = Result<T, ImapError>>,
+    f: impl Future<Output = Result<T, E>>,
 ) -> Result<T, ImapError> {
-    tokio::time::timeout(TIMEOUT, f).await.unwrap_or_else(|_| {
-        Err(ImapError::Timeout {
+    match tokio::time::timeout(crate::timeouts::step(), f).await {
+        Ok(r) => r.map_err(Into::into),
+        Err(_) => Err(ImapError::Timeout {
             host: host.to_string(),
-            secs: TIMEOUT.as_secs(),
-        })
-    })
+            after: crate::timeouts::shown(),
+        }),
+    }
 }
 
-/// Connects, secures the connection as configured, and logs in.
+/// Ends a session politely, within the bound: LOGOUT, or just the dropped
+/// connection if the server does not answer in time.
+pub async fn logout(host: &str, mut session: Session) {
+    let _ = timed(host, session.logout()).await;
+}
+
+/// Connects, secures the connection as configured, and logs in: connect,
+/// TLS, greeting and LOGIN each within the bound.
 pub async fn login(settings: &ServerSettings) -> Result<Session, ImapError> {
-    let password = settings.read_password().map_err(ImapError::Password)?;
-    let host = settings.host.clone();
-    timed(&host, async {
-        let tcp = TcpStream::connect((settings.host.as_str(), settings.port))
+    login_until(settings).await.map(|(session, _)| session)
+}
+
+/// [`login`], and when the session should end to sign in afresh (an OAuth
+/// 2.0 access token's refresh point; `None` for a password).
+pub async fn login_until(
+    settings: &ServerSettings,
+) -> Result<(Session, Option<chrono::DateTime<chrono::Utc>>), ImapError> {
+    // The credential first: without one there is nothing to connect for.
+    let sign_in = crate::oauth::SignIn::for_server(settings, "imap")?;
+    let credential = sign_in.credential().await?;
+    let renew_at = credential.renew_at();
+    let host = settings.host.as_str();
+    let tcp = timed(host, async {
+        TcpStream::connect((settings.host.as_str(), settings.port))
             .await
             .map_err(|source| ImapError::Connect {
                 host: settings.host.clone(),
                 port: settings.port,
                 source,
-            })?;
-        let stream: Box<dyn Stream> = match settings.tls {
-            TlsMode::Tls => Box::new(tls(settings, tcp).await?),
-            TlsMode::Starttls => {
-                let mut client = async_imap::Client::new(tcp);
+            })
+    })
+    .await?;
+    let stream: Box<dyn Stream> = match settings.tls {
+        TlsMode::Tls => Box::new(timed(host, tls(settings, tcp)).await?),
+        TlsMode::Starttls => {
+            let mut client = async_imap::Client::new(tcp);
+            timed(host, async {
                 client
                     .read_response()
                     .await
-                    .map_err(async_imap::error::Error::from)?;
-                client.run_command_and_check_ok("STARTTLS", None).await?;
-                Box::new(tls(settings, client.into_inner()).await?)
-            }
-            TlsMode::None => Box::new(tcp),
-        };
-        let mut client = async_imap::Client::new(stream);
-        if settings.tls == TlsMode::Tls || settings.tls == TlsMode::None {
-            // The greeting; after STARTTLS there is none (RFC 3501 §6.2.1).
+                    .map_err(async_imap::error::Error::from)
+            })
+            .await?;
+            timed(host, client.run_command_and_check_ok("STARTTLS", None)).await?;
+            Box::new(timed(host, tls(settings, client.into_inner())).await?)
+        }
+        TlsMode::None => Box::new(tcp),
+    };
+    let mut client = async_imap::Client::new(stream);
+    if settings.tls == TlsMode::Tls || settings.tls == TlsMode::None {
+        // The greeting; after STARTTLS there is none (RFC 3501 §6.2.1).
+        timed(host, async {
             client
                 .read_response()
                 .await
-                .map_err(async_imap::error::Error::from)?;
-        }
-        client
-            .login(&settings.username, password.expose())
+                .map_err(async_imap::error::Error::from)
+        })
+        .await?;
+    }
+    let session = timed(host, authenticate(client, &sign_in, &credential)).await?;
+    Ok((session, renew_at))
+}
+
+/// The AUTH step: LOGIN with a password, or AUTHENTICATE XOAUTH2 with an
+/// access token (answering the error continuation a refused token gets,
+/// so the NO comes at once; the refused token is not offered again).
+async fn authenticate(
+    client: async_imap::Client<Box<dyn Stream>>,
+    sign_in: &crate::oauth::SignIn,
+    credential: &crate::oauth::Credential,
+) -> Result<Session, ImapError> {
+    use crate::oauth::{Credential, Xoauth2};
+    match credential {
+        Credential::Password { user, password } => client
+            .login(user, password.expose())
             .await
             .map_err(|(e, _)| ImapError::Login {
-                user: settings.username.clone(),
+                user: user.clone(),
                 detail: e.to_string(),
-            })
-    })
-    .await
+            }),
+        Credential::Bearer(b) => {
+            let mut auth = Xoauth2 {
+                user: &b.user,
+                token: &b.token,
+                answered: false,
+                refused: false,
+            };
+            let result = client.authenticate("XOAUTH2", &mut auth).await;
+            match result {
+                Ok(session) => {
+                    sign_in.accepted().await;
+                    Ok(session)
+                }
+                Err((e, _)) => {
+                    sign_in.refused(credential).await;
+                    Err(ImapError::Login {
+                        user: b.user.clone(),
+                        detail: format!(
+                            "{e}{}",
+                            if auth.refused {
+                                " (the access token was refused; a fresh one is tried next)"
+                            } else {
+                                ""
+                            }
+                        ),
+                    })
+                }
+            }
+        }
+    }
 }
 
 async fn tls(
@@ -211,6 +282,19 @@ pub async fn stage_sent_copy(
         .uid_search(format!("KEYWORD {PENDING} HEADER Message-ID \"{id}\""))
         .await?;
     Ok(found.into_iter().max())
+}
+
+/// Files `message` in the selected `mailbox` as a plain sent copy (seen, no
+/// pending mark): the mail already went out.
+pub async fn file_sent_copy(
+    session: &mut Session,
+    mailbox: &str,
+    message: &[u8],
+) -> Result<(), ImapError> {
+    session
+        .append(mailbox, Some("(\\Seen)"), None, message)
+        .await?;
+    Ok(())
 }
 
 /// Confirms a staged copy: the mail went out.

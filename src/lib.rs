@@ -31,8 +31,8 @@
 //! Each module may use only modules named before it on this line (the
 //! `layout` test reads it, so this line is the rule):
 //!
-//! layers: clock failpoint money lifecycle kinds words calendar templates model config
-//! schedule::occurrence store imap_conn planned sendtime schedule outbox invite
+//! layers: clock timeouts failpoint money lifecycle kinds words calendar templates model config
+//! schedule::occurrence store oauth imap_conn planned sendtime schedule outbox invite
 //! actions inbox pass daemon status cli
 //!
 //! `schedule::occurrence` (when a crontab line fires, DST-correct) is pure
@@ -75,7 +75,9 @@
 //!   by RFC ([`inbox::machine`]) and the rest in words ([`inbox::meaning`]),
 //!   classifies ([`inbox::classify`]) and chooses the milestone; it never
 //!   sends, it queues owner notices for the outbox. [`imap_conn`] is the one
-//!   way to an IMAP server.
+//!   way to an IMAP server; [`oauth`] is how
+//!   Handoff signs in to it and to SMTP (the password, or OAuth 2.0 tokens
+//!   from `handoff login`, refreshed ahead of expiry).
 //! - [`actions`] are the owner's acts (sign, accept, redo, evaluate, paid,
 //!   answered, end, delivered, correct, counter), by command or by reply:
 //!   each one event, its transition and its mail in one transaction. [`money`] reads budgets and payments.
@@ -89,7 +91,8 @@
 //! - [`words`] holds the word lists, one file per language, and the
 //!   whole-word matcher the inbox reads replies with.
 //! - [`clock`] is injectable time: tests and `HANDOFF_NOW` move it;
-//!   [`failpoint`] lets the crash tests stop the process at one chosen line.
+//!   [`failpoint`] lets the crash tests stop the process at one chosen line;
+//!   [`timeouts`] bounds every wait on a mail server (`HANDOFF_NET_TIMEOUT`).
 #![deny(unsafe_code)]
 
 pub mod actions;
@@ -106,6 +109,7 @@ pub mod kinds;
 pub mod lifecycle;
 pub mod model;
 pub mod money;
+pub mod oauth;
 pub mod outbox;
 pub mod pass;
 pub mod planned;
@@ -114,4 +118,5 @@ pub mod sendtime;
 pub mod status;
 pub mod store;
 pub mod templates;
+pub mod timeouts;
 pub mod words;

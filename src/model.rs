@@ -104,6 +104,65 @@ pub struct ServerSettings {
     /// An extra CA to trust besides the public roots; verification is on either way.
     pub ca_file: Option<PathBuf>,
     pub allow_plaintext: bool,
+    /// How Handoff signs in (`auth`): with the password file, or with an
+    /// OAuth 2.0 access token.
+    pub auth: ServerAuth,
+}
+
+/// `auth` in `[smtp]` and `[imap]`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ServerAuth {
+    /// `auth = "password"`: `password_file` (or the systemd credential).
+    #[default]
+    Password,
+    /// `auth = "oauth2"`: SASL XOAUTH2 with an access token from the
+    /// sign-in `handoff login` stored (see [`crate::oauth`]).
+    OAuth2(std::sync::Arc<OAuthSettings>),
+}
+
+/// Who issues Handoff's OAuth 2.0 tokens (`provider` in `[oauth]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OAuthProvider {
+    Google,
+    Microsoft,
+    Custom,
+}
+
+impl OAuthProvider {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OAuthProvider::Google => "google",
+            OAuthProvider::Microsoft => "microsoft",
+            OAuthProvider::Custom => "custom",
+        }
+    }
+}
+
+/// `[oauth]`: the app registered at the provider, and where the sign-in is
+/// kept. Endpoints are filled in for Google and Microsoft.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthSettings {
+    pub provider: OAuthProvider,
+    pub client_id: String,
+    /// A file holding the client secret (Google's desktop clients have one;
+    /// it is not secret in the sense a password is, but it stays out of the
+    /// config all the same).
+    pub client_secret_file: Option<PathBuf>,
+    /// The authorization endpoint (RFC 6749 §3.1).
+    pub auth_url: String,
+    /// The token endpoint (RFC 6749 §3.2).
+    pub token_url: String,
+    /// The device authorization endpoint (RFC 8628 §3.1), where the provider
+    /// allows the device flow for mail.
+    pub device_url: Option<String>,
+    pub scopes: Vec<String>,
+    /// Where the sign-in is kept and refreshed (mode 0600): by default
+    /// `oauth-token.json` beside the store.
+    pub token_file: PathBuf,
+    /// The systemd credential `oauth` (`$CREDENTIALS_DIRECTORY/oauth`), when
+    /// the config was read with one: a sign-in handed over read-only, newer
+    /// than the token file's when the owner signed in again.
+    pub credential: Option<PathBuf>,
 }
 
 impl ServerSettings {
@@ -120,12 +179,17 @@ impl ServerSettings {
     }
 }
 
-/// A password that never prints: `Debug` and `Display` show `[redacted]`, so a
+/// A password or token that never prints: `Debug` and `Display` show `[redacted]`, so a
 /// stray `{:?}` in a log line cannot leak it.
 #[derive(Clone)]
 pub struct Secret(String);
 
 impl Secret {
+    /// Wraps a secret read or received (a password, a token).
+    pub fn new(text: String) -> Secret {
+        Secret(text)
+    }
+
     /// The password itself, for the one place that hands it to a server.
     pub fn expose(&self) -> &str {
         &self.0
@@ -149,6 +213,11 @@ pub struct ImapSettings {
     pub server: ServerSettings,
     pub mailbox: String,
     pub sent_mailbox: String,
+    /// Whether the provider files what is submitted over SMTP in
+    /// `sent_mailbox` by itself (Gmail, Microsoft): then Handoff files no
+    /// copy of its own; the Sent-folder search after a crash still finds
+    /// the provider's.
+    pub server_files_sent: bool,
     /// How often to look for new mail when the server offers no IDLE; with
     /// IDLE, how often the Sent mailbox is looked at while nothing arrives.
     pub poll_every: TimeDelta,

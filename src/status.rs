@@ -27,6 +27,8 @@ pub struct StatusReport {
     pub paused: Vec<PausedAddress>,
     /// The IMAP watcher's mailboxes: last contact and last error.
     pub mailboxes: Vec<MailboxHealth>,
+    /// The OAuth 2.0 sign-ins (`auth = "oauth2"`) and how they stand.
+    pub sign_ins: Vec<SignInHealth>,
     pub engagements: Vec<EngagementStatus>,
     /// The daemon's health: running or not, last pass, IMAP contact,
     /// failures, next wake-up.
@@ -43,6 +45,22 @@ pub struct MailboxHealth {
     /// Set while the watcher cannot reach or use the server.
     pub error: Option<String>,
     pub last_uid: Option<u32>,
+}
+
+/// An OAuth 2.0 sign-in as `handoff status` shows it.
+#[derive(Debug, Serialize)]
+pub struct SignInHealth {
+    /// The address signed in.
+    pub account: String,
+    pub token_file: String,
+    /// "ok", "not signed in" or "sign-in needed".
+    pub state: String,
+    /// RFC 3339, UTC: since when it needs the owner.
+    pub since: Option<String>,
+    /// What the provider said.
+    pub error: Option<String>,
+    /// What to run to fix it.
+    pub command: Option<String>,
 }
 
 /// An address Handoff stopped writing to after a bounce; a genuine mail from
@@ -100,6 +118,44 @@ pub struct NextItem {
     pub what: String,
     /// RFC 3339, UTC.
     pub at: String,
+}
+
+/// The sign-ins of `model`, from the daemon's record (the store) and the
+/// token files on disk. `config` names the file for the command to run.
+pub fn sign_ins(
+    model: &Model,
+    store: &Store,
+    config: &std::path::Path,
+) -> Result<Vec<SignInHealth>, StoreError> {
+    let mut out = Vec::new();
+    for source in crate::oauth::sources_of(model) {
+        let settings = source.settings();
+        let needed = store.scheduler_get(&crate::daemon::signin::key(&source))?;
+        let stored = settings.token_file.is_file()
+            || settings.credential.as_ref().is_some_and(|c| c.is_file());
+        let command = crate::daemon::signin::login_command(config);
+        let (state, since, error) = match (&needed, stored) {
+            (Some(v), _) => {
+                let (since, error) = v.split_once('|').unwrap_or((v.as_str(), ""));
+                (
+                    "sign-in needed",
+                    Some(since.to_string()),
+                    Some(error.to_string()),
+                )
+            }
+            (None, false) => ("not signed in", None, None),
+            (None, true) => ("ok", None, None),
+        };
+        out.push(SignInHealth {
+            account: source.user().to_string(),
+            token_file: settings.token_file.display().to_string(),
+            state: state.to_string(),
+            since,
+            error,
+            command: (state != "ok").then_some(command),
+        });
+    }
+    Ok(out)
 }
 
 pub fn build(model: &Model, store: &Store, now: DateTime<Utc>) -> Result<StatusReport, StoreError> {
@@ -165,6 +221,7 @@ pub fn build(model: &Model, store: &Store, now: DateTime<Utc>) -> Result<StatusR
                 last_uid: w.last_uid,
             })
             .collect(),
+        sign_ins: Vec::new(),
         engagements,
         daemon: crate::daemon::report::health(model, store, now)?,
     })
@@ -352,6 +409,27 @@ pub fn render(report: &StatusReport, tz: Tz) -> String {
                 )
             }
             None => out += &format!("mailbox {}: ok, last contact {contact}\n", m.mailbox),
+        }
+    }
+    for s in &report.sign_ins {
+        match (s.state.as_str(), &s.command) {
+            ("ok", _) | (_, None) => out += &format!("sign-in {}: ok\n", s.account),
+            (state, Some(cmd)) => {
+                let since = s
+                    .since
+                    .as_deref()
+                    .map_or(String::new(), |t| format!(" since {}", local(t, tz)));
+                let why = s
+                    .error
+                    .as_deref()
+                    .filter(|e| !e.is_empty())
+                    .map_or(String::new(), |e| format!(" ({e})"));
+                out += &format!(
+                    "sign-in {}: {}{since}{why}; run `{cmd}`\n",
+                    s.account,
+                    state.to_uppercase()
+                );
+            }
         }
     }
     for p in &report.paused {

@@ -371,3 +371,114 @@ fn a_server_whose_certificate_is_not_trusted_is_refused() {
         common::text(&out.stdout)
     );
 }
+
+/// Every way an OAuth 2.0 token could show: as is, and as SASL XOAUTH2
+/// carries it (plain and base64).
+fn token_leaks(token: &str, user: &str, haystack: &[u8]) -> Vec<String> {
+    let sasl = format!("user={user}\x01auth=Bearer {token}\x01\x01");
+    [token.to_string(), common::base64(sasl.as_bytes()), sasl]
+        .into_iter()
+        .filter(|f| common::contains(haystack, f))
+        .collect()
+}
+
+#[tokio::test]
+async fn oauth_tokens_never_appear_in_any_output_log_journal_or_notice() {
+    let stack = MailStack::shared();
+    let o = stack.oauth();
+    // Two-second tokens: every run refreshes, so the refresh path is logged too.
+    let client = o
+        .new_client(serde_json::json!({ "access_token_lifetime": 2 }))
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let id = unique_id("tokens");
+    let config = server_config(stack, dir.path(), &id, &stack.owner.password, true);
+    // Both accounts on OAuth: an [oauth] section makes it the default.
+    std::fs::write(dir.path().join("client.secret"), &client.secret).unwrap();
+    let text = std::fs::read_to_string(&config).unwrap();
+    let oauth = format!(
+        "[oauth]\nprovider = \"custom\"\nclient_id = \"{}\"\nclient_secret_file = \"client.secret\"\nauth_url = \"{}\"\ntoken_url = \"{}\"\nscopes = [\"{}\"]\n\n[policy]",
+        client.id, o.auth_url, o.token_url, o.scope
+    );
+    std::fs::write(&config, text.replacen("[policy]", &oauth, 1)).unwrap();
+    let model = handoff::config::load(&config).expect("config").model;
+    let handoff::model::ServerAuth::OAuth2(settings) = &model.smtp.as_ref().unwrap().auth else {
+        panic!("SMTP signs in with OAuth");
+    };
+    let tokens = handoff::oauth::login::by_code(settings, &stack.owner.user, |p| {
+        if let handoff::oauth::login::Prompt::OpenUrl { url, .. } = p {
+            tokio::spawn(async move { common::oauth::browse(&url).await.expect("browse") });
+        }
+    })
+    .await
+    .expect("signed in");
+    let refresh_token = tokens.refresh_token.expose().to_string();
+    let first_access = tokens.access.as_ref().unwrap().token.expose().to_string();
+    // Past the first token's refresh point: the runs below refresh.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+
+    let (mut all, outs) = every_output(&config);
+    let status = handoff_with(
+        &config,
+        &["login", "--status"],
+        "077",
+        &[("RUST_LOG", "trace")],
+    );
+    all.extend_from_slice(&status.stdout);
+    all.extend_from_slice(&status.stderr);
+    assert!(
+        outs.iter().all(|o| o.status.success()),
+        "{}",
+        common::text(&all)
+    );
+    let log = common::text(&outs[5].stdout);
+    assert!(
+        log.contains("\"kind\":\"sent_instructions\""),
+        "signed in with a token and sent: {log}"
+    );
+    let refreshed = o.count(&client, "refresh_token").await;
+    assert!(refreshed >= 1, "the runs refreshed the token");
+    let stored = handoff::oauth::store::read(&settings.token_file)
+        .unwrap()
+        .unwrap();
+    let latest_access = stored.access.unwrap().token.expose().to_string();
+    assert_ne!(latest_access, first_access);
+    for secret in [&refresh_token, &first_access, &latest_access] {
+        let found = token_leaks(secret, &stack.owner.user, &all);
+        assert!(
+            found.is_empty(),
+            "a token showed in the output as {found:?}"
+        );
+        // Nor in anything Handoff writes but the token file itself: the
+        // store and its journal, the mail, the Sent copies.
+        for entry in walk(dir.path()) {
+            if entry == settings.token_file {
+                continue;
+            }
+            let bytes = std::fs::read(&entry).unwrap();
+            let found = token_leaks(secret, &stack.owner.user, &bytes);
+            assert!(found.is_empty(), "{} holds {found:?}", entry.display());
+        }
+    }
+
+    // Revoked: the failure paths (refused refresh, notice, journal) carry
+    // no token either.
+    o.revoke_access(&client, &stack.owner.user).await;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    // A new milestone: its invitation is due, so the runs try to sign in.
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(
+        "\n[[engagement.milestone]]\nid = \"m2\"\ntitle = \"Second\"\ndue = 2026-12-12\n",
+    );
+    std::fs::write(&config, text).unwrap();
+    let (all, _) = every_output(&config);
+    assert!(
+        common::text(&all).contains("run `handoff login"),
+        "the refusal says what to run: {}",
+        common::text(&all)
+    );
+    for secret in [&refresh_token, &latest_access] {
+        let found = token_leaks(secret, &stack.owner.user, &all);
+        assert!(found.is_empty(), "a token showed as {found:?}");
+    }
+}

@@ -153,7 +153,7 @@ impl Loaded {
             self.model.imap.as_ref(),
             &composer,
             RetryPolicy::default(),
-            t(now),
+            &handoff::clock::FixedClock::new(t(now)),
         )
         .await
         .expect("deliver")
@@ -334,11 +334,16 @@ async fn every_purpose_renders_and_arrives_intact() {
     let to_owner = mails_for(stack, &stack.owner, "INBOX", &o.id).await;
     let notices = Purpose::ALL.iter().filter(|p| p.is_owner_notice()).count();
     assert_eq!(to_dana.len(), Purpose::ALL.len() - notices);
-    // The config-error and inbox-down notices are about Handoff itself and
+    // The config-error, inbox-down and sign-in notices are about Handoff itself and
     // the digest about every engagement, so they do not carry the
     // engagement id these mails are found by; the digest is found by its
     // subject instead.
-    let about_handoff = [Purpose::NoticeConfigError, Purpose::NoticeInboxDown].len();
+    let about_handoff = [
+        Purpose::NoticeConfigError,
+        Purpose::NoticeInboxDown,
+        Purpose::NoticeSignIn,
+    ]
+    .len();
     assert_eq!(to_owner.len(), notices - about_handoff - 1);
     let digests: Vec<_> = {
         stack.settle();

@@ -15,7 +15,8 @@ use std::path::Path;
 
 pub(super) fn status_cmd(loaded: &Loaded, clock: &dyn Clock, json: bool) -> Result<(), CliError> {
     let store = open_store(&loaded.model)?;
-    let report = status::build(&loaded.model, &store, clock.now())?;
+    let mut report = status::build(&loaded.model, &store, clock.now())?;
+    report.sign_ins = status::sign_ins(&loaded.model, &store, &loaded.path)?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if json {

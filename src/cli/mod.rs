@@ -5,7 +5,8 @@
 //! one clear line per cause here, at the edge, and into the exit codes the README
 //! documents: 0 ok, 1 runtime failure, 2 usage or config error.
 //!
-//! One file per group of subcommands: `setup` (init, check), `looking`
+//! One file per group of subcommands: `setup` (init, check), `login`
+//! (the OAuth 2.0 sign-in), `looking`
 //! (status, log, plan, preview, ics), `acts` (the owner's acts) and `run`
 //! (run --once, ingest; the daemon itself is [`crate::daemon`]). The CLI is
 //! the last layer: it may use anything, and nothing imports it.
@@ -18,6 +19,7 @@ use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 
 mod acts;
+mod login;
 mod looking;
 mod run;
 mod setup;
@@ -50,6 +52,26 @@ pub enum Command {
     },
     /// Check the config: every problem as FILE:LINE:COL, exit 2 if any.
     Check,
+    /// Sign Handoff in to an OAuth 2.0 mail account (Gmail, Microsoft 365):
+    /// prints an address to open in a browser (or, with --device, a code to
+    /// enter), and stores the sign-in (mode 0600). Run it from your terminal.
+    Login {
+        /// The device code flow: a code to enter on any device (Microsoft;
+        /// Google refuses it for mail).
+        #[arg(long)]
+        device: bool,
+        /// Show what is stored: account, scopes, expiry.
+        #[arg(long)]
+        status: bool,
+        /// Which account, when [imap] and [smtp] sign in separately: imap,
+        /// smtp or the address.
+        #[arg(long)]
+        account: Option<String>,
+        /// Write the sign-in here instead of the token file (for the
+        /// systemd credential `oauth`).
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
     /// Engagements and milestones with their state and next due item.
     Status {
         /// One JSON document instead of a table.
@@ -231,6 +253,23 @@ pub fn run(cli: Cli) -> u8 {
     match cli.command {
         Command::Init { dir } => setup::init(&cli.config, dir.as_deref(), clock.as_ref()),
         Command::Check => setup::check(&cli.config, clock.as_ref()),
+        Command::Login {
+            device,
+            status,
+            account,
+            output,
+        } => match config::load(&cli.config) {
+            Ok(loaded) => login::login(
+                &loaded,
+                login::LoginArgs {
+                    device,
+                    status,
+                    account,
+                    output,
+                },
+            ),
+            Err(e) => report_config_error(&e),
+        },
         Command::Status { json } => with_config(&cli.config, |loaded| {
             looking::status_cmd(loaded, clock.as_ref(), json)
         }),
@@ -351,6 +390,13 @@ enum CliError {
     Action(#[from] crate::actions::ActionError),
     #[error(transparent)]
     Daemon(#[from] crate::daemon::DaemonError),
+    #[error(
+        "a `handoff run` daemon (pid {pid}) is running on the store {}: it sends and reads the mail itself, so `run --once` does nothing beside it (stop the daemon first)",
+        store.display()
+    )]
+    DaemonRunning { pid: String, store: PathBuf },
+    #[error(transparent)]
+    Lock(#[from] crate::daemon::lock::LockError),
 }
 
 fn open_store(model: &Model) -> Result<Store, CliError> {

@@ -1,6 +1,13 @@
 //! Running the loop by hand: `run --once` (one pass) and `ingest` (mail files
 //! through the inbound pipeline). `run` without `--once` is the daemon
 //! ([`crate::daemon::run`]).
+//!
+//! `run --once` delivers, so it takes the daemon's lock
+//! ([`crate::daemon::lock::StoreLock`]) before it opens the store: beside a
+//! running daemon it says so and exits 1 without touching anything (the
+//! daemon's in-flight rows are not a crash's leftovers). The owner's acts
+//! only queue their mail, which the daemon (or the next `run --once`)
+//! delivers; they need no lock.
 
 use super::{CliError, open_store};
 use crate::clock::Clock;
@@ -19,15 +26,34 @@ pub(super) fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
 
 pub(super) fn run_once(loaded: &Loaded, clock: &dyn Clock) -> Result<(), CliError> {
     let model = &loaded.model;
+    let _lock = match crate::daemon::lock::StoreLock::acquire_patiently(&model.mail.state) {
+        Ok(lock) => lock,
+        Err(crate::daemon::lock::LockError::Held { pid, .. }) => {
+            return Err(CliError::DaemonRunning {
+                pid,
+                store: model.mail.state.clone(),
+            });
+        }
+        Err(e) => return Err(CliError::Lock(e)),
+    };
     let templates = Templates::load(model.mail.templates_dir.as_deref())?;
     let mut store = open_store(model)?;
     // The SMTP pool spawns its housekeeping task when built, so the transport
     // is made (and dropped) inside the runtime.
-    let report = runtime()?.block_on(async {
+    let (report, filing) = runtime()?.block_on(async {
         let transport = Transport::from_model(model)?;
-        Ok::<_, CliError>(
-            crate::pass::run_once(model, &templates, &mut store, &transport, clock.now()).await?,
-        )
+        let report = crate::pass::run(model, &templates, &mut store, &transport, clock).await?;
+        // The copies the delivery could not file first (the Sent folder did
+        // not answer), one bounded try; what is left waits for the next run.
+        let filing = match (model.mail.outgoing, &model.imap) {
+            (crate::model::Outgoing::Smtp, Some(imap)) => Some(
+                crate::outbox::sent_copy::file_due(&mut store, imap, clock)
+                    .await
+                    .map_err(crate::pass::PassError::from)?,
+            ),
+            _ => None,
+        };
+        Ok::<_, CliError>((report, filing))
     })?;
     let d = &report.delivery;
     if !report.received.is_empty() {
@@ -47,6 +73,12 @@ pub(super) fn run_once(loaded: &Loaded, clock: &dyn Clock) -> Result<(), CliErro
         d.failed,
         store.outbox_depth()?
     );
+    if filing.is_some_and(|f| f.error.is_some()) {
+        println!(
+            "{} Sent copies wait: the Sent folder does not answer",
+            store.sent_copies_waiting()?
+        );
+    }
     Ok(())
 }
 

@@ -68,6 +68,11 @@ impl<'s> Diagnostics<'s> {
         self.push(Severity::Warning, span, message.into());
     }
 
+    /// The config file, as named in messages.
+    pub(crate) fn file(&self) -> &Path {
+        &self.file
+    }
+
     pub(crate) fn has_errors(&self) -> bool {
         self.items
             .iter()

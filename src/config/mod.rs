@@ -24,10 +24,12 @@ mod build;
 mod diag;
 mod reader;
 mod starter;
+mod text;
 mod values;
 
 pub use diag::{Diagnostic, Severity};
 pub use starter::starter;
+pub(crate) use text::hidden;
 
 use crate::model::Model;
 use std::path::{Path, PathBuf};

@@ -435,3 +435,104 @@ fn owner_notices_is_immediate_or_digest() {
     );
     assert_one_error(&src, "\"weekly\"", "owner_notices");
 }
+
+/// The example's local mode swapped for a preset with an `[oauth]`.
+fn preset(provider: &str, oauth: &str) -> String {
+    example_with(
+        "outgoing = \"maildir\"                   # \"smtp\" | \"maildir\" (each mail written as an .eml file)\nincoming = \"maildir\"",
+        &format!("provider = \"{provider}\"\n{oauth}#"),
+    )
+}
+
+#[test]
+fn a_preset_fills_the_servers_and_oauth_signs_both_in() {
+    let src = preset("gmail", "");
+    let src = src.replacen(
+        "[policy]",
+        "[oauth]\nclient_id = \"abc.apps.googleusercontent.com\"\n\n[policy]",
+        1,
+    );
+    let loaded = check(&src).expect("a preset config loads");
+    let m = &loaded.model;
+    assert_eq!(m.mail.outgoing, crate::model::Outgoing::Smtp);
+    let imap = m.imap.as_ref().unwrap();
+    assert_eq!(
+        (imap.server.host.as_str(), imap.server.port),
+        ("imap.gmail.com", 993)
+    );
+    assert_eq!(imap.sent_mailbox, "[Gmail]/Sent Mail");
+    assert!(imap.server_files_sent);
+    assert_eq!(
+        imap.server.username, "ada@example.test",
+        "the owner's address"
+    );
+    let smtp = m.smtp.as_ref().unwrap();
+    assert_eq!(
+        (smtp.host.as_str(), smtp.port, smtp.tls),
+        ("smtp.gmail.com", 465, crate::model::TlsMode::Tls)
+    );
+    let crate::model::ServerAuth::OAuth2(o) = &smtp.auth else {
+        panic!("an [oauth] makes oauth2 the default");
+    };
+    assert_eq!(o.provider, crate::model::OAuthProvider::Google);
+    assert_eq!(o.scopes, ["https://mail.google.com/"]);
+    assert!(o.device_url.is_none(), "Google has no device flow for mail");
+    assert!(o.token_file.ends_with("var/oauth-token.json"));
+    // No sign-in yet: a warning with the line of [smtp]'s stand-in... and the command.
+    let warning = loaded
+        .warnings
+        .iter()
+        .find(|w| w.message.contains("no sign-in is stored yet"))
+        .expect("a warning says what to run");
+    assert!(
+        warning
+            .message
+            .contains("run `handoff login --config handoff.toml`"),
+        "{warning}"
+    );
+}
+
+#[test]
+fn explicit_keys_win_over_the_preset() {
+    let src = preset("microsoft365", "")
+        + "\n[imap]\nhost = \"imap.example.test\"\nsent_mailbox = \"Gesendete Elemente\"\nauth = \"oauth2\"\n\n[smtp.oauth]\nclient_id = \"x\"\ntenant = \"contoso.onmicrosoft.com\"\n\n[oauth]\nclient_id = \"y\"\n";
+    let loaded = check(&src).expect("loads");
+    let imap = loaded.model.imap.as_ref().unwrap();
+    assert_eq!(
+        (imap.server.host.as_str(), imap.server.port),
+        ("imap.example.test", 993)
+    );
+    assert_eq!(imap.sent_mailbox, "Gesendete Elemente");
+    let crate::model::ServerAuth::OAuth2(o) = &loaded.model.smtp.as_ref().unwrap().auth else {
+        panic!("smtp on oauth2");
+    };
+    assert_eq!(o.client_id, "x");
+    assert!(
+        o.token_url
+            .starts_with("https://login.microsoftonline.com/contoso.onmicrosoft.com/")
+    );
+    assert!(o.token_file.ends_with("var/oauth-token-smtp.json"));
+}
+
+#[test]
+fn oauth_mistakes_are_named_with_line_and_column() {
+    let src = preset("gmaill", "");
+    assert_one_error(&src, "\"gmaill\"", "expected one of \"gmail\"");
+    let base = example_with(
+        "[policy]",
+        "[smtp]\nhost = \"h\"\nusername = \"u\"\nauth = \"oauth2\"\n\n[policy]",
+    );
+    assert_one_error(
+        &base,
+        "\"oauth2\"\n\n[policy]",
+        "but the config has no [oauth] section",
+    );
+    let custom = base.replacen(
+        "[policy]",
+        "[oauth]\nprovider = \"custom\"\nclient_id = \"c\"\nauth_url = \"http://idp.example.test/a\"\ntoken_url = \"https://idp.example.test/t\"\nscopes = [\"mail\"]\n\n[policy]",
+        1,
+    );
+    assert_one_error(&custom, "\"http://idp.example.test/a\"", "in clear text");
+    let no_id = base.replacen("[policy]", "[oauth]\nprovider = \"google\"\n\n[policy]", 1);
+    assert_one_error(&no_id, "[oauth]\nprovider", "is missing `client_id`");
+}

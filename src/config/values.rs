@@ -11,6 +11,9 @@ use chrono_tz::Tz;
 use lettre::Address;
 use std::str::FromStr;
 
+use super::text::{describe, hidden};
+pub(crate) use super::text::{header_text, name};
+
 /// "3d", "12h", "30m", "2w", "1d12h": a positive period.
 pub(crate) fn period(text: &str) -> Result<TimeDelta, String> {
     let expected = "expected a period such as \"3d\", \"12h\", \"30m\", \"2w\" or \"1d12h\"";
@@ -70,24 +73,16 @@ fn nearest_zone(text: &str) -> Option<&'static str> {
 
 /// An addr-spec such as "dana@example.test".
 pub(crate) fn address(text: &str) -> Result<Address, String> {
+    if let Some(c) = text.chars().find(|c| hidden(*c)) {
+        return Err(format!(
+            "`{}` contains {}; expected an address such as \"dana@example.test\"",
+            text.escape_debug(),
+            describe(c)
+        ));
+    }
     Address::from_str(text.trim()).map_err(|e| {
         format!("`{}` is not an e-mail address ({e}); expected an address such as \"dana@example.test\"", text.escape_debug())
     })
-}
-
-/// Text that ends up in a mail header (names, titles): one line, no control
-/// characters, so it can never add a header or a recipient.
-pub(crate) fn header_text(text: &str) -> Result<(), String> {
-    if let Some(c) = text.chars().find(|c| c.is_control()) {
-        return Err(format!(
-            "contains the control character U+{:04X}; expected one line of plain text (it goes into mail headers)",
-            c as u32
-        ));
-    }
-    if text.trim().is_empty() {
-        return Err("is empty; expected some text".to_string());
-    }
-    Ok(())
 }
 
 /// Free text for mail bodies: line breaks and tabs are fine, other control

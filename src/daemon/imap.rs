@@ -6,7 +6,13 @@
 //! The watcher itself knows nothing of the daemon: it reports what it does on
 //! a channel, which this task turns into liveness (connected: idle;
 //! disconnected: degraded, healthy for the watchdog, since restarting the
-//! daemon would not bring the server back) and wake-ups.
+//! daemon would not bring the server back) and wake-ups. The watcher reports
+//! at least once per IDLE renewal or reconnect attempt, each of its steps
+//! bounded; silent for longer than [`promise`], it is stuck, and the
+//! watchdog stops.
+//!
+//! On shutdown it stops the watcher and says nothing more: the end of the
+//! config channel at shutdown is no change of `[imap]`.
 
 use super::{Current, TaskContext, Wake};
 use crate::inbox::imap_watch::{self, Folder, Pipeline, WatchEvent, Watcher};
@@ -86,6 +92,13 @@ impl Pipeline for CurrentPipeline {
     }
 }
 
+/// How long the watcher may go without reporting: an IDLE renewal or the
+/// longest reconnect wait, plus the steps of a login and a catch-up.
+fn promise() -> std::time::Duration {
+    imap_watch::IDLE_RENEW.max(imap_watch::REFUSED_CEILING.mul_f64(1.25))
+        + super::health::stall_limit()
+}
+
 /// Runs until shutdown: one watcher at a time, on the current `[imap]`.
 pub(super) async fn run(mut ctx: TaskContext) {
     loop {
@@ -120,7 +133,8 @@ pub(super) async fn run(mut ctx: TaskContext) {
         .with_events(events_tx);
         let running = watcher.run(stop_rx);
         tokio::pin!(running);
-        ctx.liveness.degraded("connecting to the IMAP server");
+        ctx.liveness
+            .degraded_within("connecting to the IMAP server", promise());
         let restart = loop {
             tokio::select! {
                 () = &mut running => break false,
@@ -130,8 +144,15 @@ pub(super) async fn run(mut ctx: TaskContext) {
                     return;
                 }
                 changed = ctx.config.changed() => {
+                    if changed.is_err() {
+                        // The config watcher is gone: the daemon is stopping,
+                        // nothing changed.
+                        let _ = stop_tx.send(true);
+                        (&mut running).await;
+                        return;
+                    }
                     let now_settings = ctx.config.borrow().loaded.model.imap.clone();
-                    if changed.is_err() || now_settings.as_ref() != Some(&settings) {
+                    if now_settings.as_ref() != Some(&settings) {
                         tracing::info!("the [imap] settings changed: reconnecting");
                         let _ = stop_tx.send(true);
                         (&mut running).await;
@@ -141,20 +162,23 @@ pub(super) async fn run(mut ctx: TaskContext) {
                 Some(event) = events.recv() => match event {
                     WatchEvent::Connected { idle } => {
                         if idle {
-                            ctx.liveness.idle();
+                            ctx.liveness.expect_within(promise());
                         } else {
-                            ctx.liveness.degraded("the IMAP server has no IDLE: polling");
+                            ctx.liveness.degraded_within("the IMAP server has no IDLE: polling", promise());
                         }
                     }
                     WatchEvent::Disconnected { error } => {
-                        ctx.liveness.degraded(format!("IMAP: {error}"));
+                        ctx.liveness.degraded_within(format!("IMAP: {error}"), promise());
                     }
-                    WatchEvent::Recorded { .. } => ctx.wake.wake(),
-                    WatchEvent::Woken { .. } => {}
+                    WatchEvent::Recorded { .. } => {
+                        ctx.liveness.renew(promise());
+                        ctx.wake.wake();
+                    }
+                    WatchEvent::Woken { .. } | WatchEvent::Alive => ctx.liveness.renew(promise()),
                 },
             }
         };
-        if !restart {
+        if !restart || ctx.shutdown.is_shutdown() {
             // The watcher only ends when told to stop.
             return;
         }

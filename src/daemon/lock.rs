@@ -1,4 +1,5 @@
-//! One daemon per store: an exclusive lock on a file next to it.
+//! One writer per store: an exclusive lock on a file next to it, held by the
+//! daemon and by `handoff run --once` (which delivers too).
 //!
 //! `<state>.lock` (e.g. `var/handoff.db.lock`) is locked with
 //! [`std::fs::File::try_lock`] (flock on Linux) for the daemon's whole life
@@ -9,7 +10,8 @@
 //! SQLite would let two daemons share the store, but both would send the
 //! same due mail at the same moment (each claims a different row state only
 //! after reading it) and both would watch the same inbox: one owner, one
-//! daemon.
+//! daemon. A `run --once` beside the daemon would take the daemon's mails in
+//! flight (`sending`) for a crash's leftovers; it refuses instead.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};

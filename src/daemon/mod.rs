@@ -4,11 +4,18 @@
 //! One tokio runtime (current-thread: the work is I/O and small SQLite
 //! transactions, and one thread keeps start-up quick and memory small) runs:
 //!
-//! - `work` ([`work`]): the pass of `handoff run --once` (reconcile, read the
-//!   local inbox, decide, deliver) on every wake-up, then sleep until the
-//!   earliest of [`crate::pass::next_wake`] (the outbox's next due row, the
-//!   next engagement start, and the schedule's next item), a [`Wake`] from a
-//!   watcher, a new config, or shutdown. It owns the daemon's [`Store`].
+//! - `work` ([`work`]): the pass of `handoff run --once` up to delivery
+//!   (reconcile, read the local inbox, decide, queue) on every wake-up, then
+//!   sleep until the earliest of [`crate::pass::next_wake`] (the outbox's
+//!   next due row, the next engagement start, and the schedule's next item),
+//!   a [`Wake`] from a watcher, a new config, or shutdown. It owns the
+//!   daemon's first [`Store`] connection.
+//! - `deliver` ([`deliver`]): the outbox, whenever a mail is due or `work`
+//!   queued one, on a connection of its own. Apart from `work`, so a mail
+//!   server that hangs holds back neither the replies nor the decisions.
+//! - `sent copies` ([`sent_copies`], with SMTP and `[imap]`): files the Sent
+//!   copies the delivery could not file before sending, and watches for the
+//!   Sent folder's return while it does not answer.
 //! - the inbox watcher: in local mode ([`inbox_watch`]) file notifications
 //!   on `<maildir>/inbox/new` wake `work`, with polling only as a fallback;
 //!   with `incoming = "imap"`, the IMAP IDLE watcher ([`imap`]).
@@ -16,20 +23,29 @@
 //!   SIGHUP, re-reads and checks it; a good one is published on the config
 //!   channel (every task sees the new [`Current`]), a bad one is logged with
 //!   FILE:LINE:COL, told to the owner once, and the old one stays.
+//! - the sign-in task ([`signin`]): the OAuth 2.0 sign-ins' health turned
+//!   into one journal event, status line and owner notice per episode, and
+//!   a new `handoff login` picked up at once.
 //! - the watchdog ([`health`]): `WATCHDOG=1` to systemd at half of
-//!   `$WATCHDOG_USEC`, only while every task says it is healthy.
+//!   `$WATCHDOG_USEC`, only while every task says it is healthy (none stuck:
+//!   see [`health`] for how a stuck task is told from a long one).
+//!
+//! Every pass's outcome (and the last error, with its time) is also written
+//! to `<state>.health` ([`health_file`]), which `handoff status` reads: the
+//! store cannot record its own failure to be written.
 //!
 //! # What a task is given
 //! [`TaskContext`]: the config channel, the store's path (a task that needs
 //! the store opens its own connection: SQLite in WAL mode serialises
-//! writers), a [`Wake`] handle for `work`, a [`Shutdown`], the clock, and its
+//! writers), [`Wake`] handles for `work`, `deliver` and `sent copies`, a
+//! [`Shutdown`], the clock, the [`health_file::PassLog`] and its
 //! [`health::Liveness`].
 //!
 //! # Stopping
 //! SIGTERM or SIGINT fires the shutdown [`shutdown::Trigger`]; each task
-//! finishes its unit of work (a pass gets [`work::GRACE`] to finish its send,
-//! else it is dropped and the `sending` row is resolved at the next start,
-//! as after a crash) and returns; the daemon waits for all of them, at most
+//! finishes its unit of work (a delivery gets [`deliver::GRACE`] to finish
+//! its send, else it is dropped and the `sending` row is resolved at the next
+//! start, as after a crash) and returns; the daemon waits for all of them, at most
 //! [`STOP_DEADLINE`], records the stop and exits 0.
 //!
 //! # One daemon per store
@@ -41,14 +57,18 @@
 //! must not import the views ([`crate::status`]) or the CLI.
 
 pub mod config_watch;
+pub mod deliver;
 pub mod health;
+pub mod health_file;
 pub mod imap;
 pub mod inbox_watch;
 pub mod lock;
 pub mod logging;
 pub mod report;
 pub mod sd_notify;
+pub mod sent_copies;
 pub mod shutdown;
+pub mod signin;
 pub mod work;
 
 pub use report::DaemonHealth;
@@ -130,9 +150,16 @@ impl Wake {
 pub struct TaskContext {
     pub config: ConfigRx,
     pub store_path: PathBuf,
+    /// Wakes the work loop.
     pub wake: Wake,
+    /// Wakes the delivery.
+    pub deliver: Wake,
+    /// Wakes the Sent-copy task.
+    pub copies: Wake,
     pub shutdown: Shutdown,
     pub clock: Arc<dyn Clock>,
+    /// Where each pass's outcome goes for `handoff status`.
+    pub passes: health_file::PassLog,
     pub liveness: health::Liveness,
 }
 
@@ -169,13 +196,34 @@ pub fn run(loaded: Loaded, config_path: &Path, clock: Arc<dyn Clock>) -> Result<
     logging::init(loaded.model.log.level.as_deref());
     let model = &loaded.model;
     let store_path = model.mail.state.clone();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(DaemonError::Runtime)?;
+    // Before anything else: a SIGTERM during start-up is then a clean stop
+    // once the tasks run, not the default death by signal.
+    let signals = {
+        let _in_runtime = runtime.enter();
+        Signals::install()?
+    };
     // The lock first: a second daemon must not even open the store for
     // writing its start-up marks.
     let _lock = lock::StoreLock::acquire_patiently(&store_path)?;
-    let store = Store::open(&store_path).map_err(|source| DaemonError::Store {
-        path: store_path.clone(),
-        source,
-    })?;
+    let open = || {
+        Store::open(&store_path).map_err(|source| DaemonError::Store {
+            path: store_path.clone(),
+            source,
+        })
+    };
+    let store = open()?;
+    let delivery_store = open()?;
+    let passes = health_file::PassLog::new(
+        health_file::HealthFile::open(&store_path)
+            .inspect_err(|e| {
+                tracing::warn!(file = %health_file::path(&store_path).display(), error = %e, "cannot keep the health file; `handoff status` learns of failures only from the store");
+            })
+            .ok(),
+    );
     for w in &loaded.warnings {
         tracing::warn!("{w}");
     }
@@ -190,14 +238,12 @@ pub fn run(loaded: Loaded, config_path: &Path, clock: Arc<dyn Clock>) -> Result<
         store = %store_path.display(),
         "handoff daemon starting"
     );
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(DaemonError::Runtime)?;
     let outcome = runtime.block_on(serve(
         current,
+        signals,
         config_path.to_path_buf(),
-        store,
+        [store, delivery_store],
+        passes,
         clock.clone(),
     ));
     // Nothing may outlive the stop: a task stuck in a blocking call would
@@ -214,37 +260,64 @@ pub fn run(loaded: Loaded, config_path: &Path, clock: Arc<dyn Clock>) -> Result<
     outcome
 }
 
+/// The signals the daemon handles, registered at the very start.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> Result<Signals, DaemonError> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let sig = |kind: SignalKind, name: &'static str| {
+            signal(kind).map_err(|source| DaemonError::Signal {
+                signal: name,
+                source,
+            })
+        };
+        Ok(Signals {
+            term: sig(SignalKind::terminate(), "SIGTERM")?,
+            int: sig(SignalKind::interrupt(), "SIGINT")?,
+            hup: sig(SignalKind::hangup(), "SIGHUP")?,
+        })
+    }
+}
+
 async fn serve(
     current: Arc<Current>,
+    signals: Signals,
     config_path: PathBuf,
-    store: Store,
+    [store, delivery_store]: [Store; 2],
+    passes: health_file::PassLog,
     clock: Arc<dyn Clock>,
 ) -> Result<(), DaemonError> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let sig = |kind: SignalKind, name: &'static str| {
-        signal(kind).map_err(|source| DaemonError::Signal {
-            signal: name,
-            source,
-        })
-    };
-    let mut term = sig(SignalKind::terminate(), "SIGTERM")?;
-    let mut int = sig(SignalKind::interrupt(), "SIGINT")?;
-    let mut hup = sig(SignalKind::hangup(), "SIGHUP")?;
+    let Signals {
+        mut term,
+        mut int,
+        mut hup,
+    } = signals;
 
     let notifier = Arc::new(Notifier::from_env());
     let health = health::Health::default();
     let trigger = shutdown::Trigger::new();
     let wake = Wake::default();
+    let deliver_wake = Wake::default();
+    let copies_wake = Wake::default();
     let reload = Arc::new(Notify::new());
     let incoming = current.loaded.model.mail.incoming;
+    let outgoing = current.loaded.model.mail.outgoing;
     let (config_tx, config_rx) = watch::channel(current);
     let store_path = config_rx.borrow().loaded.model.mail.state.clone();
     let context = |name: &'static str| TaskContext {
         config: config_rx.clone(),
         store_path: store_path.clone(),
         wake: wake.clone(),
+        deliver: deliver_wake.clone(),
+        copies: copies_wake.clone(),
         shutdown: trigger.subscribe(),
         clock: clock.clone(),
+        passes: passes.clone(),
         liveness: health.register(name),
     };
 
@@ -257,6 +330,20 @@ async fn serve(
             "work"
         });
     }
+    {
+        let ctx = context("deliver");
+        tasks.spawn(async move {
+            deliver::run(ctx, delivery_store).await;
+            "deliver"
+        });
+    }
+    if outgoing == crate::model::Outgoing::Smtp {
+        let ctx = context("sent copies");
+        tasks.spawn(async move {
+            sent_copies::run(ctx).await;
+            "sent copies"
+        });
+    }
     match incoming {
         Incoming::Maildir => {
             let ctx = context("inbox");
@@ -266,6 +353,13 @@ async fn serve(
             });
         }
         Incoming::Imap => spawn_imap_watch(&mut tasks, context("imap")),
+    }
+    {
+        let ctx = context("signin");
+        tasks.spawn(async move {
+            signin::run(ctx).await;
+            "signin"
+        });
     }
     {
         let ctx = context("config");

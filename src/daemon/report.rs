@@ -1,6 +1,8 @@
-//! The daemon's health as `handoff status` shows it, read from the store and
-//! the lock (so it works from another process, while the daemon runs or
-//! after it stopped).
+//! The daemon's health as `handoff status` shows it, read from the store,
+//! the lock and the health file beside the store (so it works from another
+//! process, while the daemon runs or after it stopped, and shows a failing
+//! pass even when the store could not be written: see
+//! [`super::health_file`]).
 
 use super::keys;
 use crate::model::Model;
@@ -20,6 +22,10 @@ pub struct DaemonHealth {
     pub last_pass_at: Option<String>,
     /// The last pass's error, if it failed.
     pub last_error: Option<String>,
+    /// When that error happened (RFC 3339, UTC).
+    pub last_error_at: Option<String>,
+    /// Sent copies waiting to be filed (the IMAP Sent folder did not answer).
+    pub sent_copies_waiting: u64,
     /// Mails given up for good.
     pub outbox_failed: u64,
     /// When the daemon will next act unless woken sooner (RFC 3339, UTC).
@@ -35,13 +41,32 @@ pub fn health(
     let get = |key: &str| -> Result<Option<String>, StoreError> {
         Ok(store.scheduler_get(key)?.filter(|v| !v.is_empty()))
     };
+    let pid = get(keys::PID)?;
+    let mut last_pass_at = get(keys::LAST_PASS_AT)?;
+    let mut last_error = get(keys::LAST_ERROR)?;
+    let mut last_error_at = None;
+    // The file knows what the store may not have been able to record; it is
+    // the running (or last) daemon's when its pid is the one the store has,
+    // or when the store could not even record the pid.
+    if let Some(file) = super::health_file::read(&model.mail.state)
+        && (pid.is_none() || pid.as_deref() == Some(file.pid.to_string().as_str()))
+    {
+        if file.last_pass_at > last_pass_at {
+            last_pass_at = file.last_pass_at;
+        }
+        // Kept per task there: an error stays until its own task succeeds.
+        last_error = file.last_error;
+        last_error_at = file.last_error_at;
+    }
     Ok(DaemonHealth {
         running: super::lock::is_held(&model.mail.state),
-        pid: get(keys::PID)?,
+        pid,
         started_at: get(keys::STARTED_AT)?,
         stopped_at: get(keys::STOPPED_AT)?,
-        last_pass_at: get(keys::LAST_PASS_AT)?,
-        last_error: get(keys::LAST_ERROR)?,
+        last_pass_at,
+        last_error,
+        last_error_at,
+        sent_copies_waiting: store.sent_copies_waiting()?,
         outbox_failed: store.outbox_failed()?,
         next_wake: crate::pass::next_wake(model, store, now)?.map(crate::store::ts),
     })
@@ -65,10 +90,18 @@ pub fn render(h: &DaemonHealth) -> String {
     }
     if let Some(at) = &h.last_pass_at {
         out += &format!("  last pass: {at}");
-        if let Some(e) = &h.last_error {
-            out += &format!(" (failed: {e})");
+        match (&h.last_error, &h.last_error_at) {
+            (Some(e), Some(at)) => out += &format!(" (failed at {at}: {e})"),
+            (Some(e), None) => out += &format!(" (failed: {e})"),
+            _ => {}
         }
         out += "\n";
+    }
+    if h.sent_copies_waiting > 0 {
+        out += &format!(
+            "  Sent copies waiting to be filed: {} (the IMAP Sent folder did not answer)\n",
+            h.sent_copies_waiting
+        );
     }
     out += &format!(
         "  failed mails: {}; next wake: {}\n",

@@ -6,6 +6,11 @@
 //!
 //! A socket address starting with `@` is in Linux's abstract namespace (the
 //! `@` stands for the leading NUL byte).
+//!
+//! The socket is non-blocking: a datagram the receiver has no room for (its
+//! queue holds 10 by default) is dropped, never waited for. A blocking send
+//! would stop the whole daemon (one thread runs every task) for as long as
+//! nobody reads, the watchdog pings included.
 
 use std::os::unix::net::{SocketAddr, UnixDatagram};
 use std::time::Duration;
@@ -75,7 +80,9 @@ fn connect(path: &[u8]) -> std::io::Result<(UnixDatagram, SocketAddr)> {
             SocketAddr::from_pathname(std::ffi::OsStr::from_bytes(path))?
         }
     };
-    Ok((UnixDatagram::unbound()?, addr))
+    let sock = UnixDatagram::unbound()?;
+    sock.set_nonblocking(true)?;
+    Ok((sock, addr))
 }
 
 #[cfg(target_os = "linux")]
@@ -131,6 +138,24 @@ mod tests {
         n.watchdog();
         let len = listener.recv(&mut buf).unwrap();
         assert_eq!(&buf[..len], b"WATCHDOG=1");
+    }
+
+    #[test]
+    fn a_receiver_that_never_reads_never_blocks_the_sender() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notify");
+        let _listener = UnixDatagram::bind(&path).unwrap();
+        let n = Notifier {
+            target: Some(connect(path.as_os_str().as_encoded_bytes()).unwrap()),
+        };
+        let started = std::time::Instant::now();
+        for _ in 0..200 {
+            n.watchdog();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "dropped, not waited for"
+        );
     }
 
     #[test]

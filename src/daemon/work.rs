@@ -1,5 +1,7 @@
-//! The work loop: one pass (`pass::run_once`) per wake-up, then sleep until
-//! the next thing is due.
+//! The work loop: one pass up to delivery ([`crate::pass::prepare`]:
+//! reconcile, read the local inbox, decide and queue) per wake-up, then wake
+//! the delivery task ([`super::deliver`]) and sleep until the next thing is
+//! due. It never talks to a server, so a hung one never holds it back.
 //!
 //! It never polls: the sleep ends at the earliest of
 //! - [`crate::pass::next_wake`]: the outbox's next due row, the next
@@ -14,18 +16,12 @@
 //! is due at that instant and on every wake-up, and otherwise waits.
 
 use super::sd_notify::Notifier;
-use super::{Current, TaskContext, keys};
-use crate::outbox::Transport;
+use super::{TaskContext, keys};
 use crate::pass::{self, PassReport};
 use crate::store::Store;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// How long a pass may go on after SIGTERM to finish the mail it is sending.
-/// Past it the pass is dropped: a mail claimed but not marked is `sending` in
-/// the store and is resolved at the next start (see `src/outbox/mod.rs`).
-pub const GRACE: Duration = Duration::from_secs(7);
 
 /// The longest single sleep. The timer is monotonic, the schedule is wall
 /// time: after a suspend or a clock step the two disagree, and waking once an
@@ -43,73 +39,40 @@ const ERROR_BACKOFF: Duration = Duration::from_secs(5);
 /// Runs until shutdown.
 pub async fn run(mut ctx: TaskContext, mut store: Store, notifier: Arc<Notifier>) {
     let mut ready = false;
-    let mut transport: Option<(Arc<Current>, Transport)> = None;
     let mut backoff = ERROR_BACKOFF;
     loop {
         let current = ctx.config.borrow_and_update().clone();
         let model = &current.loaded.model;
         ctx.liveness.busy();
-        // One transport per config: a reload may change the SMTP server, and
-        // keeping it across passes keeps the pooled SMTP connection.
-        if transport
-            .as_ref()
-            .is_none_or(|(made_for, _)| !Arc::ptr_eq(made_for, &current))
-        {
-            transport = match Transport::from_model(model) {
-                Ok(t) => Some((current.clone(), t)),
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot set up sending");
-                    None
-                }
-            };
-        }
         let now = ctx.clock.now();
-        let outcome = match &transport {
-            Some((_, t)) => {
-                let pass = pass::run_once(model, &current.templates, &mut store, t, now);
-                tokio::pin!(pass);
-                tokio::select! {
-                    r = &mut pass => Some(r),
-                    () = ctx.shutdown.recv() => {
-                        match tokio::time::timeout(GRACE, &mut pass).await {
-                            Ok(r) => Some(r),
-                            Err(_) => {
-                                tracing::warn!("stopping in the middle of a pass; a mail being sent is resolved at the next start");
-                                None
-                            }
-                        }
-                    }
-                }
-            }
-            None => None,
-        };
+        let outcome = pass::prepare(model, &current.templates, &mut store, now);
+        let ended = ctx.clock.now();
         let failed = match outcome {
-            Some(Ok(report)) => {
+            Ok(report) => {
                 log_pass(&report);
                 backoff = ERROR_BACKOFF;
-                record(&store, keys::LAST_ERROR, "", ctx.clock.now());
+                ctx.passes.record("work", ended, None);
+                record(&store, keys::LAST_ERROR, "", ended);
                 false
             }
-            Some(Err(e)) => {
+            Err(e) => {
                 tracing::error!(error = %e, "the pass failed; trying again in {} s", backoff.as_secs());
-                record(&store, keys::LAST_ERROR, &e.to_string(), ctx.clock.now());
+                // The health file first: when the store cannot be written,
+                // it is the one place `handoff status` learns of this.
+                ctx.passes.record("work", ended, Some(&e.to_string()));
+                record(&store, keys::LAST_ERROR, &e.to_string(), ended);
                 true
             }
-            None => transport.is_none(),
         };
-        record(
-            &store,
-            keys::LAST_PASS_AT,
-            &crate::store::ts(ctx.clock.now()),
-            ctx.clock.now(),
-        );
+        record(&store, keys::LAST_PASS_AT, &crate::store::ts(ended), ended);
+        // Whatever the pass queued (or a reply's notice) goes now.
+        ctx.deliver.wake();
         ctx.liveness.idle();
         if ctx.shutdown.is_shutdown() {
             return;
         }
         if !ready {
-            // Local mode: the store is open and a whole pass ran. (With
-            // SMTP/IMAP the pass has also logged in to send whatever was due.)
+            // The store is open and a whole pass ran; delivery runs beside.
             notifier.ready(&status_line(model, &store, now));
             tracing::info!("ready");
             ready = true;
@@ -154,8 +117,7 @@ pub fn sleep_for(next: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Duration {
 }
 
 fn log_pass(r: &PassReport) {
-    let d = &r.delivery;
-    if r.received.is_empty() && r.queued.is_empty() && d.sent + d.retrying + d.failed == 0 {
+    if r.received.is_empty() && r.queued.is_empty() {
         tracing::debug!("pass: nothing to do");
         return;
     }
@@ -163,9 +125,6 @@ fn log_pass(r: &PassReport) {
     tracing::info!(
         received = %kinds.join(","),
         queued = %r.queued.join(","),
-        sent = d.sent + d.recovered_sent,
-        retrying = d.retrying,
-        failed = d.failed,
         "pass done"
     );
 }
@@ -186,9 +145,9 @@ fn status_line(model: &crate::model::Model, store: &Store, now: DateTime<Utc>) -
     )
 }
 
-/// Writes one health value; a failure is logged, never fatal (the pass
-/// itself would have failed on a broken store).
-fn record(store: &Store, key: &str, value: &str, now: DateTime<Utc>) {
+/// Writes one health value; a failure is logged, never fatal (the health
+/// file has it too).
+pub(super) fn record(store: &Store, key: &str, value: &str, now: DateTime<Utc>) {
     if let Err(e) = store.scheduler_set(key, value, now) {
         tracing::warn!(key, error = %e, "cannot record the daemon's health");
     }

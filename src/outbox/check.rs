@@ -110,6 +110,13 @@ pub fn sample_extra(purpose: Purpose) -> BTreeMap<String, String> {
             ("since", "(when it stopped answering)"),
             ("error", "(what went wrong)"),
         ],
+        Purpose::NoticeSignIn => &[
+            ("account", "(the mail address)"),
+            ("since", "(when the sign-in stopped working)"),
+            ("error", "(what the provider said)"),
+            ("command", "handoff login --config (your config)"),
+            ("affects", "(replies are not read, mail is not sent)"),
+        ],
         Purpose::NoticeConfigError => &[
             ("config", "(the config file)"),
             ("errors", "(each problem, as FILE:LINE:COL: what is wrong)"),

@@ -16,6 +16,7 @@
 //!   auto-generated` (RFC 3834) so auto-responders stay quiet.
 //! - Times are written in the recipient's zone, with the zone named.
 
+use super::headers;
 use crate::model::{Engagement, Milestone, Model};
 use crate::templates::{Purpose, Rendered, TemplateError, Templates, local_date, local_time};
 use chrono::{DateTime, Utc};
@@ -119,6 +120,8 @@ pub enum ComposeError {
     },
     #[error("building the message: {0}")]
     Build(#[from] lettre::error::Error),
+    #[error("the message's envelope: {0}")]
+    Envelope(#[from] lettre::address::AddressError),
 }
 
 /// `Auto-Submitted: auto-generated` (RFC 3834 §5).
@@ -170,14 +173,23 @@ impl Composer<'_> {
             )
         };
         let ctx = self.context(engagement, milestone, &req.extra, recipient_tz, now);
-        let rendered = self.templates.render(req.purpose, &ctx)?;
+        let mut rendered = self.templates.render(req.purpose, &ctx)?;
+        rendered.subject =
+            self.subject(req, engagement, milestone, recipient_tz, now, &rendered)?;
         let message_id = new_message_id(req.purpose, &owner.email);
         let owner_box = Mailbox::new(Some(owner.name.clone()), owner.email.clone());
+        // The fields with people's text are folded at 78 (see `headers`);
+        // the envelope is set here since lettre no longer sees its own To.
+        let envelope = lettre::address::Envelope::new(
+            Some(owner.email.clone()),
+            vec![recipient.email.clone()],
+        )?;
         let mut builder = Message::builder()
-            .from(owner_box.clone())
-            .reply_to(owner_box)
-            .to(recipient.clone())
-            .subject(rendered.subject.clone())
+            .header(headers::From(owner_box.clone()))
+            .header(headers::ReplyTo(owner_box))
+            .header(headers::To(recipient.clone()))
+            .header(headers::Subject(rendered.subject.clone()))
+            .envelope(envelope)
             .date(now.into())
             .message_id(Some(message_id.clone()));
         if let Some(root) = thread_root {
@@ -242,6 +254,35 @@ impl Composer<'_> {
             rendered,
             bytes: message.formatted(),
         })
+    }
+
+    /// The Subject: rendered again with very long titles shortened (the
+    /// body keeps them whole), then held to [`headers::MAX_SUBJECT`] and
+    /// cleaned of invisible characters ([`headers::subject`]).
+    fn subject(
+        &self,
+        req: &MailRequest,
+        e: &Engagement,
+        milestone: Option<&Milestone>,
+        tz: Tz,
+        now: DateTime<Utc>,
+        rendered: &Rendered,
+    ) -> Result<String, ComposeError> {
+        let long = |t: &str| t.chars().count() > headers::TITLE_IN_SUBJECT;
+        let tag = subject_tag(&e.id);
+        if !long(&e.title) && !e.milestones.iter().any(|m| long(&m.title)) {
+            return Ok(headers::subject(&rendered.subject, &tag));
+        }
+        let mut short = e.clone();
+        short.title = headers::shorten(&e.title, headers::TITLE_IN_SUBJECT);
+        for m in &mut short.milestones {
+            m.title = headers::shorten(&m.title, headers::TITLE_IN_SUBJECT);
+        }
+        let short_milestone =
+            milestone.and_then(|m| short.milestones.iter().find(|s| s.id == m.id));
+        let ctx = self.context(&short, short_milestone, &req.extra, tz, now);
+        let again = self.templates.render(req.purpose, &ctx)?;
+        Ok(headers::subject(&again.subject, &tag))
     }
 
     /// A notice to the owner about Handoff itself rather than an engagement

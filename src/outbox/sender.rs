@@ -2,8 +2,10 @@
 //! See the module doc of [`crate::outbox`] for the crash-safety design.
 
 use super::compose::{Composer, MailRequest, finalize};
+use super::sent_copy::{self, SentFolder};
 use super::transport::{SendFailure, Transport};
-use crate::imap_conn;
+use crate::clock::Clock;
+use crate::imap_conn::SentCopy;
 use crate::model::ImapSettings;
 use crate::store::{NewEvent, OutboxMail, Store, StoreError};
 use crate::templates::Purpose;
@@ -72,24 +74,61 @@ pub struct DeliveryReport {
     pub recovered_sent: usize,
     /// `sending` rows left by a crash and queued again.
     pub recovered_requeued: usize,
+    /// Mails sent whose Sent copy waits in the queue (the folder did not
+    /// answer in time).
+    pub copies_queued: usize,
 }
 
 /// Delivers every due mail once (retries wait for their time), after
 /// resolving any mail a crash left mid-send.
+///
+/// Every journal row and state change is stamped with `clock.now()` at the
+/// moment it happens, not with the pass's start: a pass that waits out a
+/// timeout shows when each mail actually went or was deferred.
 pub async fn deliver_due(
     store: &mut Store,
     transport: &Transport,
     sent_copy: Option<&ImapSettings>,
     composer: &Composer<'_>,
     policy: RetryPolicy,
-    now: DateTime<Utc>,
+    clock: &dyn Clock,
 ) -> Result<DeliveryReport, OutboxError> {
     let mut report = DeliveryReport::default();
-    recover(store, transport, sent_copy, now, &mut report).await?;
-    // One IMAP session for every Sent copy of this pass, opened on first use.
-    let mut sent_session: Option<imap_conn::Session> = None;
+    // The Sent folder is only for what goes out over SMTP.
+    let mut folder = match transport {
+        Transport::Smtp { .. } => sent_copy.map(SentFolder::new),
+        Transport::Maildir { .. } => None,
+    };
+    recover(store, transport, folder.as_mut(), clock, &mut report).await?;
+    let result = send_due(
+        store,
+        transport,
+        folder.as_mut(),
+        composer,
+        policy,
+        clock,
+        &mut report,
+    )
+    .await;
+    if let Some(f) = folder {
+        f.close().await;
+    }
+    result?;
+    Ok(report)
+}
+
+async fn send_due(
+    store: &mut Store,
+    transport: &Transport,
+    mut folder: Option<&mut SentFolder<'_>>,
+    composer: &Composer<'_>,
+    policy: RetryPolicy,
+    clock: &dyn Clock,
+    report: &mut DeliveryReport,
+) -> Result<(), OutboxError> {
     // Fetch in batches: a long queue is not held in memory at once.
     loop {
+        let now = clock.now();
         let due = store.due_outbox(now, 64)?;
         if due.is_empty() {
             break;
@@ -115,23 +154,75 @@ pub async fn deliver_due(
                 continue;
             }
             // The Sent copy is filed first, marked pending, and confirmed
-            // right after the server accepts: see the module doc.
-            let (staged, stage_error) = match sent_copy {
-                Some(imap) => match stage(imap, &mut sent_session, &mail).await {
-                    Ok(uid) => (uid, None),
-                    Err(e) => (None, Some(e)),
-                },
-                None => (None, None),
-            };
-            let sent = transport.send(&mail).await;
-            if let (Some(imap), Some(uid)) = (sent_copy, staged) {
-                if sent.is_ok() {
-                    confirm(store, imap, &mut sent_session, &mail, uid, now).await?;
-                } else {
-                    discard(imap, &mut sent_session, uid).await;
+            // right after the server accepts: see the module doc. While the
+            // folder does not answer it is not tried (one timeout per
+            // outage, not one per mail); the mail goes without, marked so
+            // before its first byte, and its copy is queued. A provider
+            // that files submitted mail in Sent itself (Gmail, Microsoft)
+            // gets no copy from Handoff: the search after a crash finds the
+            // provider's.
+            let files_copy = folder.as_deref().is_some_and(|f| !f.imap.server_files_sent);
+            let staged = match folder.as_deref_mut() {
+                Some(f) if files_copy && !sent_copy::is_down(store)? => {
+                    match f.stage(&mail).await {
+                        Ok(uid) => uid,
+                        Err(e) => {
+                            sent_copy::mark_down(store, &e, clock.now())?;
+                            None
+                        }
+                    }
                 }
+                _ => None,
+            };
+            if files_copy && staged.is_none() {
+                store.transaction(|tx| tx.sent_copy_unstaged(mail.id, clock.now()))?;
             }
+            // Whether this mail has a Sent copy to keep track of.
+            let tracked = files_copy;
+            crate::failpoint::stall("outbox.before_send").await;
+            let sent = transport.send(&mail).await;
+            let confirmed = match (folder.as_deref_mut(), staged) {
+                (Some(f), Some(uid)) if sent.is_ok() => match f.confirm(uid).await {
+                    Ok(()) => true,
+                    Err(e) => {
+                        sent_copy::mark_down(store, &e, clock.now())?;
+                        false
+                    }
+                },
+                (Some(f), Some(uid)) => {
+                    if let Err(e) = f.discard(&[uid]).await {
+                        tracing::warn!(error = %e, "could not remove the Sent copy of a mail that did not go out");
+                    }
+                    false
+                }
+                _ => false,
+            };
+            let now = clock.now();
             match sent {
+                Err(SendFailure::SignIn { error, retry_at }) => {
+                    // Not this mail's fault and no attempt of it: the batch
+                    // waits for a sign-in (the daemon tells the owner once;
+                    // see `daemon::signin`). The wait is measured in real
+                    // time, as tokens are, and applied on the pass's clock.
+                    let wait = (retry_at - chrono::Utc::now())
+                        .clamp(TimeDelta::seconds(1), super::transport::SIGN_IN_RECHECK);
+                    let at = now + wait;
+                    let rest: Vec<i64> = batch.filter(|(_, ok)| *ok).map(|(m, _)| m.id).collect();
+                    let why = format!("{SIGN_IN_WAIT}{error}");
+                    store.transaction(|tx| {
+                        tx.defer(mail.id, &why, at)?;
+                        if tracked {
+                            tx.sent_copy_done(mail.id)?;
+                        }
+                        for id in &rest {
+                            tx.defer(*id, &why, at)?;
+                        }
+                        Ok(())
+                    })?;
+                    tracing::debug!(error = %error, retry_at = %at, "mail waits for a sign-in");
+                    report.retrying += 1 + rest.len();
+                    return Ok(());
+                }
                 Err(SendFailure::Unreachable(e)) => {
                     // Nothing in this batch can go now: all of it waits for
                     // the server, which is tried again within seconds so
@@ -140,41 +231,65 @@ pub async fn deliver_due(
                     let rest: Vec<i64> = batch.filter(|(_, ok)| *ok).map(|(m, _)| m.id).collect();
                     store.transaction(|tx| {
                         tx.defer(mail.id, &e, at)?;
+                        if tracked {
+                            tx.sent_copy_done(mail.id)?;
+                        }
                         for id in &rest {
                             tx.defer(*id, &e, at)?;
                         }
                         Ok(())
                     })?;
-                    note_unreachable(store, &e, now)?;
+                    note_unreachable(store, &mail, &e, 1 + rest.len(), now)?;
                     report.retrying += 1 + rest.len();
-                    return finish(sent_session, report).await;
+                    return Ok(());
                 }
                 Ok(()) => {
-                    if let Some(e) = &stage_error {
-                        copy_failed(store, &mut sent_session, &mail, e, now)?;
-                    }
                     crate::failpoint::hit("outbox.after_send");
-                    store.mark_sent(mail.id, now)?;
+                    let queue_copy = files_copy && !confirmed;
+                    store.transaction(|tx| {
+                        tx.mark_sent(mail.id, now)?;
+                        if queue_copy {
+                            tx.sent_copy_queue(mail.id, now)
+                        } else if tracked {
+                            tx.sent_copy_done(mail.id)
+                        } else {
+                            Ok(())
+                        }
+                    })?;
                     report.sent += 1;
+                    report.copies_queued += usize::from(queue_copy);
+                    if report.sent == 1 {
+                        note_reachable(store, now)?;
+                    }
                 }
                 Err(SendFailure::Temporary(e)) if mail.attempts + 1 < policy.max_attempts => {
                     let at = policy.next_attempt(mail.attempts, now);
-                    store.mark_failed(mail.id, &e, Some(at), now)?;
+                    store.transaction(|tx| {
+                        tx.mark_failed(mail.id, &e, Some(at), now)?;
+                        if tracked {
+                            tx.sent_copy_done(mail.id)?;
+                        }
+                        Ok(())
+                    })?;
                     tracing::warn!(mail = mail.id, to = %mail.recipient, error = %e, retry_at = %at, "send failed, will retry");
                     report.retrying += 1;
                 }
                 Err(failure) => {
+                    if tracked {
+                        store.transaction(|tx| tx.sent_copy_done(mail.id))?;
+                    }
                     give_up(store, composer, &mail, &failure.to_string(), now)?;
                     report.failed += 1;
                 }
             }
         }
     }
-    if report.sent > 0 {
-        note_reachable(store, now)?;
-    }
-    finish(sent_session, report).await
+    Ok(())
 }
+
+/// How the `last_error` of a mail waiting for a sign-in begins: the daemon
+/// makes such mail due at once when a new sign-in works.
+pub const SIGN_IN_WAIT: &str = "waiting for a sign-in: ";
 
 /// How soon mail waiting for an unreachable server is tried again.
 pub const UNREACHABLE_RETRY: TimeDelta = TimeDelta::seconds(3);
@@ -182,18 +297,35 @@ pub const UNREACHABLE_RETRY: TimeDelta = TimeDelta::seconds(3);
 /// The scheduler-state key set while the SMTP server cannot be reached.
 const UNREACHABLE_KEY: &str = "outbox/smtp_unreachable_since";
 
-/// Journals (and logs at warn) the start of an outage, once; later failures
-/// of the same outage are only debug lines.
-fn note_unreachable(store: &mut Store, error: &str, now: DateTime<Utc>) -> Result<(), OutboxError> {
+/// Journals (and logs at warn) the start of an outage, once, naming the
+/// mail that found it (`mail`, the one deferred first) and how many wait;
+/// later failures of the same outage are only debug lines.
+fn note_unreachable(
+    store: &mut Store,
+    mail: &OutboxMail,
+    error: &str,
+    waiting: usize,
+    now: DateTime<Utc>,
+) -> Result<(), OutboxError> {
     if store.scheduler_get(UNREACHABLE_KEY)?.is_some() {
         tracing::debug!(error = %error, "SMTP server still unreachable");
         return Ok(());
     }
-    tracing::warn!(error = %error, "SMTP server unreachable; mail waits and is retried every few seconds");
+    tracing::warn!(mail = mail.id, error = %error, "SMTP server unreachable; mail waits and is retried every few seconds");
     store.transaction(|tx| {
         tx.scheduler_set(UNREACHABLE_KEY, &crate::store::ts(now), now)?;
         tx.record_event(
-            &NewEvent::internal("smtp_unreachable").detail(error.to_string()),
+            &NewEvent {
+                engagement: mail.engagement.clone(),
+                milestone: mail.milestone.clone(),
+                message_id: Some(mail.message_id.clone()),
+                subject: Some(mail.subject.clone()),
+                detail: Some(format!(
+                    "{error}; {waiting} mail(s) deferred, retried every {} s",
+                    UNREACHABLE_RETRY.num_seconds()
+                )),
+                ..NewEvent::internal("smtp_unreachable")
+            },
             now,
         )
     })?;
@@ -214,16 +346,6 @@ fn note_reachable(store: &mut Store, now: DateTime<Utc>) -> Result<(), OutboxErr
         )
     })?;
     Ok(())
-}
-
-async fn finish(
-    sent_session: Option<imap_conn::Session>,
-    report: DeliveryReport,
-) -> Result<DeliveryReport, OutboxError> {
-    if let Some(mut session) = sent_session {
-        let _ = session.logout().await;
-    }
-    Ok(report)
 }
 
 /// Marks a mail failed and, unless it was an owner notice itself, queues a
@@ -282,180 +404,70 @@ fn give_up(
     Ok(())
 }
 
-/// The session on the Sent mailbox, logged in and the mailbox selected on
-/// first use.
-async fn sent_session<'a>(
-    slot: &'a mut Option<imap_conn::Session>,
-    imap: &ImapSettings,
-) -> Result<&'a mut imap_conn::Session, imap_conn::ImapError> {
-    if slot.is_none() {
-        let mut s = imap_conn::login(&imap.server).await?;
-        imap_conn::timed(&imap.server.host, async {
-            s.select(&imap.sent_mailbox).await?;
-            Ok(())
-        })
-        .await?;
-        *slot = Some(s);
-    }
-    slot.as_mut().ok_or(imap_conn::ImapError::Protocol(
-        async_imap::error::Error::Append,
-    ))
-}
-
-/// Files the copy of a mail about to go out in the Sent folder, marked
-/// pending; returns its UID. A failure is not fatal: the mail goes out
-/// without a copy (and without the crash protection the copy gives); it is
-/// journaled once the mail has gone (not on every retry of an outage).
-async fn stage(
-    imap: &ImapSettings,
-    slot: &mut Option<imap_conn::Session>,
-    mail: &OutboxMail,
-) -> Result<Option<u32>, imap_conn::ImapError> {
-    let result = async {
-        let s = sent_session(slot, imap).await?;
-        imap_conn::timed(
-            &imap.server.host,
-            imap_conn::stage_sent_copy(s, &imap.sent_mailbox, &mail.message_id, &mail.message),
-        )
-        .await
-    }
-    .await;
-    if result.is_err() {
-        // The session may be broken: start afresh for the next mail.
-        *slot = None;
-    }
-    result
-}
-
-/// Confirms the staged copy of a mail the server accepted.
-async fn confirm(
-    store: &mut Store,
-    imap: &ImapSettings,
-    slot: &mut Option<imap_conn::Session>,
-    mail: &OutboxMail,
-    uid: u32,
-    now: DateTime<Utc>,
-) -> Result<(), OutboxError> {
-    let result = async {
-        let s = sent_session(slot, imap).await?;
-        imap_conn::timed(&imap.server.host, imap_conn::confirm_sent_copy(s, uid)).await
-    }
-    .await;
-    if let Err(e) = result {
-        copy_failed(store, slot, mail, &e, now)?;
-    }
-    Ok(())
-}
-
-/// Removes the staged copy of a mail that did not go out (logged if that
-/// fails: a pending copy is never taken for a sent mail).
-async fn discard(imap: &ImapSettings, slot: &mut Option<imap_conn::Session>, uid: u32) {
-    let result = async {
-        let s = sent_session(slot, imap).await?;
-        imap_conn::timed(&imap.server.host, imap_conn::discard_sent_copies(s, &[uid])).await
-    }
-    .await;
-    if let Err(e) = result {
-        *slot = None;
-        tracing::warn!(error = %e, "could not remove the Sent copy of a mail that did not go out");
-    }
-}
-
-/// Journals a Sent-copy failure and drops the (maybe broken) session.
-fn copy_failed(
-    store: &mut Store,
-    slot: &mut Option<imap_conn::Session>,
-    mail: &OutboxMail,
-    e: &imap_conn::ImapError,
-    now: DateTime<Utc>,
-) -> Result<(), OutboxError> {
-    *slot = None;
-    tracing::warn!(mail = mail.id, error = %e, "could not file a copy in the Sent folder");
-    store.record_event(
-        &NewEvent {
-            kind: "sent_copy_failed".to_string(),
-            engagement: mail.engagement.clone(),
-            milestone: mail.milestone.clone(),
-            message_id: Some(mail.message_id.clone()),
-            subject: Some(mail.subject.clone()),
-            detail: Some(e.to_string()),
-            ..NewEvent::internal("sent_copy_failed")
-        },
-        now,
-    )?;
-    Ok(())
-}
-
 /// Resolves rows a crash left in `sending` (see the module doc).
 async fn recover(
     store: &mut Store,
     transport: &Transport,
-    sent_copy: Option<&ImapSettings>,
-    now: DateTime<Utc>,
+    mut folder: Option<&mut SentFolder<'_>>,
+    clock: &dyn Clock,
     report: &mut DeliveryReport,
 ) -> Result<(), OutboxError> {
     let stuck = store.transaction(|tx| tx.sending_outbox())?;
-    if stuck.is_empty() {
-        return Ok(());
-    }
-    let mut slot = None;
-    let mut session = match (transport, sent_copy) {
-        (Transport::Smtp { .. }, Some(imap)) => match sent_session(&mut slot, imap).await {
-            Ok(s) => Some(s),
-            Err(e) => {
-                // Without a look in Sent we cannot tell; leave the rows as they
-                // are and try again on the next pass rather than guess.
-                tracing::warn!(error = %e, "cannot check the Sent folder; leaving interrupted mails for later");
-                return Ok(());
-            }
-        },
-        _ => None,
-    };
     for mail in stuck {
-        let mut unconfirmed = false;
-        let delivered = match (
-            transport.already_delivered(&mail),
-            session.as_mut(),
-            sent_copy,
-        ) {
-            (Some(known), _, _) => known,
-            (None, Some(s), Some(imap)) => {
-                let copy =
-                    imap_conn::timed(&imap.server.host, imap_conn::sent_copy(s, &mail.message_id))
-                        .await;
-                match copy {
-                    Ok(imap_conn::SentCopy::Confirmed) => true,
-                    Ok(imap_conn::SentCopy::Absent) => false,
-                    // Filed, but the acceptance was never confirmed: the
-                    // crash came before the server's "250" (or in the one
-                    // round trip after it). Sent again; the stale copy goes.
-                    Ok(imap_conn::SentCopy::Pending(uids)) => {
-                        if let Err(e) = imap_conn::timed(
-                            &imap.server.host,
-                            imap_conn::discard_sent_copies(s, &uids),
-                        )
-                        .await
-                        {
-                            tracing::warn!(error = %e, "could not remove a pending Sent copy");
-                        }
-                        unconfirmed = true;
-                        false
+        let unstaged = store.transaction(|tx| tx.sent_copy_was_unstaged(mail.id))?;
+        // What became of it, and if it goes again, why the journal says so.
+        let (delivered, window) = match (transport.already_delivered(&mail), folder.as_deref_mut())
+        {
+            (Some(known), _) => (known, None),
+            // It went out without a copy filed first: nothing can tell
+            // whether the server took it. Sent again, at least once.
+            (None, Some(_)) if unstaged => (
+                false,
+                Some(
+                    "interrupted while sending without a Sent copy (the Sent folder did not answer); sent again",
+                ),
+            ),
+            // Without a look in Sent we cannot tell; the row waits for the
+            // folder to answer rather than be guessed at.
+            (None, Some(_)) if sent_copy::is_down(store)? => continue,
+            (None, Some(f)) => match f.lookup(&mail.message_id).await {
+                Ok(SentCopy::Confirmed) => (true, None),
+                Ok(SentCopy::Absent) => (false, None),
+                // Filed, but the acceptance was never confirmed: the crash
+                // came before the server's "250" (or in the one round trip
+                // after it). Sent again; the stale copy goes.
+                Ok(SentCopy::Pending(uids)) => {
+                    if let Err(e) = f.discard(&uids).await {
+                        tracing::warn!(error = %e, "could not remove a pending Sent copy");
                     }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cannot search the Sent folder; leaving interrupted mails for later");
-                        return Ok(());
-                    }
+                    (
+                        false,
+                        Some(
+                            "interrupted between sending and confirming its Sent copy; sent again",
+                        ),
+                    )
                 }
-            }
-            _ => false,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot search the Sent folder; leaving interrupted mails for later");
+                    sent_copy::mark_down(store, &e, clock.now())?;
+                    continue;
+                }
+            },
+            // SMTP without IMAP: nothing can tell; at least once.
+            (None, None) => (false, None),
         };
+        let now = clock.now();
         if delivered {
-            store.mark_sent(mail.id, now)?;
+            store.transaction(|tx| {
+                tx.mark_sent(mail.id, now)?;
+                tx.sent_copy_done(mail.id)
+            })?;
             report.recovered_sent += 1;
         } else {
             store.transaction(|tx| {
                 tx.requeue(mail.id)?;
-                if unconfirmed {
+                tx.sent_copy_done(mail.id)?;
+                if let Some(why) = window {
                     // The documented window: the server may have accepted it
                     // just before the crash. Journaled, so a second copy can
                     // always be told apart from a bug.
@@ -464,10 +476,7 @@ async fn recover(
                             message_id: Some(mail.message_id.clone()),
                             engagement: mail.engagement.clone(),
                             subject: Some(mail.subject.clone()),
-                            detail: Some(
-                                "interrupted between sending and confirming its Sent copy; sent again"
-                                    .to_string(),
-                            ),
+                            detail: Some(why.to_string()),
                             ..NewEvent::internal("resent_unconfirmed")
                         },
                         now,
@@ -477,9 +486,6 @@ async fn recover(
             })?;
             report.recovered_requeued += 1;
         }
-    }
-    if let Some(s) = session {
-        let _ = s.logout().await;
     }
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! Getting one finished message to its recipient: SMTP submission through
 //! lettre's SMTP client (TLS as configured, AUTH, timeouts), or in local mode a
 //! `.eml` file in `<maildir>/outgoing/new`, written atomically (written to
-//! `tmp/`, synced, renamed into place).
+//! `tmp/`, synced, renamed into place). The SMTP session's steps, each
+//! bounded, are in `smtp_steps`.
 //!
 //! # One kept connection, with TCP_NODELAY
 //! The SMTP connection is opened on the first send and kept for every mail
@@ -12,8 +13,9 @@
 //! the loopback Postfix: 44 ms a mail with lettre's pooled transport, a few
 //! milliseconds with `TCP_NODELAY` (see benches/results/outbox.txt).
 
+use crate::model::ServerSettings;
 use crate::model::{Model, Outgoing, TlsMode};
-use crate::model::{Secret, ServerSettings};
+use crate::oauth::{Credential, SignIn};
 use crate::store::OutboxMail;
 use lettre::Address;
 use lettre::address::Envelope;
@@ -26,13 +28,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::Mutex;
 
-/// How long one SMTP exchange may take before it counts as a failure.
-const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
+use super::smtp_steps::{StepError, session_failure, timed, transaction};
 
 /// Why a send failed, as the retry logic needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,14 +44,22 @@ pub enum SendFailure {
     Unreachable(String),
     /// Never going to work: a 5xx reply, an unusable address.
     Permanent(String),
+    /// Handoff could not sign in (no OAuth 2.0 sign-in, the provider refused
+    /// to refresh it, the server refused the token): nothing about this
+    /// mail, and no attempt of it; tried again at `retry_at`.
+    SignIn {
+        error: String,
+        retry_at: chrono::DateTime<chrono::Utc>,
+    },
 }
 
 impl std::fmt::Display for SendFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            SendFailure::Temporary(e) | SendFailure::Permanent(e) | SendFailure::Unreachable(e) => {
-                f.write_str(e)
-            }
+            SendFailure::Temporary(e)
+            | SendFailure::Permanent(e)
+            | SendFailure::Unreachable(e)
+            | SendFailure::SignIn { error: e, .. } => f.write_str(e),
         }
     }
 }
@@ -62,6 +70,8 @@ pub enum TransportError {
     NoSmtp,
     #[error("cannot read the SMTP password file: {0}")]
     Password(#[source] std::io::Error),
+    #[error("SMTP: {0}")]
+    SignIn(#[from] crate::oauth::SignInError),
     #[error("cannot read the SMTP CA file {}: {detail}", path.display())]
     Ca { path: PathBuf, detail: String },
     #[error("SMTP TLS setup: {0}")]
@@ -90,7 +100,8 @@ pub enum Transport {
 }
 
 impl Transport {
-    /// The transport the config asks for. The SMTP password is read here, once.
+    /// The transport the config asks for. The SMTP password is read here,
+    /// once; an OAuth 2.0 access token at each connect.
     pub fn from_model(model: &Model) -> Result<Transport, TransportError> {
         match model.mail.outgoing {
             Outgoing::Maildir => {
@@ -104,7 +115,7 @@ impl Transport {
             }
             Outgoing::Smtp => {
                 let s = model.smtp.as_ref().ok_or(TransportError::NoSmtp)?;
-                let password = s.read_password().map_err(TransportError::Password)?;
+                let sign_in = SignIn::for_server(s, "smtp")?;
                 let mut params = TlsParameters::builder(s.host.clone());
                 if let Some(ca) = &s.ca_file {
                     let pem = std::fs::read(ca).map_err(|e| TransportError::Ca {
@@ -125,7 +136,8 @@ impl Transport {
                 Ok(Transport::Smtp {
                     smtp: Box::new(SmtpClient {
                         settings: s.clone(),
-                        password,
+                        sign_in,
+                        renew_at: std::sync::Mutex::new(None),
                         starttls,
                         implicit,
                         hello: ClientId::Domain(model.owner.email.domain().to_string()),
@@ -170,9 +182,21 @@ impl Transport {
 const IDLE_CHECK_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// An SMTP client that keeps one connection open across sends.
+///
+/// Every await on the server is bounded by [`crate::timeouts::step`] (the
+/// message content by [`crate::timeouts::data`]): connect, TLS, greeting,
+/// STARTTLS, AUTH, NOOP, MAIL, RCPT, DATA. After a failure the connection is
+/// dropped, never closed with QUIT: lettre's `abort()` sends QUIT and waits
+/// for the answer without a bound, and a server that stopped answering
+/// (SIGSTOP, a wedged process) would hold the whole work loop for as long
+/// as it hangs.
 pub struct SmtpClient {
     settings: ServerSettings,
-    password: Secret,
+    /// How this account signs in (see [`crate::oauth::SignIn`]).
+    sign_in: SignIn,
+    /// When the kept connection's sign-in should be renewed (an access
+    /// token's refresh point): it is not reused past it.
+    renew_at: std::sync::Mutex<Option<chrono::DateTime<chrono::Utc>>>,
     /// For STARTTLS (lettre upgrades the stream itself).
     starttls: TlsParameters,
     /// For implicit TLS (we wrap the socket before lettre sees it).
@@ -181,24 +205,6 @@ pub struct SmtpClient {
     conn: Mutex<Option<AsyncSmtpConnection>>,
     /// When the kept connection last carried a mail.
     last_used: std::sync::Mutex<Option<std::time::Instant>>,
-}
-
-/// Runs one SMTP step with the transport's timeout.
-async fn timed<T>(
-    what: &str,
-    f: impl Future<Output = Result<T, lettre::transport::smtp::Error>>,
-) -> Result<T, SendFailure> {
-    match tokio::time::timeout(SMTP_TIMEOUT, f).await {
-        Ok(Ok(t)) => Ok(t),
-        Ok(Err(e)) if e.is_permanent() => Err(SendFailure::Permanent(format!("{what}: {e}"))),
-        // 4xx, and everything that is not a reply at all (connection refused,
-        // TLS, a dropped connection): worth another try later.
-        Ok(Err(e)) => Err(SendFailure::Temporary(format!("{what}: {e}"))),
-        Err(_) => Err(SendFailure::Temporary(format!(
-            "{what}: no answer within {} s",
-            SMTP_TIMEOUT.as_secs()
-        ))),
-    }
 }
 
 impl SmtpClient {
@@ -216,53 +222,82 @@ impl SmtpClient {
         if idle
             && let Some(c) = slot.as_mut()
             && !c.has_broken()
-            && !tokio::time::timeout(SMTP_TIMEOUT, c.test_connected())
+            && !tokio::time::timeout(crate::timeouts::step(), c.test_connected())
                 .await
                 .unwrap_or(false)
-            && let Some(mut stale) = slot.take()
         {
-            stale.abort().await;
+            // Dropped, not QUIT: see the type's doc.
+            *slot = None;
         }
-        let reused = slot.as_ref().is_some_and(|c| !c.has_broken());
+        // Past its access token's refresh point the kept connection is not
+        // reused: a server may end a session whose token expired. Dropped,
+        // not QUIT (see the type's doc).
+        let stale_token = self
+            .renew_at
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some_and(|at| chrono::Utc::now() >= at);
+        if stale_token || slot.as_ref().is_some_and(AsyncSmtpConnection::has_broken) {
+            *slot = None;
+        }
+        let reused = slot.is_some();
         if !reused {
             *slot = Some(self.connect().await?);
         }
         let Some(conn) = slot.as_mut() else {
             return Err(SendFailure::Temporary("no SMTP connection".into()));
         };
-        let result = match tokio::time::timeout(SMTP_TIMEOUT, conn.send(envelope, message)).await {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) if e.is_permanent() => Err(SendFailure::Permanent(format!("sending: {e}"))),
-            Ok(Err(e)) if e.is_transient() => Err(SendFailure::Temporary(format!("sending: {e}"))),
-            // Not a reply but a broken kept connection (the server went away
-            // since the last mail): nothing about this mail; the next pass
-            // connects afresh within seconds.
-            Ok(Err(e)) if reused => Err(SendFailure::Unreachable(format!(
-                "sending on the kept connection: {e}"
-            ))),
-            Ok(Err(e)) => Err(SendFailure::Temporary(format!("sending: {e}"))),
-            Err(_) => Err(SendFailure::Temporary(format!(
-                "sending: no answer within {} s",
-                SMTP_TIMEOUT.as_secs()
-            ))),
-        };
+        let result = transaction(conn, envelope, message)
+            .await
+            .map_err(|(e, content)| match e {
+                StepError::Refused {
+                    permanent: true,
+                    text,
+                }
+                | StepError::Unusable(text) => SendFailure::Permanent(text),
+                StepError::Refused { text, .. } => SendFailure::Temporary(text),
+                // Not a reply but a broken kept connection (the server went
+                // away since the last mail): nothing about this mail; the
+                // next pass connects afresh within seconds.
+                StepError::Broken(text) if reused && !content => {
+                    SendFailure::Unreachable(format!("on the kept connection: {text}"))
+                }
+                StepError::Broken(text) => SendFailure::Temporary(text),
+                // Silence before the content: nothing of the mail was taken,
+                // the server is not answering. During the content: it may
+                // have taken the mail, so this counts as an attempt.
+                StepError::Silent(text) if !content => SendFailure::Unreachable(text),
+                StepError::Silent(text) => SendFailure::Temporary(text),
+            });
         *self.last_used.lock().unwrap_or_else(|e| e.into_inner()) = Some(std::time::Instant::now());
         if result.is_err() {
-            // After a refusal lettre has already aborted the session; after a
-            // timeout the state is unknown. Either way, start afresh next time.
-            if let Some(mut c) = slot.take() {
-                c.abort().await;
-            }
+            // After a refusal the session is in an unknown state; after a
+            // timeout the server may never answer again. Either way the
+            // connection is dropped (no QUIT: see the type's doc) and the
+            // next mail starts afresh.
+            *slot = None;
         }
-        result.map(|_| ())
+        result
     }
 
     async fn connect(&self) -> Result<AsyncSmtpConnection, SendFailure> {
         let s = &self.settings;
-        let tcp = tokio::time::timeout(SMTP_TIMEOUT, TcpStream::connect((s.host.as_str(), s.port)))
+        // The credential first: without one there is nothing to connect for.
+        let credential = self
+            .sign_in
+            .credential()
+            .await
+            .map_err(|e| sign_in_failure(e.to_string(), e.retry_at()))?;
+        let step = crate::timeouts::step();
+        let tcp = tokio::time::timeout(step, TcpStream::connect((s.host.as_str(), s.port)))
             .await
             .map_err(|_| {
-                SendFailure::Unreachable(format!("connecting to {}:{}: timed out", s.host, s.port))
+                SendFailure::Unreachable(format!(
+                    "connecting to {}:{}: no answer within {}",
+                    s.host,
+                    s.port,
+                    crate::timeouts::shown()
+                ))
             })?
             .map_err(|e| {
                 SendFailure::Unreachable(format!("connecting to {}:{}: {e}", s.host, s.port))
@@ -275,35 +310,106 @@ impl SmtpClient {
                 let name = rustls_pki_types::ServerName::try_from(s.host.clone())
                     .map_err(|e| SendFailure::Permanent(format!("server name {}: {e}", s.host)))?;
                 let tls = tokio::time::timeout(
-                    SMTP_TIMEOUT,
+                    step,
                     tokio_rustls::TlsConnector::from(config.clone()).connect(name, tcp),
                 )
                 .await
-                .map_err(|_| SendFailure::Temporary(format!("TLS with {}: timed out", s.host)))?
+                .map_err(|_| {
+                    SendFailure::Unreachable(format!(
+                        "TLS with {}: no answer within {}",
+                        s.host,
+                        crate::timeouts::shown()
+                    ))
+                })?
                 .map_err(|e| SendFailure::Temporary(format!("TLS with {}: {e}", s.host)))?;
                 Box::new(TlsSocket(tls))
             }
             None => Box::new(tcp),
         };
+        // The greeting and EHLO.
         let mut conn = timed(
             "greeting",
+            step,
             AsyncSmtpConnection::connect_with_transport(stream, &self.hello),
         )
-        .await?;
+        .await
+        .map_err(session_failure)?;
         if s.tls == TlsMode::Starttls {
             timed(
                 "STARTTLS",
+                step,
                 conn.starttls(self.starttls.clone(), &self.hello),
             )
-            .await?;
+            .await
+            .map_err(session_failure)?;
         }
-        let credentials = Credentials::new(s.username.clone(), self.password.expose().to_string());
-        timed(
-            "AUTH",
-            conn.auth(&[Mechanism::Plain, Mechanism::Login], &credentials),
-        )
-        .await?;
+        self.authenticate(&mut conn, &credential).await?;
+        *self.renew_at.lock().unwrap_or_else(|e| e.into_inner()) = credential.renew_at();
         Ok(conn)
+    }
+
+    /// The AUTH step: PLAIN or LOGIN with the password, XOAUTH2 with an
+    /// access token. A refused token is not offered again; the mail waits
+    /// for a fresh one instead of counting an attempt.
+    async fn authenticate(
+        &self,
+        conn: &mut AsyncSmtpConnection,
+        credential: &Credential,
+    ) -> Result<(), SendFailure> {
+        let (mechanisms, credentials) = match credential {
+            Credential::Password { user, password } => (
+                &[Mechanism::Plain, Mechanism::Login][..],
+                Credentials::new(user.clone(), password.expose().to_string()),
+            ),
+            Credential::Bearer(b) => (
+                &[Mechanism::Xoauth2][..],
+                Credentials::new(b.user.clone(), b.token.expose().to_string()),
+            ),
+        };
+        let result = timed(
+            "AUTH",
+            crate::timeouts::step(),
+            conn.auth(mechanisms, &credentials),
+        )
+        .await;
+        match (result, credential) {
+            (Ok(_), _) => {
+                self.sign_in.accepted().await;
+                Ok(())
+            }
+            // No answer says nothing about the token: the server is not
+            // there (and the token stays in use).
+            (Err(e @ StepError::Silent(_)), _) | (Err(e), Credential::Password { .. }) => {
+                Err(session_failure(e))
+            }
+            // lettre does not answer the JSON continuation of a refused
+            // token; it ends with a client error ("does not expect a
+            // challenge"), neither a 5xx nor a 4xx: the token was refused.
+            (Err(e), Credential::Bearer(_)) => {
+                self.sign_in.refused(credential).await;
+                Err(sign_in_failure(
+                    format!(
+                        "{} (the access token was refused; a fresh one is tried next)",
+                        e.text()
+                    ),
+                    None,
+                ))
+            }
+        }
+    }
+}
+
+/// How soon a mail waiting for a sign-in is looked at again at the latest:
+/// a local check (the token file, the source's backoff), no request.
+pub const SIGN_IN_RECHECK: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+
+fn sign_in_failure(error: String, retry_at: Option<chrono::DateTime<chrono::Utc>>) -> SendFailure {
+    let now = chrono::Utc::now();
+    SendFailure::SignIn {
+        error,
+        retry_at: retry_at
+            .unwrap_or(now + chrono::TimeDelta::seconds(5))
+            .clamp(now + chrono::TimeDelta::seconds(1), now + SIGN_IN_RECHECK),
     }
 }
 

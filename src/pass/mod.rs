@@ -12,6 +12,7 @@
 //! stage of the flow (reconcile, inbox, schedule, invite, outbox) and must not
 //! import the daemon, the views or the CLI.
 
+use crate::clock::Clock;
 use crate::invite;
 use crate::lifecycle::{EngagementState, MilestoneEvent, MilestoneState};
 use crate::model::{Engagement, Model};
@@ -46,12 +47,46 @@ pub struct PassReport {
     pub delivery: DeliveryReport,
 }
 
-/// Runs one whole pass.
+/// Runs one whole pass at `now` (a clock standing still there): tests and
+/// benchmarks that move time step by step.
 pub async fn run_once(
     model: &Model,
     templates: &Templates,
     store: &mut Store,
     transport: &Transport,
+    now: DateTime<Utc>,
+) -> Result<PassReport, PassError> {
+    run(
+        model,
+        templates,
+        store,
+        transport,
+        &crate::clock::FixedClock::new(now),
+    )
+    .await
+}
+
+/// Runs one whole pass: [`prepare`] at the clock's now, then [`deliver`],
+/// whose journal rows carry the clock's time at each event.
+pub async fn run(
+    model: &Model,
+    templates: &Templates,
+    store: &mut Store,
+    transport: &Transport,
+    clock: &dyn Clock,
+) -> Result<PassReport, PassError> {
+    let mut report = prepare(model, templates, store, clock.now())?;
+    report.delivery = deliver(model, templates, store, transport, clock).await?;
+    Ok(report)
+}
+
+/// The pass up to delivery: reconcile, read the local inbox, decide and
+/// queue. No network: the daemon delivers in a task of its own, so a server
+/// that hangs never holds back the replies and decisions.
+pub fn prepare(
+    model: &Model,
+    templates: &Templates,
+    store: &mut Store,
     now: DateTime<Utc>,
 ) -> Result<PassReport, PassError> {
     let reconciled = store.reconcile(&crate::planned::engagements(model), now)?;
@@ -88,25 +123,36 @@ pub async fn run_once(
         crate::model::Incoming::Imap => Vec::new(),
     };
     let queued = decide(model, &composer, store, now)?;
+    Ok(PassReport {
+        reconciled,
+        received,
+        queued,
+        delivery: DeliveryReport::default(),
+    })
+}
+
+/// Delivers the outbox: the pass's last step (see [`outbox::deliver_due`]).
+pub async fn deliver(
+    model: &Model,
+    templates: &Templates,
+    store: &mut Store,
+    transport: &Transport,
+    clock: &dyn Clock,
+) -> Result<DeliveryReport, PassError> {
+    let composer = Composer { model, templates };
     let sent_copy = match model.mail.outgoing {
         crate::model::Outgoing::Smtp => model.imap.as_ref(),
         crate::model::Outgoing::Maildir => None,
     };
-    let delivery = outbox::deliver_due(
+    Ok(outbox::deliver_due(
         store,
         transport,
         sent_copy,
         &composer,
         RetryPolicy::default(),
-        now,
+        clock,
     )
-    .await?;
-    Ok(PassReport {
-        reconciled,
-        received,
-        queued,
-        delivery,
-    })
+    .await?)
 }
 
 /// Queues every mail that is due now and not yet queued; returns their keys.

@@ -29,11 +29,22 @@
 //! Submodules each own a slice of the schema: `schema` (versioned
 //! migrations), [`engagements`] (lifecycle state and transitions),
 //! [`config_changes`] (bringing that state in line with the config), [`events`]
-//! (the journal), [`outbox`] (queued and sent mail), [`inbound`] (messages
+//! (the journal), [`outbox`] (queued and sent mail), [`sent_copy`] (Sent
+//! copies still to be filed), [`inbound`] (messages
 //! seen and watcher state) and [`kv`] (scheduler state). Instants are stored
 //! as RFC 3339 UTC text with millisecond precision, which sorts in time order;
 //! the store never reads the clock, every write is stamped with the `now` its
 //! caller was given.
+//!
+//! # Handoff's or nothing
+//! A store file carries Handoff's mark: [`APPLICATION_ID`] in the SQLite
+//! header (`PRAGMA application_id`, which `file(1)` and `sqlite3` show too).
+//! [`Store::open`] looks (`mark`) before it writes anything, and refuses, leaving the
+//! file untouched: a file that is not SQLite; another application's
+//! database (another mark, or none and not Handoff's tables); a store of a
+//! newer Handoff (its schema version is past the last migration this one
+//! knows). A store from before the mark (no mark, but Handoff's tables and a
+//! schema version this Handoff knows) opens and gets the mark.
 //!
 //! # Where it stands
 //! Low in the flow: it knows the lifecycle's types and plain data, never the
@@ -44,10 +55,12 @@ pub mod engagements;
 pub mod events;
 pub mod inbound;
 pub mod kv;
+mod mark;
 pub mod outbox;
 pub mod owner;
 pub mod schedule;
 mod schema;
+pub mod sent_copy;
 
 pub use config_changes::{
     MilestoneChange, MilestoneRef, PlannedEngagement, PlannedMilestone, ReconcileReport,
@@ -55,8 +68,10 @@ pub use config_changes::{
 pub use engagements::{EngagementRecord, MilestoneRecord};
 pub use events::{Direction, EventFilter, EventRecord, NewEvent};
 pub use inbound::{NewInbound, WatcherState};
+pub use mark::APPLICATION_ID;
 pub use outbox::{Enqueued, NewOutboxMail, OutboxMail, SentRef};
 pub use schedule::JournalFacts;
+pub use sent_copy::QueuedCopy;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, TransactionBehavior};
@@ -72,7 +87,7 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     /// Bringing the schema to the latest version failed (including a store
     /// written by a newer Handoff than this one).
-    #[error("schema migration failed: {0}")]
+    #[error("schema migration failed: {}", migration_cause(.0))]
     Migration(#[from] rusqlite_migration::Error),
     /// Creating the store's directory or file failed.
     #[error("{}: {source}", path.display())]
@@ -97,6 +112,35 @@ pub enum StoreError {
     /// timestamp): the file was edited by hand or by a newer Handoff.
     #[error("the store holds an unreadable value: {what}")]
     Corrupt { what: String },
+    /// The file is not an SQLite database at all.
+    #[error(
+        "it is not an SQLite database (it starts {start:?}); Handoff keeps its store in a file of its own: point `state` at a new file"
+    )]
+    NotSqlite { start: String },
+    /// The file is another program's SQLite database.
+    #[error(
+        "it is another application's SQLite database ({what}); Handoff keeps its store in a file of its own: point `state` at a new file"
+    )]
+    Foreign { what: String },
+    /// The store was written by a newer Handoff.
+    #[error(
+        "it is a store of a newer Handoff (schema version {found}; this Handoff knows up to {known}): run that Handoff, or a backup of the store from before it"
+    )]
+    Newer { found: usize, known: usize },
+}
+
+/// A failed migration in one line: SQLite's error, not the whole migration's
+/// SQL (which rusqlite_migration puts in its message).
+fn migration_cause(e: &rusqlite_migration::Error) -> String {
+    match e {
+        rusqlite_migration::Error::RusqliteError { err, .. } => err.to_string(),
+        other => other
+            .to_string()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+    }
 }
 
 /// The store: one SQLite connection, opened with the settings below and
@@ -172,6 +216,8 @@ impl Store {
         // First, so that even switching to WAL below waits for a second
         // process (the CLI beside the daemon) instead of failing on its lock.
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        // Before anything writes: a file that is not ours stays untouched.
+        let mark = mark::ours(&conn)?;
         // WAL lets `handoff status` read while the daemon writes. SQLite
         // creates the -wal and -shm files with the database file's
         // permissions, so they are 0600 too.
@@ -189,6 +235,10 @@ impl Store {
         conn.set_prepared_statement_cache_capacity(64);
         // A no-op when the schema is current, so every open may run it.
         schema::migrations().to_latest(&mut conn)?;
+        if mark == mark::Mark::Missing {
+            // A new store, or one from before the mark: ours from now on.
+            conn.pragma_update(None, "application_id", mark::APPLICATION_ID)?;
+        }
         Ok(Store {
             conn,
             in_batch: false,
@@ -401,7 +451,7 @@ mod tests {
         let path = dir.path().join("state/handoff.db");
         let mut store = Store::open(&path).unwrap();
         let v = store.schema_version().unwrap();
-        assert_eq!(v, 4);
+        assert_eq!(v, 5);
         store
             .reconcile(&plan(&[], true), t("2026-11-24T09:00:00Z"))
             .unwrap();

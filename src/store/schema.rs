@@ -3,12 +3,24 @@
 
 use rusqlite_migration::{M, Migrations};
 
+/// The schema version after the last migration this Handoff knows.
+pub(super) fn latest(
+    conn: &rusqlite::Connection,
+    found: usize,
+) -> Result<usize, rusqlite_migration::Error> {
+    // `Migrations` says how many are pending on a database (negative when it
+    // is ahead), not how many it holds.
+    let pending = migrations().pending_migrations(conn)?;
+    Ok(usize::try_from(found as i64 + i64::from(pending)).unwrap_or(0))
+}
+
 pub(super) fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(V1),
         M::up(V2_SCHEDULE_INDEXES),
         M::up(V3_KICKOFF_UID),
-        M::up(V4_DUE_OVERRIDE),
+        M::up(V4_SENT_COPY_QUEUE),
+        M::up(V5_DUE_OVERRIDE),
     ])
 }
 
@@ -133,12 +145,30 @@ ALTER TABLE engagement ADD COLUMN kickoff_uid TEXT;
 UPDATE engagement SET kickoff_uid = id || '.kickoff.' || lower(hex(randomblob(16))) || '@handoff';
 "#;
 
+/// The Sent copies still to be filed (see `src/outbox/sent_copy.rs`): a mail
+/// that went out while the IMAP server did not answer gets its copy later,
+/// from this queue, not in the send path.
+const V4_SENT_COPY_QUEUE: &str = r#"
+CREATE TABLE sent_copy (
+    outbox_id       INTEGER PRIMARY KEY REFERENCES outbox(id),
+    -- 'unstaged': going out without a copy filed first (marked before the
+    -- first byte, so a crash mid-send is known to have had none);
+    -- 'queued': it went out, and its copy is still to be filed.
+    state           TEXT NOT NULL CHECK (state IN ('unstaged', 'queued')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL,
+    last_error      TEXT,
+    created_at      TEXT NOT NULL
+);
+CREATE INDEX sent_copy_due ON sent_copy (state, next_attempt_at);
+"#;
+
 /// A milestone's due date as agreed with the contractor after the config
 /// was written (the owner accepted a counter-proposal): it overrides the
 /// config's `due` until the config's date itself changes. And an index on
 /// the journal's Message-IDs, so a correction finds the reading it undoes
 /// (and the readers that skip corrected readings stay cheap).
-const V4_DUE_OVERRIDE: &str = r#"
+const V5_DUE_OVERRIDE: &str = r#"
 ALTER TABLE milestone ADD COLUMN due_override TEXT;
 CREATE INDEX event_message ON event (message_id);
 "#;

@@ -123,6 +123,14 @@ pub(super) const DEFAULTS: &[(&str, &str)] = &[
         include_str!("../../templates/notice_config_error.txt"),
     ),
     (
+        "notice_sign_in.html",
+        include_str!("../../templates/notice_sign_in.html"),
+    ),
+    (
+        "notice_sign_in.txt",
+        include_str!("../../templates/notice_sign_in.txt"),
+    ),
+    (
         "notice_inbox_down.html",
         include_str!("../../templates/notice_inbox_down.html"),
     ),

@@ -187,7 +187,9 @@ mod tests {
                 because => "a link with \"pushed\"", message_id => "<r1@example.test>",
                 milestone_rule => "the reply cites its reminder", current => "Fri 4 Dec",
                 proposed => "Thu 10 Dec", comment => "Travelling", answerable => "yes",
-                new_text => "Could we move it?", to => "sam@example.test" },
+                new_text => "Could we move it?", to => "sam@example.test",
+                account => "owner@example.test", command => "handoff login --config handoff.toml",
+                affects => "replies are not read" },
         }
     }
 

@@ -27,6 +27,7 @@ pub enum Purpose {
     NoticeBudget,
     NoticeConfigError,
     NoticeInboxDown,
+    NoticeSignIn,
     Digest,
     AgreementReminder,
     Escalation,
@@ -63,6 +64,7 @@ impl Purpose {
         Purpose::NoticeBudget,
         Purpose::NoticeConfigError,
         Purpose::NoticeInboxDown,
+        Purpose::NoticeSignIn,
         Purpose::Digest,
         Purpose::AgreementReminder,
         Purpose::Escalation,
@@ -99,6 +101,7 @@ impl Purpose {
             Purpose::NoticeBudget => "notice_budget",
             Purpose::NoticeConfigError => "notice_config_error",
             Purpose::NoticeInboxDown => "notice_inbox_down",
+            Purpose::NoticeSignIn => "notice_sign_in",
             Purpose::Digest => "digest",
             Purpose::AgreementReminder => "agreement_reminder",
             Purpose::Escalation => "escalation",
@@ -139,6 +142,7 @@ impl Purpose {
                 | Purpose::NoticeSendFailed
                 | Purpose::NoticeConfigError
                 | Purpose::NoticeInboxDown
+                | Purpose::NoticeSignIn
         )
     }
 

@@ -22,6 +22,7 @@
 
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod daemon;
 pub mod http;
 pub mod ical;
 pub mod imap;
@@ -269,6 +270,21 @@ impl MailStack {
     /// From the next SMTP connection on, tempfail@ is answered 451 again.
     pub fn tempfail_on(&self) {
         self.run("tempfail-on");
+    }
+    /// Every Postfix process stopped (SIGSTOP): the port still takes
+    /// connections, nothing answers. Until [`MailStack::thaw_smtp`].
+    pub fn freeze_smtp(&self) {
+        self.run("freeze-smtp");
+    }
+    pub fn thaw_smtp(&self) {
+        self.run("thaw-smtp");
+    }
+    /// Every Dovecot IMAP process stopped (delivery and AUTH go on).
+    pub fn freeze_imap(&self) {
+        self.run("freeze-imap");
+    }
+    pub fn thaw_imap(&self) {
+        self.run("thaw-imap");
     }
 
     /// The Maildir folder of `account` (`folder` "INBOX", or a folder name

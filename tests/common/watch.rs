@@ -41,6 +41,18 @@ pub async fn owner(
 ) -> Owner {
     let dir = tempfile::tempdir().unwrap();
     let path = stack.write_config(dir.path(), mail, imap_extra, &super::engagement(id));
+    owner_of(stack, dir, path, id, now).await
+}
+
+/// [`owner`] for a config already written at `path` (in `dir`, kept as
+/// long as the owner is): its first pass at `now` sends the instructions.
+pub async fn owner_of(
+    stack: &MailStack,
+    dir: tempfile::TempDir,
+    path: PathBuf,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Owner {
     let model = handoff::config::load(&path).expect("config").model;
     let templates = Templates::load(None).unwrap();
     let transport = Transport::from_model(&model).unwrap();
@@ -74,6 +86,11 @@ pub fn reply(stack: &MailStack, id: &str, root: &str, message_id: &str, body: &s
         to = stack.owner.user,
     )
     .into_bytes()
+}
+
+/// An RFC 3339 instant.
+pub fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
 }
 
 /// A running watcher and what it reports.
@@ -126,6 +143,11 @@ impl Running {
                 return v;
             }
         }
+    }
+
+    /// The next event, however long it takes (`None` once the watcher ended).
+    pub async fn recv(&mut self) -> Option<WatchEvent> {
+        self.events.recv().await
     }
 
     /// Waits until the watcher has logged in.

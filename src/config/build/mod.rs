@@ -3,7 +3,8 @@
 //! Each `read_*` function reads every key of its section (so all problems are
 //! reported), returns `None` when something it needs was wrong, and finishes the
 //! section so unknown keys are caught. One file per section (`people`, `mail`,
-//! `policy`, `engagement`, and `schedules` for crontab lines); this file holds
+//! `policy`, `engagement`, `oauth` with the provider `presets`, and
+//! `schedules` for crontab lines); this file holds
 //! the walk over the root and the small readers every section shares, which
 //! the section files take in with `use super::*`.
 
@@ -15,12 +16,15 @@ use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use toml::de::DeTable;
 
 mod engagement;
 mod mail;
+mod oauth;
 mod people;
 mod policy;
+mod presets;
 mod schedules;
 
 use engagement::{ENGAGEMENT_KEYS, Known, read_engagements};
@@ -33,6 +37,7 @@ const ROOT_KEYS: &[&str] = &[
     "mail",
     "smtp",
     "imap",
+    "oauth",
     "policy",
     "log",
     "contractor",
@@ -59,7 +64,9 @@ pub(super) fn build(
         .as_ref()
         .map_or(chrono_tz::UTC, |o: &Owner| o.timezone);
 
-    let (mail, smtp, imap) = read_mail_sections(d, &mut root, base, credentials);
+    let owner_email = owner.as_ref().map(|o: &Owner| o.email.to_string());
+    let (mail, smtp, imap) =
+        read_mail_sections(d, &mut root, base, credentials, owner_email.as_deref());
     let policy_section = root.table(d, "policy", POLICY_KEYS);
     let policy = read_policy(d, policy_section, owner_tz);
     let log_section = root.table(d, "log", LOG_KEYS);

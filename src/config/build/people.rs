@@ -9,7 +9,7 @@ pub(super) const CONTRACTOR_KEYS: &[&str] = &["id", "name", "email", "timezone"]
 pub(super) fn read_owner(d: &mut Diagnostics<'_>, mut s: Section<'_, '_>) -> Option<Owner> {
     let name = s.req_str(d, "name", "name = \"Your Name\"");
     let name = name.and_then(|v| {
-        check(d, &v, "`name` in [owner]", values::header_text).map(|_| v.get_ref().to_string())
+        check(d, &v, "`name` in [owner]", values::name).map(|_| v.get_ref().to_string())
     });
     let email = s.req_str(d, "email", "email = \"you@example.com\"");
     let email = email.and_then(|v| check(d, &v, "`email` in [owner]", values::address));
@@ -38,7 +38,7 @@ pub(super) fn read_contractors(
         let name = s
             .req_str(d, "name", "name = \"the contractor's name\"")
             .and_then(|v| {
-                check(d, &v, &format!("`name` in {}", s.name), values::header_text)
+                check(d, &v, &format!("`name` in {}", s.name), values::name)
                     .map(|_| v.get_ref().to_string())
             });
         let email = s

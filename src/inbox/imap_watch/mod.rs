@@ -178,6 +178,8 @@ pub enum WatchEvent {
     },
     /// The session ended with an error; a reconnect follows.
     Disconnected { error: String },
+    /// The connection answered the NOOP after an IDLE or a poll: alive.
+    Alive,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -188,6 +190,11 @@ enum WatchError {
     Inbox(#[from] InboxError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The session reached its sign-in's refresh point (an OAuth 2.0
+    /// access token about to expire): it ends cleanly and the watcher signs
+    /// in afresh at once. Not a failure.
+    #[error("the access token is due for renewal")]
+    Renew,
 }
 
 impl From<async_imap::error::Error> for WatchError {
@@ -261,12 +268,23 @@ impl<P: Pipeline> Watcher<P> {
             let outcome = self.session(&mut shutdown, &mut failures).await;
             let (error, refused) = match outcome {
                 Ok(()) => return, // asked to stop
+                // Cut short by the stop (a step that timed out on the way
+                // out): no reconnect to speak of.
+                Err(_) if stopping(&shutdown) => return,
+                // One reconnect per token lifetime, at once, without a word
+                // above debug: the new session gets a fresh token.
+                Err(WatchError::Renew) => {
+                    tracing::debug!(mailbox = %self.settings.mailbox, "renewing the IMAP session with a fresh access token");
+                    continue;
+                }
                 Err(e) => {
                     // A server that refuses the login will refuse it again:
                     // retrying fast only looks like an attack on it.
                     let refused = matches!(
                         e,
-                        WatchError::Imap(ImapError::Login { .. } | ImapError::Password(_))
+                        WatchError::Imap(
+                            ImapError::Login { .. } | ImapError::Password(_) | ImapError::SignIn(_)
+                        )
                     );
                     (e.to_string(), refused)
                 }
@@ -314,6 +332,8 @@ impl<P: Pipeline> Watcher<P> {
             tokio::select! {
                 _ = tokio::time::sleep(delay) => {}
                 _ = shutdown.changed() => {}
+                // A new sign-in (`handoff login`) is tried at once.
+                () = crate::oauth::changed(&self.settings.server) => {}
             }
         }
     }
@@ -325,7 +345,12 @@ impl<P: Pipeline> Watcher<P> {
         shutdown: &mut watch::Receiver<bool>,
         failures: &mut u32,
     ) -> Result<(), WatchError> {
-        let mut session = imap_conn::login(&self.settings.server).await?;
+        let (mut session, renew_at) = imap_conn::login_until(&self.settings.server).await?;
+        // A session signed in with an access token ends at its refresh
+        // point (see `oauth::source`), so it never outlives its token.
+        let renew = renew_at.map(|at| {
+            Instant::now() + (at - chrono::Utc::now()).to_std().unwrap_or(Duration::ZERO)
+        });
         let host = self.settings.server.host.clone();
         let idle = timed(&host, session.capabilities()).await?.has_str("IDLE");
         let now = self.clock.now();
@@ -362,13 +387,15 @@ impl<P: Pipeline> Watcher<P> {
             // Anything the server said meanwhile is stale: the catch-up read it.
             while session.unsolicited_responses.try_recv().is_ok() {}
             if stopping(shutdown) {
-                let _ = timed(&host, session.logout()).await;
+                imap_conn::logout(&host, session).await;
                 return Ok(());
             }
             if idle {
                 let mut handle = session.idle();
                 timed(&host, handle.init()).await?;
-                let wait = IDLE_RENEW.min(poll.max(Duration::from_secs(60)));
+                let wait = IDLE_RENEW
+                    .min(poll.max(Duration::from_secs(60)))
+                    .min(until(renew));
                 let (done_waiting, stop) = handle.wait_with_timeout(wait);
                 // `stop` must live for the whole wait: dropping it ends the
                 // wait at once (async-imap's StopSource).
@@ -388,7 +415,7 @@ impl<P: Pipeline> Watcher<P> {
                 session = timed(&host, handle.done()).await?;
             } else {
                 tokio::select! {
-                    _ = tokio::time::sleep(poll) => {
+                    _ = tokio::time::sleep(poll.min(until(renew))) => {
                         self.emit(WatchEvent::Woken { at: Instant::now() });
                     }
                     _ = shutdown.changed() => {}
@@ -399,6 +426,11 @@ impl<P: Pipeline> Watcher<P> {
             timed(&host, session.noop()).await?;
             let now = self.clock.now();
             self.set_health(None, now);
+            self.emit(WatchEvent::Alive);
+            if renew.is_some_and(|at| Instant::now() >= at) {
+                imap_conn::logout(&host, session).await;
+                return Err(WatchError::Renew);
+            }
         }
     }
 
@@ -418,6 +450,13 @@ impl<P: Pipeline> Watcher<P> {
             tracing::error!(error = %e, "cannot record the IMAP watcher's state");
         }
     }
+}
+
+/// How long until `at` (a day when there is none).
+fn until(at: Option<Instant>) -> Duration {
+    at.map_or(Duration::from_secs(86_400), |at| {
+        at.saturating_duration_since(Instant::now())
+    })
 }
 
 /// Whether the daemon asked to stop: the flag set, or its sender gone.
@@ -447,18 +486,7 @@ pub fn backoff(failures: u32, ceiling: Duration) -> Duration {
     base.mul_f64(1.0 + jitter)
 }
 
-async fn timed<T, E: Into<ImapError>>(
-    host: &str,
-    f: impl Future<Output = Result<T, E>>,
-) -> Result<T, ImapError> {
-    match tokio::time::timeout(imap_conn::TIMEOUT, f).await {
-        Ok(r) => r.map_err(Into::into),
-        Err(_) => Err(ImapError::Timeout {
-            host: host.to_string(),
-            secs: imap_conn::TIMEOUT.as_secs(),
-        }),
-    }
-}
+use imap_conn::timed;
 
 #[cfg(test)]
 mod tests {

@@ -161,6 +161,19 @@ impl Tx<'_> {
         Ok(())
     }
 
+    /// Makes every queued mail whose wait began with `why` (e.g. the
+    /// outbox's "waiting for a sign-in: ") due at `now`: what it waited for
+    /// came. Returns how many.
+    pub fn retry_waiting(&self, why: &str, now: DateTime<Utc>) -> Result<usize, StoreError> {
+        let n = self.cached_exec(
+            "UPDATE outbox SET next_attempt_at = ?2
+             WHERE status = 'queued' AND substr(last_error, 1, length(?1)) = ?1
+               AND next_attempt_at > ?2",
+            params![why, ts(now)],
+        )?;
+        Ok(n)
+    }
+
     pub fn mark_failed(
         &self,
         id: i64,
