@@ -4,7 +4,14 @@
 //! ```text
 //! accept [notes]          redo: <reason>          paid [AMOUNT]
 //! answered                evaluated <1-5>: <notes>  end: <reason>
+//! delivered               wrong: <what it is>     decline
 //! ```
+//!
+//! `delivered` (to an overdue notice or an escalation) records a delivery
+//! Handoff missed; `wrong: question`, `wrong: not delivered`, `wrong: not a
+//! bounce` … (to a notice that followed a reading) corrects the reading;
+//! `accept` and `decline` to a counter-proposal notice answer it (the
+//! inbox tells which notice a reply cites).
 //!
 //! The keyword is case-insensitive and must stand alone (followed by the end
 //! of the line, a space or a colon): "Accepted, thanks" is not a command.
@@ -16,7 +23,17 @@ use super::OwnerAction;
 use crate::money::Money;
 
 /// The command keywords, as written at the start of the line.
-const KEYWORDS: &[&str] = &["accept", "redo", "paid", "answered", "evaluated", "end"];
+const KEYWORDS: &[&str] = &[
+    "accept",
+    "redo",
+    "paid",
+    "answered",
+    "evaluated",
+    "end",
+    "delivered",
+    "wrong",
+    "decline",
+];
 
 /// The first non-empty line of what the owner wrote.
 pub fn first_line(text: &str) -> &str {
@@ -55,7 +72,7 @@ pub fn looks_like_command(line: &str) -> bool {
 pub fn parse(line: &str, currency: Option<&str>) -> Result<OwnerAction, String> {
     let Some((keyword, rest)) = split(line) else {
         return Err(format!(
-            "the first line {:?} is not a command; expected one of: accept [notes], redo: <reason>, paid [AMOUNT], answered, evaluated <1-5>: <notes>, end: <reason>",
+            "the first line {:?} is not a command; expected one of: accept [notes], redo: <reason>, paid [AMOUNT], answered, evaluated <1-5>: <notes>, end: <reason>, delivered, wrong: <what it is>, decline",
             truncate(line)
         ));
     };
@@ -103,6 +120,22 @@ pub fn parse(line: &str, currency: Option<&str>) -> Result<OwnerAction, String> 
             }),
             None => Err("`end` needs a reason: end: <why the engagement ends>".into()),
         },
+        "delivered" if rest.is_empty() => Ok(OwnerAction::Delivered { milestone: None }),
+        "delivered" => Err("`delivered` takes nothing after it".into()),
+        "wrong" => match some(rest) {
+            Some(what) => Ok(OwnerAction::Correct {
+                reading: None,
+                to: super::Correction::parse(&what)?,
+                milestone: None,
+            }),
+            None => Err(
+                "`wrong` needs what the mail is: wrong: question, wrong: not delivered, …".into(),
+            ),
+        },
+        "decline" => Ok(OwnerAction::Counter {
+            milestone: None,
+            accept: false,
+        }),
         // KEYWORDS and the arms above are the same list.
         other => Err(format!("unknown command {other}")),
     }
@@ -175,6 +208,33 @@ mod tests {
                 reason: Some("budget cut".into())
             })
         );
+        assert_eq!(
+            p("delivered"),
+            Ok(OwnerAction::Delivered { milestone: None })
+        );
+        assert_eq!(
+            p("wrong: not delivered"),
+            Ok(OwnerAction::Correct {
+                reading: None,
+                to: super::super::Correction::Not(crate::kinds::Kind::Delivery),
+                milestone: None
+            })
+        );
+        assert_eq!(
+            p("Wrong: question"),
+            Ok(OwnerAction::Correct {
+                reading: None,
+                to: super::super::Correction::Is(crate::kinds::Kind::Question),
+                milestone: None
+            })
+        );
+        assert_eq!(
+            p("decline"),
+            Ok(OwnerAction::Counter {
+                milestone: None,
+                accept: false
+            })
+        );
     }
 
     #[test]
@@ -194,6 +254,11 @@ mod tests {
             "paid lots",
             "paid 300",
             "endless",
+            "wrong",
+            "wrong: banana",
+            "delivered, thanks",
+            "delivered everything",
+            "Wrongly",
         ] {
             assert!(p(bad).is_err(), "{bad:?} was read as a command");
         }

@@ -258,4 +258,28 @@ pub(super) const DEFAULTS: &[(&str, &str)] = &[
         "status_request.txt",
         include_str!("../../templates/status_request.txt"),
     ),
+    (
+        "notice_counter.html",
+        include_str!("../../templates/notice_counter.html"),
+    ),
+    (
+        "notice_counter.txt",
+        include_str!("../../templates/notice_counter.txt"),
+    ),
+    (
+        "notice_delegated.html",
+        include_str!("../../templates/notice_delegated.html"),
+    ),
+    (
+        "notice_delegated.txt",
+        include_str!("../../templates/notice_delegated.txt"),
+    ),
+    (
+        "counter_declined.html",
+        include_str!("../../templates/counter_declined.html"),
+    ),
+    (
+        "counter_declined.txt",
+        include_str!("../../templates/counter_declined.txt"),
+    ),
 ];
