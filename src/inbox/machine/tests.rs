@@ -135,5 +135,11 @@ fn a_report_without_a_status_field_is_read_by_the_code_its_text_quotes() {
     let r = report_of(raw.as_bytes()).unwrap();
     let failed = r.hard_failure().expect("read as a hard failure");
     assert_eq!(failed.status.as_deref(), Some("5.2.2"));
-    assert!(failed.diagnostic.as_deref().unwrap_or_default().contains("mailbox full"));
+    assert!(
+        failed
+            .diagnostic
+            .as_deref()
+            .unwrap_or_default()
+            .contains("mailbox full")
+    );
 }
