@@ -246,9 +246,17 @@ fn main() {
         .iter()
         .filter(|(l, v)| l.also.contains(&v.kind))
         .count();
+    let also_recorded = with_also
+        .iter()
+        .filter(|(l, v)| l.also.iter().all(|a| v.also.contains(a) || *a == v.kind))
+        .count();
+    let also_extra = rows
+        .iter()
+        .filter(|(l, v)| v.also.iter().any(|a| !l.also.contains(a)))
+        .count();
     writeln!(
         out,
-        "  second kinds: {} replies do two things (`also`); Handoff reports one kind, and for {also_as_kind} of them it reported the second",
+        "  second kinds: {} replies do two things (`also`); Handoff recorded the second for {also_recorded} of them ({also_as_kind} reported it as the kind), and a second kind no label names for {also_extra} replies",
         with_also.len()
     )
     .unwrap();

@@ -33,9 +33,9 @@
 //! Each module may use only modules named before it on this line (the
 //! `layout` test reads it, so this line is the rule):
 //!
-//! layers: clock timeouts failpoint money lifecycle calendar templates model config
-//! schedule::occurrence store oauth imap_conn planned record sendtime schedule outbox
-//! invite actions inbox pass heartbeat status web daemon cli
+//! layers: clock timeouts failpoint money lifecycle kinds words calendar templates model
+//! config schedule::occurrence store oauth imap_conn planned record sendtime schedule
+//! outbox invite actions inbox pass heartbeat status web daemon cli
 //!
 //! `schedule::occurrence` (when a crontab line fires, DST-correct) is pure
 //! arithmetic over [`model::Schedule`] and stands low, so the send-time rules
@@ -79,13 +79,17 @@
 //!   meetings; [`calendar`] is pure iCalendar build and parse.
 //! - [`inbox`] turns incoming mail into recorded events, from the local
 //!   Maildir, `handoff ingest`, or the IMAP IDLE watcher
-//!   ([`inbox::imap_watch`]); it never sends, it queues owner notices for the
-//!   outbox. [`imap_conn`] is the one way to an IMAP server; [`oauth`] is how
+//!   ([`inbox::imap_watch`]): it cuts a reply down to what its writer wrote
+//!   ([`inbox::new_text`], the mail it cites subtracted), reads machine mail
+//!   by RFC ([`inbox::machine`]) and the rest in words ([`inbox::meaning`]),
+//!   classifies ([`inbox::classify`]) and chooses the milestone; it never
+//!   sends, it queues owner notices for the outbox. [`imap_conn`] is the one
+//!   way to an IMAP server; [`oauth`] is how
 //!   Handoff signs in to it and to SMTP (the password, or OAuth 2.0 tokens
 //!   from `handoff login`, refreshed ahead of expiry).
 //! - [`actions`] are the owner's acts (sign, accept, redo, evaluate, paid,
-//!   answered, end), by command or by reply: each one event, its transition
-//!   and its mail in one transaction. [`money`] reads budgets and payments.
+//!   answered, end, delivered, correct, counter), by command or by reply:
+//!   each one event, its transition and its mail in one transaction. [`money`] reads budgets and payments.
 //! - [`daemon`] is `handoff run`: the pass on every wake-up, the inbox and
 //!   config watchers, signals, reload, shutdown, systemd's notify protocol.
 //! - [`heartbeat`] is what the daemon records about itself (its keys in the
@@ -95,6 +99,11 @@
 //! - [`web`] is the owner's page and calendar feed over HTTP (`[web]`),
 //!   run by the daemon: read-only, built from the same views as the CLI.
 //! - [`cli`] is the edge: subcommands, messages for people, exit codes.
+//! - [`kinds`] is the vocabulary of what a mail can be (`delivery`,
+//!   `bounce`, `read_receipt`, …) and which kinds the contractor wrote
+//!   themselves.
+//! - [`words`] holds the word lists, one file per language, and the
+//!   whole-word matcher the inbox reads replies with.
 //! - [`clock`] is injectable time: tests and `HANDOFF_NOW` move it;
 //!   [`failpoint`] lets the crash tests stop the process at one chosen line;
 //!   [`timeouts`] bounds every wait on a mail server (`HANDOFF_NET_TIMEOUT`).
@@ -111,6 +120,7 @@ pub mod heartbeat;
 pub mod imap_conn;
 pub mod inbox;
 pub mod invite;
+pub mod kinds;
 pub mod lifecycle;
 pub mod model;
 pub mod money;
@@ -126,3 +136,4 @@ pub mod store;
 pub mod templates;
 pub mod timeouts;
 pub mod web;
+pub mod words;

@@ -12,6 +12,8 @@
 //!              instructed | acknowledged | redo ─delivered─▶ delivered
 //!              delivered ─accepted─▶ accepted      delivered ─redo_requested─▶ redo
 //!              any state but accepted/cancelled ─cancelled─▶ cancelled
+//!              delivered ─delivery_retracted─▶ acknowledged (a misreading corrected)
+//!              acknowledged ─acknowledgement_retracted─▶ instructed
 //! ```
 //!
 //! Pure: it imports no other module of Handoff.
@@ -123,6 +125,8 @@ named_enum!(
         Accepted => "accepted",
         RedoRequested => "redo_requested",
         Cancelled => "cancelled",
+        DeliveryRetracted => "delivery_retracted",
+        AcknowledgementRetracted => "acknowledgement_retracted",
     }
 );
 
@@ -162,6 +166,11 @@ impl MilestoneState {
             (S::Instructed | S::Acknowledged | S::Redo, E::Delivered) => Ok(S::Delivered),
             (S::Delivered, E::Accepted) => Ok(S::Accepted),
             (S::Delivered, E::RedoRequested) => Ok(S::Redo),
+            // The owner corrects a misreading: what Handoff took for a
+            // delivery was not one (the milestone is open again), what it
+            // took for an acknowledgement was not one.
+            (S::Delivered, E::DeliveryRetracted) => Ok(S::Acknowledged),
+            (S::Acknowledged, E::AcknowledgementRetracted) => Ok(S::Instructed),
             (s, E::Cancelled) if !s.is_terminal() => Ok(S::Cancelled),
             _ => Err(IllegalTransition {
                 subject: "a milestone",
@@ -174,6 +183,14 @@ impl MilestoneState {
     /// Accepted and cancelled milestones take no more events.
     pub fn is_terminal(self) -> bool {
         matches!(self, MilestoneState::Accepted | MilestoneState::Cancelled)
+    }
+
+    /// Open for a delivery: instructed, acknowledged, or sent back for a redo.
+    pub fn awaits_delivery(self) -> bool {
+        matches!(
+            self,
+            MilestoneState::Instructed | MilestoneState::Acknowledged | MilestoneState::Redo
+        )
     }
 }
 
@@ -282,7 +299,7 @@ mod tests {
     }
 
     /// The whole table: exactly these (state, event) pairs are legal, with
-    /// these results; every other pair of the 12 engagement and 42 milestone
+    /// these results; every other pair of the 12 engagement and 56 milestone
     /// pairs is refused and names its state and event.
     #[test]
     fn the_transition_tables_are_exactly_these() {
@@ -321,6 +338,12 @@ mod tests {
             (MS::Acknowledged, ME::Cancelled, MS::Cancelled),
             (MS::Delivered, ME::Cancelled, MS::Cancelled),
             (MS::Redo, ME::Cancelled, MS::Cancelled),
+            (MS::Delivered, ME::DeliveryRetracted, MS::Acknowledged),
+            (
+                MS::Acknowledged,
+                ME::AcknowledgementRetracted,
+                MS::Instructed,
+            ),
         ];
         for s in MS::ALL {
             for e in ME::ALL {

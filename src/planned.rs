@@ -9,6 +9,8 @@
 
 use crate::model::Model;
 use crate::store::{PlannedEngagement, PlannedMilestone};
+use chrono::{DateTime, Utc};
+use std::borrow::Cow;
 
 /// Every engagement and milestone the config defines, as the store plans them.
 pub fn engagements(model: &Model) -> Vec<PlannedEngagement> {
@@ -31,4 +33,48 @@ pub fn engagements(model: &Model) -> Vec<PlannedEngagement> {
                 .collect(),
         })
         .collect()
+}
+
+/// The model with a milestone's due date replaced (one agreed since the
+/// config was written): what the mails about it must say.
+pub fn with_due(model: &Model, engagement: &str, milestone: &str, due: DateTime<Utc>) -> Model {
+    let mut m = model.clone();
+    if let Some(ms) = m
+        .engagements
+        .iter_mut()
+        .find(|e| e.id == engagement)
+        .and_then(|e| e.milestones.iter_mut().find(|x| x.id == milestone))
+    {
+        ms.due = due;
+    }
+    m
+}
+
+/// The model as the store has it now: every due date the owner agreed
+/// since the config was written (an accepted counter-proposal) in place of
+/// the config's. Borrowed as it is when there is none (the usual case), so
+/// it costs nothing then.
+///
+/// Never give this to [`engagements`] for reconciliation: the store
+/// compares the config's own dates, and would read the agreed one as a
+/// change of the config.
+pub fn effective<'m>(
+    model: &'m Model,
+    overrides: &[(String, String, DateTime<Utc>)],
+) -> Cow<'m, Model> {
+    if overrides.is_empty() {
+        return Cow::Borrowed(model);
+    }
+    let mut m = model.clone();
+    for (e, ms, due) in overrides {
+        if let Some(x) = m
+            .engagements
+            .iter_mut()
+            .find(|x| &x.id == e)
+            .and_then(|x| x.milestones.iter_mut().find(|y| &y.id == ms))
+        {
+            x.due = *due;
+        }
+    }
+    Cow::Owned(m)
 }

@@ -261,16 +261,10 @@ fn engagement_status(
             MilestoneStatus {
                 id: m.id.clone(),
                 title: m.title.clone(),
-                // After a redo, the date it is due again.
-                due: stored
-                    .map_or(m.due, |s| {
-                        if s.state == MilestoneState::Redo {
-                            s.deadline()
-                        } else {
-                            m.due
-                        }
-                    })
-                    .to_rfc3339(),
+                // The store's date (the config's, or one agreed since: an
+                // accepted counter-proposal), and after a redo the date it is
+                // due again.
+                due: stored.map_or(m.due, |s| s.deadline()).to_rfc3339(),
                 state: stored
                     .map_or(MilestoneState::Planned, |s| s.state)
                     .to_string(),
@@ -350,8 +344,19 @@ fn next_from_config(model: &Model, e: &Engagement, now: DateTime<Utc>) -> Option
 
 /// The reason of a hold as a person reads it: the bounce's SMTP status and
 /// diagnostic ("552 5.2.2 mailbox full") where the report carries one, else
-/// its first line.
+/// its first line. The inbox records a hard bounce as the report's reading
+/// of the recipient, "dana@example.test: failed 5.2.2 (552 5.2.2 mailbox
+/// full)": then the diagnostic in the parentheses is what the server said.
 pub fn hold_reason(why: &str) -> String {
+    let diagnostic = why
+        .lines()
+        .map(str::trim)
+        .find_map(|l| {
+            let (_, rest) = l.split_once(" (")?;
+            rest.strip_suffix(')')
+        })
+        .filter(|d| !d.is_empty());
+    let why = diagnostic.unwrap_or(why);
     let lines = || why.lines().map(str::trim).filter(|l| !l.is_empty());
     for line in lines() {
         if let Some((name, value)) = line.split_once(':')

@@ -137,8 +137,10 @@ fn run_once_beside_the_daemon_says_so_and_leaves_the_outbox_to_it() {
     let config = config(dir.path(), "var/handoff.db");
     let mut daemon = Daemon::start(&config, &[("HANDOFF_NOW", NOW)]);
     daemon.expect_log("ready");
+    // The instructions and the two milestones' invitations; the kickoff
+    // (15:00 Berlin, 14:00 UTC) is over at NOW and gets none.
     eventually("the first mails written", PATIENCE, || {
-        (outgoing(dir.path()) >= 4).then_some(())
+        (outgoing(dir.path()) >= 3).then_some(())
     });
     let before = outgoing(dir.path());
     // An act is queued for the daemon, as ever.

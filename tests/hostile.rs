@@ -127,7 +127,7 @@ fn still_records_a_normal_reply(config: &Path, instructions: &str, tag: &str) {
         ),
     );
     let out = ingest(config, &[&file]);
-    assert!(out.contains(": acknowledgement (website)"), "{out}");
+    assert!(out.contains(": acknowledgement (website"), "{out}");
     let log = common::text(&handoff(config, &["log", "--json"]).stdout);
     assert!(
         log.lines()
@@ -376,7 +376,7 @@ fn a_hostile_reply_adds_no_header_or_recipient_to_the_owner_notice() {
         &files.iter().map(PathBuf::as_path).collect::<Vec<_>>(),
     );
     assert_eq!(
-        out.matches(": question (website)").count(),
+        out.matches(": question (website").count(),
         2,
         "both are questions: {out}"
     );
@@ -598,8 +598,10 @@ fn deeply_nested_mime_is_recorded_without_overflowing_the_stack() {
     let a = write(dir.path(), "nested-multipart.eml", &multipart);
     let b = write(dir.path(), "nested-rfc822.eml", &rfc822);
     let out = ingest(&config, &[&a, &b]);
-    assert_eq!(out.lines().count(), 2, "{out}");
-    for l in out.lines() {
+    // One line per mail (`--explain` adds indented lines below each).
+    let lines: Vec<&str> = out.lines().filter(|l| !l.starts_with(' ')).collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    for l in lines {
         assert!(!l.contains(": failed"), "{l}");
     }
     let log = common::text(&handoff(&config, &["log", "--json"]).stdout);
@@ -661,11 +663,7 @@ fn a_stranger_on_a_contractors_thread_changes_nothing() {
         &config,
         &files.iter().map(PathBuf::as_path).collect::<Vec<_>>(),
     );
-    assert_eq!(
-        out.matches(": ignored_sender (website)").count(),
-        3,
-        "{out}"
-    );
+    assert_eq!(out.matches(": ignored_sender (website").count(), 3, "{out}");
     // The engagement tag alone, from a stranger, does not even match.
     let tag_only = write(
         dir.path(),
@@ -792,7 +790,7 @@ fn broken_encodings_are_classified_without_a_panic() {
         &config,
         &files.iter().map(PathBuf::as_path).collect::<Vec<_>>(),
     );
-    let lines: Vec<&str> = out.lines().collect();
+    let lines: Vec<&str> = out.lines().filter(|l| !l.starts_with(' ')).collect();
     assert_eq!(lines.len(), cases.len(), "{out}");
     for (line, (name, _)) in lines.iter().zip(&cases) {
         assert!(line.contains(&format!("{name}.eml: ")), "{line}");

@@ -105,12 +105,12 @@ fn each_client_fixture_is_classified_and_recorded() {
     let case = |name: &str| ingest(&config, &fixture(&fx, name, &instructions, &uid));
 
     // Gmail: a reply to the instructions (the quoted "?" is not theirs).
-    assert!(case("gmail_acknowledgement.eml").contains(": acknowledgement (website)"));
+    assert!(case("gmail_acknowledgement.eml").contains(": acknowledgement (website"));
     assert_eq!(milestone_state(&config, "wireframes"), "acknowledged");
 
     // Outlook, Windows-1252 quoted-printable, asks something: the owner is told.
     let depth = status(&config)["outbox_depth"].as_u64().unwrap();
-    assert!(case("outlook_question.eml").contains(": question (website)"));
+    assert!(case("outlook_question.eml").contains(": question (website"));
     assert_eq!(status(&config)["outbox_depth"].as_u64().unwrap(), depth + 1);
 
     // Apple Mail with a PDF: a delivery of the earliest open milestone.
@@ -122,23 +122,20 @@ fn each_client_fixture_is_classified_and_recorded() {
         "check-it notice"
     );
 
-    assert!(case("thunderbird_status_report.eml").contains(": status_report (website)"));
+    assert!(case("thunderbird_status_report.eml").contains(": status_report (website"));
     assert!(case("out_of_office.eml").contains(": auto_reply"));
-    assert!(case("dsn_bounce.eml").contains(": bounce (website)"));
+    assert!(case("dsn_bounce.eml").contains(": bounce (website"));
     let paused = status(&config)["paused"].clone();
     assert_eq!(paused[0]["address"], "dana@example.test", "{paused}");
     // The contractor writing again shows the address works: mail resumes.
     assert!(case("calendar_reply_base64.eml").contains(": calendar_reply"));
     assert_eq!(status(&config)["paused"], serde_json::json!([]));
     assert!(
-        case("no_threading_headers.eml").contains(": question (website)"),
+        case("no_threading_headers.eml").contains(": question (website"),
         "matched by tag and sender"
     );
     let stranger = case("stranger_on_thread.eml");
-    assert!(
-        stranger.contains(": ignored_sender (website)"),
-        "{stranger}"
-    );
+    assert!(stranger.contains(": ignored_sender (website"), "{stranger}");
     assert_eq!(
         milestone_state(&config, "wireframes"),
         "delivered",
@@ -172,9 +169,7 @@ fn dry_run_explains_and_records_nothing() {
         &config,
         &["ingest", "--dry-run", "--explain", file.to_str().unwrap()],
     );
-    assert!(
-        common::text(&out.stdout).contains("acknowledgement (website): answers the instructions")
-    );
+    assert!(common::text(&out.stdout).contains("acknowledgement (website): acknowledges"));
     assert_eq!(milestone_state(&config, "wireframes"), "instructed");
 }
 

@@ -280,3 +280,102 @@ fn a_german_contractor_reads_the_deadline_in_words_and_in_their_own_time() {
         "{text}"
     );
 }
+
+/// Drops a mail into the local inbox (tmp/, then renamed into new/).
+fn receive(run: &Run, name: &str, raw: &str) {
+    let inbox = run.config.parent().unwrap().join("var/mail/inbox");
+    std::fs::create_dir_all(inbox.join("tmp")).unwrap();
+    std::fs::create_dir_all(inbox.join("new")).unwrap();
+    let tmp = inbox.join("tmp").join(name);
+    std::fs::write(&tmp, raw.replace('\n', "\r\n")).unwrap();
+    std::fs::rename(&tmp, inbox.join("new").join(name)).unwrap();
+}
+
+/// The one mail of `purpose` to `to`, decoded, with its Message-ID.
+fn only(run: &Run, purpose_: &str, to: &str) -> (String, String, String) {
+    let all: Vec<_> = mails(run)
+        .into_iter()
+        .filter(|(_, raw)| purpose(raw) == purpose_ && recipient(raw) == to)
+        .collect();
+    assert_eq!(all.len(), 1, "{purpose_} to {to}");
+    let raw = &all[0].1;
+    let (subject, text, _) = decoded(raw);
+    (header(raw, "Message-ID").to_string(), subject, text)
+}
+
+#[test]
+fn a_german_delivery_is_told_to_the_french_owner_in_french_and_her_french_reply_accepts_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("handoff.toml");
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/languages.toml"),
+        &config,
+    )
+    .unwrap();
+    let run = Run { _dir: dir, config };
+    let once = |now: &str| {
+        let out = common::handoff(&run.config, &["run", "--once"], now);
+        assert!(out.status.success(), "{now}: {}", common::text(&out.stderr));
+    };
+    once(PASSES[0]);
+    let (instructions, _, _) = only(&run, "instructions", "jonas@example.test");
+    // Jonas answers the instructions from his phone with the designs attached.
+    receive(
+        &run,
+        "1.jonas",
+        &format!(
+            "From: Jonas Gruber <jonas@example.test>\nTo: Claire Dubois <claire@example.test>\n\
+             Subject: AW: Neue Website für die Praxis [praxis]\n\
+             Message-ID: <entwuerfe.1@example.test>\nIn-Reply-To: {instructions}\n\
+             References: {instructions}\nDate: Thu, 03 Dec 2026 10:00:00 +0100\n\
+             MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"b\"\n\n\
+             --b\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n\
+             Hallo Claire,\n\nhier die Entwürfe der Startseite.\n\nViele Grüße\nJonas\n\n\
+             --b\nContent-Type: application/pdf; name=\"startseite.pdf\"\n\
+             Content-Disposition: attachment; filename=\"startseite.pdf\"\n\
+             Content-Transfer-Encoding: base64\n\nJVBERi0xLjQK\n--b--\n"
+        ),
+    );
+    once("2026-12-03T10:00:00Z");
+    let (notice, subject, text) = only(&run, "notice_delivery", "claire@example.test");
+    assert!(subject.contains("Entwürfe der Startseite"), "{subject}");
+    // Why Handoff read it so, in her words; the file name as sent.
+    assert!(text.contains("une pièce jointe (startseite.pdf)"), "{text}");
+    assert!(
+        text.contains(
+            "le nouveau texte la nomme (\u{ab}\u{a0}Entwürfe der Startseite\u{a0}\u{bb})"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("\u{ab}\u{a0}accepter\u{a0}\u{bb}"), "{text}");
+    for english in ["an attachment", "names it", "Reply", "wrong:"] {
+        assert!(!text.contains(english), "{english:?} in\n{text}");
+    }
+    // She answers in French; the accept goes to Jonas in German.
+    receive(
+        &run,
+        "2.claire",
+        &format!(
+            "From: Claire Dubois <claire@example.test>\nTo: claire@example.test\n\
+             Subject: RE: {subject}\nMessage-ID: <ok.1@example.test>\n\
+             In-Reply-To: {notice}\nReferences: {notice}\n\
+             Date: Thu, 03 Dec 2026 14:00:00 +0100\nMIME-Version: 1.0\n\
+             Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n\
+             Accepter : les couleurs sont parfaites.\n\nClaire\n"
+        ),
+    );
+    once("2026-12-03T14:00:00Z");
+    let (_, subject, text) = only(&run, "delivery_accepted", "jonas@example.test");
+    assert_eq!(subject, "Neue Website für die Praxis [praxis]");
+    assert!(text.contains("nehme die Arbeit an"), "{text}");
+    assert!(text.contains("les couleurs sont parfaites."), "{text}");
+    let out = common::handoff(&run.config, &["status", "--json"], "2026-12-03T14:00:00Z");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let praxis = v["engagements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["id"] == "praxis")
+        .unwrap();
+    assert_eq!(praxis["milestones"][0]["state"], "accepted", "{praxis}");
+}

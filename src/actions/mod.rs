@@ -1,4 +1,5 @@
-//! The owner's acts: sign, accept, redo, evaluate, paid, answered, end.
+//! The owner's acts: sign, accept, redo, evaluate, paid, answered, end, and the
+//! ones that set Handoff's reading right: delivered, correct, counter.
 //!
 //! Both ways the owner acts end here: the CLI (`handoff accept website wf
 //! --notes "…"`) and a reply to a Handoff notice whose first line is a
@@ -18,6 +19,10 @@
 //! | `owner_paid` | the amount, `"1200.00 EUR"`, or none | counts against the budget; `notice_budget` at 80 % and at 100 %, each once |
 //! | `owner_answered` | none; its `message_id` is the question's | the question no longer waits for the owner |
 //! | `owner_end` | the reason, if any | engagement → `ended`; open milestones `cancelled`, their invitations and a kickoff still ahead withdrawn (`invite_cancel`, METHOD:CANCEL); with a reason, a `closing_note` mail to the contractor carrying it; the closing review to the owner |
+//! | `owner_counter_accepted` | "due A → B" | the milestone's due date overridden in the store, SEQUENCE raised, the updated invitation to the contractor ([`counter`]) |
+//! | `owner_counter_declined` | the date declined | `counter_declined` mail with METHOD:DECLINECOUNTER ([`counter`]) |
+//! | `owner_delivered` | none | milestone → `delivered`, nothing to the contractor ([`delivered`]) |
+//! | `owner_corrected` | "delivery → question" | the reading's effects undone and the new one's applied, nothing to the contractor ([`correct`]) |
 //!
 //! Every event names the engagement (and the milestone, for accept and
 //! redo). An act by reply carries the reply's Message-ID (except
@@ -38,11 +43,21 @@
 //! before the inbox (which performs acts by reply): it must not import the
 //! inbox, the pass, the daemon or the CLI.
 
+mod act;
 mod budget;
+mod correct;
+pub mod counter;
+mod delivered;
 mod end;
+mod error;
+mod pick;
 mod redo;
 pub mod reply;
 mod review;
+
+use act::{Act, refused};
+pub use correct::{Correction, reading_engagement};
+pub use error::ActionError;
 
 pub use budget::spent;
 pub use redo::default_due;
@@ -50,8 +65,8 @@ pub use redo::default_due;
 use crate::lifecycle::{EngagementEvent, EngagementState, MilestoneEvent, MilestoneState};
 use crate::model::{Engagement, Model};
 use crate::money::Money;
-use crate::outbox::{ComposeError, Composer, MailRequest};
-use crate::store::{Direction, EngagementRecord, NewEvent, NewOutboxMail, Store, StoreError, Tx};
+use crate::outbox::{Composer, MailRequest};
+use crate::store::{Direction, NewEvent, NewOutboxMail, Store, StoreError, Tx};
 use crate::templates::Purpose;
 use chrono::{DateTime, Utc};
 
@@ -82,9 +97,48 @@ pub enum OwnerAction {
     Answered,
     /// The engagement ends now (finished, or losses cut).
     End { reason: Option<String> },
+    /// The contractor's counter-proposal for a milestone is accepted (its
+    /// due date moves, an updated invitation goes out) or declined
+    /// (METHOD:DECLINECOUNTER).
+    Counter {
+        milestone: Option<String>,
+        accept: bool,
+    },
+    /// A delivery Handoff missed, or that came another way, is recorded.
+    Delivered { milestone: Option<String> },
+    /// A misreading is corrected: the mail `reading` (a Message-ID or an
+    /// event id; by reply, the one the cited notice followed) was `to`.
+    Correct {
+        reading: Option<String>,
+        to: Correction,
+        milestone: Option<String>,
+    },
 }
 
 impl OwnerAction {
+    /// The journal kinds of the acts, as `'static` names.
+    const KINDS: &'static [&'static str] = &[
+        "owner_signed",
+        "owner_accept",
+        "owner_redo",
+        "owner_evaluated",
+        "owner_paid",
+        "owner_answered",
+        "owner_end",
+        "owner_counter_accepted",
+        "owner_counter_declined",
+        "owner_delivered",
+        "owner_corrected",
+    ];
+
+    fn kind_name(kind: &str) -> &'static str {
+        Self::KINDS
+            .iter()
+            .find(|k| **k == kind)
+            .copied()
+            .unwrap_or("owner_act")
+    }
+
     /// The journal kind this act is recorded as.
     pub fn event_kind(&self) -> &'static str {
         match self {
@@ -95,6 +149,10 @@ impl OwnerAction {
             OwnerAction::Paid { .. } => "owner_paid",
             OwnerAction::Answered => "owner_answered",
             OwnerAction::End { .. } => "owner_end",
+            OwnerAction::Counter { accept: true, .. } => "owner_counter_accepted",
+            OwnerAction::Counter { accept: false, .. } => "owner_counter_declined",
+            OwnerAction::Delivered { .. } => "owner_delivered",
+            OwnerAction::Correct { .. } => "owner_corrected",
         }
     }
 }
@@ -114,6 +172,11 @@ pub enum Origin {
         milestone: Option<String>,
         /// The question the notice quoted (with angle brackets).
         question: Option<String>,
+        /// The mail whose reading the notice followed (with angle
+        /// brackets): what "wrong: …" corrects.
+        reading: Option<String>,
+        /// The purpose of the notice the reply cites.
+        notice: Option<String>,
     },
 }
 
@@ -128,64 +191,6 @@ pub struct ActionOutcome {
     pub queued: Vec<String>,
     /// One line for people: what changed.
     pub summary: String,
-}
-
-/// Why an act was refused. Nothing was written.
-#[derive(Debug, thiserror::Error)]
-pub enum ActionError {
-    #[error("no engagement `{engagement}` in the config; expected one of: {known}")]
-    UnknownEngagement { engagement: String, known: String },
-    #[error("{engagement} has no milestone `{milestone}`; expected one of: {known}")]
-    UnknownMilestone {
-        engagement: String,
-        milestone: String,
-        known: String,
-    },
-    #[error("{engagement} has {count} delivered milestones ({list}): name one")]
-    AmbiguousMilestone {
-        engagement: String,
-        count: String,
-        list: String,
-    },
-    #[error("{engagement} has no delivered milestone to {verb}")]
-    NothingDelivered {
-        engagement: String,
-        verb: &'static str,
-    },
-    #[error("{0}")]
-    Refused(String),
-    #[error("the score must be 1 to 5, not {0}")]
-    BadScore(u8),
-    #[error("{engagement}'s budget is in {budget}; a payment of {paid} cannot count against it")]
-    CurrencyMismatch {
-        engagement: String,
-        paid: String,
-        budget: String,
-    },
-    #[error("{0} has no unanswered question")]
-    NoQuestion(String),
-    #[error("{engagement}: the new date {date} is not in the future; expected a date still ahead")]
-    PastDate { engagement: String, date: String },
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("composing the mail: {0}")]
-    Compose(#[from] ComposeError),
-}
-
-impl ActionError {
-    /// Whether the request itself was wrong (exit 2), as opposed to the
-    /// state not allowing it or a failure (exit 1).
-    pub fn is_usage(&self) -> bool {
-        matches!(
-            self,
-            ActionError::UnknownEngagement { .. }
-                | ActionError::UnknownMilestone { .. }
-                | ActionError::AmbiguousMilestone { .. }
-                | ActionError::BadScore(_)
-                | ActionError::CurrencyMismatch { .. }
-                | ActionError::PastDate { .. }
-        )
-    }
 }
 
 /// Records the act with its transition and its mail, in one transaction.
@@ -257,7 +262,33 @@ pub fn apply_with(
         ..Default::default()
     };
     let contractor = model.contractor_of(e);
+    // The acts that move a date, record a delivery or correct a reading
+    // write their own transaction (see `Act`).
+    macro_rules! act {
+        () => {
+            Act {
+                model,
+                composer,
+                e,
+                record,
+                origin,
+                event: plan.event,
+                now,
+            }
+        };
+    }
     let summary = match action {
+        OwnerAction::Counter { milestone, accept } => {
+            return counter::answer(&act!(), store, milestone, accept, Box::new(also));
+        }
+        OwnerAction::Delivered { milestone } => {
+            return delivered::record(&act!(), store, milestone, Box::new(also));
+        }
+        OwnerAction::Correct {
+            reading,
+            to,
+            milestone,
+        } => return correct::apply(&act!(), store, reading, to, milestone, Box::new(also)),
         OwnerAction::Sign => {
             if record.state != EngagementState::AwaitingAgreement {
                 return Err(ActionError::Refused(format!(
@@ -272,7 +303,7 @@ pub fn apply_with(
             )
         }
         OwnerAction::Accept { milestone, notes } => {
-            let m = delivered_milestone(e, &record, milestone, &origin, "accept")?;
+            let m = pick::delivered_milestone(e, &record, milestone, &origin, "accept")?;
             plan.event.milestone = Some(m.clone());
             plan.event.detail = notes.clone();
             plan.milestone_events
@@ -307,7 +338,7 @@ pub fn apply_with(
             reason,
             due,
         } => {
-            let m = delivered_milestone(e, &record, milestone, &origin, "send back")?;
+            let m = pick::delivered_milestone(e, &record, milestone, &origin, "send back")?;
             redo::plan(
                 model, composer, store, e, &record, &m, reason, due, &mut plan, now,
             )?
@@ -442,14 +473,7 @@ pub fn apply_with(
             }
             also(tx)
         })
-        .map_err(|err| match err {
-            StoreError::IllegalTransition { what, source } => ActionError::Refused(format!(
-                "{what} is `{}`: cannot {}",
-                source.state,
-                refused_verb(source.event)
-            )),
-            other => ActionError::Store(other),
-        })?;
+        .map_err(refused)?;
     tracing::info!(engagement = %e.id, kind, "owner act recorded");
     Ok(ActionOutcome {
         kind,
@@ -461,7 +485,7 @@ pub fn apply_with(
 }
 
 /// What a refused transition would have done, for the error line.
-fn refused_verb(event: &str) -> &'static str {
+pub(super) fn refused_verb(event: &str) -> &'static str {
     match event {
         "accepted" => "accept it",
         "redo_requested" => "send it back for a redo",
@@ -529,62 +553,5 @@ pub(super) fn request(e: &Engagement, purpose: Purpose, milestone: Option<&str>)
         milestone: milestone.map(str::to_string),
         extra: Default::default(),
         calendar: None,
-    }
-}
-
-/// The milestone an accept or redo is about: the one named, else the one the
-/// cited notice was about, else the single delivered one.
-fn delivered_milestone(
-    e: &Engagement,
-    record: &EngagementRecord,
-    named: Option<String>,
-    origin: &Origin,
-    verb: &'static str,
-) -> Result<String, ActionError> {
-    let named = named.or_else(|| match origin {
-        Origin::Reply { milestone, .. } => milestone.clone(),
-        Origin::Command => None,
-    });
-    if let Some(m) = named {
-        if !record.milestones.iter().any(|r| r.id == m) {
-            return Err(ActionError::UnknownMilestone {
-                engagement: e.id.clone(),
-                milestone: m,
-                known: record
-                    .milestones
-                    .iter()
-                    .map(|r| r.id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            });
-        }
-        return Ok(m);
-    }
-    let delivered: Vec<&str> = record
-        .milestones
-        .iter()
-        .filter(|m| m.state == MilestoneState::Delivered)
-        .map(|m| m.id.as_str())
-        .collect();
-    match delivered.as_slice() {
-        [] => Err(ActionError::NothingDelivered {
-            engagement: e.id.clone(),
-            verb,
-        }),
-        [one] => Ok(one.to_string()),
-        many => Err(ActionError::AmbiguousMilestone {
-            engagement: e.id.clone(),
-            count: count_word(many.len()),
-            list: many.join(", "),
-        }),
-    }
-}
-
-fn count_word(n: usize) -> String {
-    match n {
-        2 => "two".into(),
-        3 => "three".into(),
-        4 => "four".into(),
-        n => n.to_string(),
     }
 }

@@ -1,6 +1,8 @@
 //! iCalendar out and in, and nothing else: the text of invitations (iMIP,
 //! RFC 6047) for milestones and meetings, their updates and cancellations,
-//! the owner's feed, and the parsing of the contractor's replies.
+//! the owner's feed, the parsing of the contractor's replies,
+//! counter-proposals and refresh requests, and the organizer's
+//! DECLINECOUNTER.
 //!
 //! Pure build and parse: this module reads no store, queues no mail and
 //! decides nothing. Which events exist is decided upstream ([`crate::invite`]
@@ -25,10 +27,12 @@
 //! alarms. In the test suite every calendar [`build`] returns is read by
 //! strict parsers too (`strict`).
 
+mod counter;
 mod reply;
 #[cfg(test)]
 pub(crate) mod strict;
 
+pub use counter::{Counter, Refresh, When, decline_counter, parse_counter, parse_refresh};
 pub use reply::{PartStat, Reply, ReplyError, parse_reply};
 
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
@@ -44,6 +48,14 @@ pub enum Method {
     Cancel,
     /// A plain feed, nobody invited (the owner's .ics).
     Publish,
+    /// An attendee's answer (RFC 5546 §3.2.3).
+    Reply,
+    /// An attendee proposes a change (§3.2.7).
+    Counter,
+    /// The organizer turns a proposal down (§3.2.8).
+    DeclineCounter,
+    /// An attendee asks for the latest version of the event (§3.2.6).
+    Refresh,
 }
 
 impl Method {
@@ -52,6 +64,10 @@ impl Method {
             Method::Request => "REQUEST",
             Method::Cancel => "CANCEL",
             Method::Publish => "PUBLISH",
+            Method::Reply => "REPLY",
+            Method::Counter => "COUNTER",
+            Method::DeclineCounter => "DECLINECOUNTER",
+            Method::Refresh => "REFRESH",
         }
     }
 }
@@ -179,7 +195,7 @@ pub fn build(method: Method, organizer: &Party, events: &[CalEvent], now: DateTi
 /// the line break (which the crate escapes as `\n`) and the tab. The crate
 /// escapes `\n` but writes a CR as it is, which would end the content line
 /// early: every line break becomes one `\n`.
-fn value_text(s: &str) -> String {
+pub(super) fn value_text(s: &str) -> String {
     s.replace("\r\n", "\n")
         .replace('\r', "\n")
         .chars()
@@ -189,7 +205,7 @@ fn value_text(s: &str) -> String {
 
 /// Parameter values are quoted by the crate; a `"` cannot be quoted in
 /// iCalendar at all (RFC 5545 §3.2), so it is dropped.
-fn param_text(s: &str) -> String {
+pub(super) fn param_text(s: &str) -> String {
     s.chars().filter(|c| *c != '"' && !c.is_control()).collect()
 }
 
@@ -197,7 +213,7 @@ fn param_text(s: &str) -> String {
 /// character boundaries. The crate folds before it escapes, so a value with
 /// `;`, `,` or line breaks comes out with lines a few octets too long, which
 /// strict readers refuse: its folding is undone and done again here.
-fn fold(ics: &str) -> String {
+pub(super) fn fold(ics: &str) -> String {
     let unfolded = icalendar::parser::unfold(ics);
     let mut out = String::with_capacity(unfolded.len() + unfolded.len() / 64);
     for line in unfolded.split_terminator("\r\n") {

@@ -294,6 +294,7 @@ fn google_and_outlook_replies_are_read() {
             uid: "website.kickoff.0123456789abcdef@handoff".into(),
             attendee: "dana@example.test".into(),
             partstat: PartStat::Accepted,
+            delegated_to: None,
         }]
     );
     let o = parse_reply(OUTLOOK_REPLY).unwrap();
@@ -319,7 +320,7 @@ fn what_is_not_a_reply_is_refused() {
         Err(ReplyError::Parse(_) | ReplyError::NotAReply(_))
     ));
     let empty = "BEGIN:VCALENDAR\r\nMETHOD:REPLY\r\nEND:VCALENDAR\r\n";
-    assert_eq!(parse_reply(empty), Err(ReplyError::Empty));
+    assert_eq!(parse_reply(empty), Err(ReplyError::Empty("REPLY")));
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! The owner's acts by command (`sign`, `accept`, `redo`, `evaluate`, `paid`,
-//! `answered`, `end`): each is [`crate::actions::apply`], one transaction, its
-//! mail sent with the next pass.
+//! `answered`, `end`, `counter`, `delivered`, `correct`): each is
+//! [`crate::actions::apply`], one transaction, its mail sent with the next
+//! pass.
 
 use super::{
     CliError, Command, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, open_store, report_config_error,
@@ -69,11 +70,75 @@ pub(super) fn command(config: &Path, clock: &dyn Clock, act: Command) -> u8 {
         Command::End { engagement, notes } => owner_act(config, clock, &engagement, |_| {
             Ok(OwnerAction::End { reason: notes })
         }),
+        Command::Counter {
+            answer,
+            engagement,
+            milestone,
+        } => owner_act(config, clock, &engagement, |_| {
+            Ok(OwnerAction::Counter {
+                milestone,
+                accept: answer == super::CounterAnswer::Accept,
+            })
+        }),
+        Command::Delivered {
+            engagement,
+            milestone,
+        } => owner_act(config, clock, &engagement, |_| {
+            Ok(OwnerAction::Delivered { milestone })
+        }),
+        Command::Correct {
+            id,
+            kind,
+            milestone,
+        } => correct(config, clock, &id, &kind.join(" "), milestone),
         other => {
             eprintln!("handoff: {other:?} is not an owner's act");
             EXIT_RUNTIME
         }
     }
+}
+
+/// `handoff correct ID KIND`: the mail's engagement is read from the
+/// journal, then the act is the same as the others.
+fn correct(
+    config_path: &Path,
+    clock: &dyn Clock,
+    id: &str,
+    kind: &str,
+    milestone: Option<String>,
+) -> u8 {
+    let to = match crate::actions::Correction::parse(kind) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("handoff: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let loaded = match config::load(config_path) {
+        Ok(l) => l,
+        Err(e) => return report_config_error(&e),
+    };
+    let engagement = match open_store(&loaded.model)
+        .map_err(|e| e.to_string())
+        .and_then(|s| crate::actions::reading_engagement(&s, id).map_err(|e| e.to_string()))
+    {
+        Ok(Some(e)) => e,
+        Ok(None) => {
+            eprintln!("handoff: the mail {id} was read for no engagement: nothing to correct");
+            return EXIT_RUNTIME;
+        }
+        Err(e) => {
+            eprintln!("handoff: {e}");
+            return EXIT_RUNTIME;
+        }
+    };
+    owner_act(config_path, clock, &engagement, |_| {
+        Ok(OwnerAction::Correct {
+            reading: Some(id.to_string()),
+            to,
+            milestone,
+        })
+    })
 }
 
 /// One of the owner's acts: the store learns the config first (so a fresh

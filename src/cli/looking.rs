@@ -117,7 +117,8 @@ pub(super) fn log_cmd(loaded: &Loaded, filter: EventFilter, json: bool) -> Resul
         for e in &events {
             writeln!(
                 out,
-                "{}  {:<8} {:<24} {}{}{}",
+                "{:>6}  {}  {:<8} {:<24} {}{}{}",
+                e.id,
                 e.time,
                 e.direction,
                 e.kind,
@@ -246,14 +247,23 @@ pub(super) fn preview(
     } else {
         model.contractor_of(e).email.to_string()
     };
-    let root = if model.mail.state.is_file() {
-        Store::open(&model.mail.state)
-            .and_then(|s| s.thread_root(&e.id, &recipient))
-            .ok()
-            .flatten()
+    let (root, overrides) = if model.mail.state.is_file() {
+        let store = Store::open(&model.mail.state).ok();
+        (
+            store
+                .as_ref()
+                .and_then(|s| s.thread_root(&e.id, &recipient).ok())
+                .flatten(),
+            store
+                .as_ref()
+                .and_then(|s| s.due_overrides().ok())
+                .unwrap_or_default(),
+        )
     } else {
-        None
+        (None, Vec::new())
     };
+    // The dates as agreed (an accepted counter-proposal), as the pass writes them.
+    let model: &crate::model::Model = &crate::planned::effective(model, &overrides);
     let composer = Composer {
         model,
         templates: &templates,

@@ -203,6 +203,41 @@ pub enum Command {
     },
     /// Mark the contractor's latest question answered.
     Answered { engagement: String },
+    /// Answer a contractor's counter-proposal (a new date proposed from
+    /// their calendar): accept moves the milestone's due date and sends the
+    /// updated invitation; decline keeps it and tells their calendar.
+    Counter {
+        /// accept or decline.
+        #[arg(value_enum)]
+        answer: CounterAnswer,
+        engagement: String,
+        /// Which milestone (default: the only one with a proposal waiting).
+        milestone: Option<String>,
+    },
+    /// Record a delivery Handoff missed, or that came another way (a link
+    /// in a chat, a file handed over); nothing goes to the contractor.
+    Delivered {
+        engagement: String,
+        /// Which milestone (default: the only one waiting for a delivery).
+        milestone: Option<String>,
+    },
+    /// Correct a misreading: say what a mail really was (`handoff correct
+    /// <r1@example.test> question`, `handoff correct 42 not delivered`).
+    /// Its effects are undone and the right ones applied; nothing goes to
+    /// the contractor.
+    Correct {
+        /// The mail: its Message-ID, or its event number in `handoff log`.
+        id: String,
+        /// What it is: delivery, question, status report, acknowledgement,
+        /// message, bounce, auto reply, read receipt, delivery delayed, or
+        /// "not" and one of them.
+        #[arg(required = true)]
+        kind: Vec<String>,
+        /// For a delivery: which milestone (default: the one the mail was
+        /// read for, else the earliest open).
+        #[arg(long)]
+        milestone: Option<String>,
+    },
     /// End the engagement now: open milestones are cancelled and their
     /// invitations withdrawn, reminders stop, the record is kept.
     End {
@@ -211,6 +246,13 @@ pub enum Command {
         #[arg(long)]
         notes: Option<String>,
     },
+}
+
+/// The owner's answer to a counter-proposal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CounterAnswer {
+    Accept,
+    Decline,
 }
 
 /// Runs one command and returns its exit code.

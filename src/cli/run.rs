@@ -130,6 +130,11 @@ pub(super) fn ingest(
             write!(out, ": {}", o.why)?;
         }
         writeln!(out)?;
+        if explain {
+            for line in &o.explain {
+                writeln!(out, "    {line}")?;
+            }
+        }
     }
     Ok(())
 }

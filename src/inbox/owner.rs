@@ -37,7 +37,7 @@ impl Inbox<'_> {
             kind: Kind::OwnerCommandRejected.as_str().to_string(),
             why,
             engagement: engagement.clone(),
-            milestone: None,
+            ..Default::default()
         };
         let attempt = match (kind, &engagement) {
             (Kind::OwnerCommand, Some(e)) => {
@@ -62,10 +62,24 @@ impl Inbox<'_> {
             Ok(x) => x,
             Err(why) => return self.reject(store, facts, source, refused(why), now),
         };
+        // "accept" to a counter-proposal notice accepts the proposal, not a
+        // delivery.
+        let action = match (ctx.answers.as_deref(), action) {
+            (Some("notice_counter"), actions::OwnerAction::Accept { .. }) => {
+                actions::OwnerAction::Counter {
+                    milestone: None,
+                    accept: true,
+                }
+            }
+            (_, a) => a,
+        };
+        let (question, reading) = self.cited_reading(store, facts)?;
         let origin = Origin::Reply {
             message_id: facts.message_id.as_ref().map(|id| format!("<{id}>")),
             milestone,
-            question: self.cited_question(store, facts)?,
+            question,
+            reading,
+            notice: ctx.answers.clone(),
         };
         let inbound = self.inbound_row(facts, source, Kind::OwnerCommand, line);
         let applied = actions::apply_with(
@@ -84,6 +98,7 @@ impl Inbox<'_> {
                 why: format!("{}: {}", done.kind, done.summary),
                 engagement: Some(done.engagement),
                 milestone: done.milestone,
+                ..Default::default()
             }),
             Err(ActionError::Store(err)) => Err(err.into()),
             Err(ActionError::Compose(err)) => Err(err.into()),
@@ -91,22 +106,34 @@ impl Inbox<'_> {
         }
     }
 
-    /// The question a cited `notice_question` quoted: its outbox key is
-    /// `notice_question/<engagement>/<question's Message-ID>`.
-    fn cited_question(&self, store: &mut Store, f: &Facts) -> Result<Option<String>, InboxError> {
+    /// The mail a cited notice followed: the question a `notice_question`
+    /// quoted, and the reading (delivery, question, bounce) any such notice
+    /// followed. Their outbox keys are `<purpose>/<engagement>/<the mail's
+    /// Message-ID>`.
+    fn cited_reading(
+        &self,
+        store: &mut Store,
+        f: &Facts,
+    ) -> Result<(Option<String>, Option<String>), InboxError> {
         for id in &f.refs {
             let key = store.transaction(|tx| tx.outbox_key_of(&format!("<{id}>")))?;
-            if let Some(q) = key
-                .as_deref()
-                .and_then(|k| k.strip_prefix("notice_question/"))
-                .and_then(|rest| rest.split_once('/'))
-                .map(|(_, q)| q)
-                .filter(|q| *q != "no-message-id")
-            {
-                return Ok(Some(format!("<{q}>")));
+            let Some(key) = key else { continue };
+            let mut parts = key.splitn(3, '/');
+            let (Some(purpose), Some(_), Some(mail)) = (parts.next(), parts.next(), parts.next())
+            else {
+                continue;
+            };
+            if mail == "no-message-id" {
+                continue;
+            }
+            let mail = format!("<{mail}>");
+            match purpose {
+                "notice_question" => return Ok((Some(mail.clone()), Some(mail))),
+                "notice_delivery" | "notice_bounce" => return Ok((None, Some(mail))),
+                _ => {}
             }
         }
-        Ok(None)
+        Ok((None, None))
     }
 
     fn inbound_row(&self, f: &Facts, source: &Source, kind: Kind, detail: &str) -> NewInbound {

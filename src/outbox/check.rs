@@ -158,6 +158,7 @@ pub fn sample_extra(
         |m| reader.due(m.due, owner.timezone),
     );
     let config = "handoff.toml";
+    let message_id = format!("<sample.{}@handoff.invalid>", e.id);
     let budget = e
         .budget
         .as_ref()
@@ -185,12 +186,47 @@ pub fn sample_extra(
         Purpose::NoticeDelivery => vec![
             ("received", days_ago(0)),
             ("excerpt", words.sample_delivery.into()),
+            (
+                "because",
+                fill(words.seen.attachment, &[("name", "wireframes.pdf")]),
+            ),
+            (
+                "milestone_rule",
+                fill(words.seen.named, &[("title", &title)]),
+            ),
+            ("message_id", message_id.clone()),
         ],
-        Purpose::NoticeQuestion => vec![("excerpt", words.sample_question.into())],
+        Purpose::NoticeQuestion => vec![
+            ("excerpt", words.sample_question.into()),
+            ("because", words.seen.question_mark.into()),
+            ("milestone_rule", String::new()),
+            ("message_id", message_id.clone()),
+        ],
         Purpose::NoticeBounce => vec![
             ("recipient", contractor.email.to_string()),
-            ("error", bounce),
+            ("error", bounce.clone()),
+            ("excerpt", String::new()),
+            ("because", bounce),
+            ("milestone_rule", String::new()),
+            ("message_id", message_id.clone()),
         ],
+        Purpose::NoticeCounter => vec![
+            ("what", title.clone()),
+            ("current", due.clone()),
+            ("proposed", reader.time(now + TimeDelta::days(10))),
+            ("comment", words.sample_question.into()),
+            ("answerable", "yes".into()),
+            ("new_text", String::new()),
+        ],
+        Purpose::NoticeDelegated => vec![
+            ("what", title.clone()),
+            ("when", due.clone()),
+            ("to", format!("helper@{}", contractor.email.domain())),
+        ],
+        Purpose::CounterDeclined => vec![(
+            "proposed",
+            contractor.reader().time(now + TimeDelta::days(10)),
+        )],
         Purpose::NoticeSilence => vec![
             ("quiet_for", reader.period(TimeDelta::days(5))),
             ("last_heard", days_ago(6)),
@@ -253,16 +289,17 @@ pub fn sample_extra(
             ("count", "1".into()),
             (
                 "milestones",
-                fill(
-                    words.report.line_due,
-                    &[("title", &title), ("due", &due)],
-                ),
+                fill(words.report.line_due, &[("title", &title), ("due", &due)]),
             ),
         ],
         Purpose::ClosingNote => vec![("notes", words.sample_notes.into())],
         Purpose::NoticeClosingReview => vec![
             ("closed", words.report.finished.into()),
-            ("review", "- Spent: 4800.00 EUR of the 6000.00 EUR budget (80 %)\n- Late milestones: none".into()),
+            (
+                "review",
+                "- Spent: 4800.00 EUR of the 6000.00 EUR budget (80 %)\n- Late milestones: none"
+                    .into(),
+            ),
             ("record", "- milestones: 2 on time, 0 late, 0 open".into()),
         ],
         Purpose::NoticeBudget => vec![
@@ -271,8 +308,7 @@ pub fn sample_extra(
             ("budget", budget),
         ],
         Purpose::Digest => {
-            let (headline, needs, summary) =
-                crate::schedule::sample_digest(model, e, &reader, now);
+            let (headline, needs, summary) = crate::schedule::sample_digest(model, e, &reader, now);
             vec![
                 ("headline", headline),
                 ("needs", needs),

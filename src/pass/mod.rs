@@ -90,6 +90,11 @@ pub fn prepare(
     now: DateTime<Utc>,
 ) -> Result<PassReport, PassError> {
     let reconciled = store.reconcile(&crate::planned::engagements(model), now)?;
+    // Every mail of the pass says the dates as agreed (a counter-proposal
+    // the owner accepted moves a milestone's date in the store, not in the
+    // config). Reconciliation above takes the config as written.
+    let overrides = store.due_overrides()?;
+    let model: &Model = &crate::planned::effective(model, &overrides);
     let composer = Composer { model, templates };
     // Replies first: an acknowledgement or a delivery changes what is due.
     let received = match model.mail.incoming {
@@ -108,7 +113,7 @@ pub fn prepare(
                         kind: "owner_answered".into(),
                         why: "the owner replied on the question's thread (Sent)".into(),
                         engagement: Some(engagement),
-                        milestone: None,
+                        ..Default::default()
                     });
                 }
             }

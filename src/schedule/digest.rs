@@ -80,15 +80,13 @@ pub(super) fn entry(s: &Subject<'_>, now: DateTime<Utc>) -> Entry {
         .iter()
         .filter(|m| m.state == MilestoneState::Delivered && !m.removed_from_config)
     {
-        needs.push(
-            match s.facts.latest_for(id, &m.id, "milestone_delivered") {
-                Some(t) => need(
-                    r.need_check_delivered,
-                    &[("title", &m.title), ("when", &owner.time(t))],
-                ),
-                None => need(r.need_check, &[("title", &m.title)]),
-            },
-        );
+        needs.push(match s.facts.latest_for(id, &m.id, "milestone_delivered") {
+            Some(t) => need(
+                r.need_check_delivered,
+                &[("title", &m.title), ("when", &owner.time(t))],
+            ),
+            None => need(r.need_check, &[("title", &m.title)]),
+        });
     }
     if s.running() {
         if let Some(at) = payment_due(s, now) {

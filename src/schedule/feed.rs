@@ -118,7 +118,9 @@ fn engagement_events(
             u32::try_from(m.sequence).unwrap_or(u32::MAX),
             format!("Due: {} ({}){unsigned}", cfg.title, contractor.name),
             format!("{}: {}", e.title, cfg.title),
-            Span::of_due(cfg.due, model.owner.timezone),
+            // The store's date: the config's, or one agreed since (an
+            // accepted counter-proposal).
+            Span::of_due(m.due, model.owner.timezone),
         ));
     }
     if let Some(k) = e.kickoff {

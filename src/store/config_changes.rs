@@ -249,20 +249,37 @@ impl Tx<'_> {
                 // A cancelled milestone stays cancelled (its invite was
                 // withdrawn); give a returning milestone a new id.
                 Some(s) if s.state == MilestoneState::Cancelled => {}
-                Some(s) if s.title != m.title || s.due != m.due => {
+                // The config's own date is compared, not one agreed since
+                // (an accepted counter-proposal): an unchanged config leaves
+                // that agreement standing. A new date in the config is the
+                // owner's latest word and replaces it.
+                Some(s) if s.title != m.title || s.configured_due != m.due => {
                     let mut changes = Vec::new();
                     if s.title != m.title {
                         changes.push(format!("title {:?} → {:?}", s.title, m.title));
                     }
-                    if s.due != m.due {
+                    if s.configured_due != m.due {
                         changes.push(format!("due {} → {}", ts(s.due), ts(m.due)));
                     }
                     let detail = changes.join("; ");
                     let sequence = s.sequence + 1;
+                    let override_kept = (s.configured_due == m.due)
+                        .then_some(s.due_override)
+                        .flatten()
+                        .map(ts);
                     self.cached_exec(
-                        "UPDATE milestone SET title = ?3, due = ?4, sequence = ?5, updated_at = ?6
+                        "UPDATE milestone SET title = ?3, due = ?4, sequence = ?5, updated_at = ?6,
+                                due_override = ?7
                          WHERE engagement_id = ?1 AND id = ?2",
-                        params![p.id, m.id, m.title, ts(m.due), sequence, ts(now)],
+                        params![
+                            p.id,
+                            m.id,
+                            m.title,
+                            ts(m.due),
+                            sequence,
+                            ts(now),
+                            override_kept
+                        ],
                     )?;
                     self.record_event(
                         &NewEvent::internal("milestone_changed")

@@ -40,8 +40,16 @@ pub struct EngagementRecord {
 pub struct MilestoneRecord {
     pub id: String,
     pub title: String,
+    /// When it is due: the config's date, or the date agreed since (an
+    /// accepted counter-proposal, [`MilestoneRecord::due_override`]).
     /// Serialized as RFC 3339 UTC.
     pub due: DateTime<Utc>,
+    /// The config's date, as last reconciled.
+    #[serde(skip)]
+    pub configured_due: DateTime<Utc>,
+    /// The date agreed after the config was written, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub due_override: Option<DateTime<Utc>>,
     pub state: MilestoneState,
     /// The iCalendar UID (RFC 5545 §3.8.4.7), fixed at first insert.
     pub calendar_uid: String,
@@ -175,6 +183,80 @@ impl Tx<'_> {
             .optional()?)
     }
 
+    /// One engagement with its milestones, if the store knows it.
+    pub fn engagement(&self, id: &str) -> Result<Option<EngagementRecord>, StoreError> {
+        let row: Option<(String, String, String, bool, String)> = self
+            .cached_row(
+                "SELECT title, contractor, state, removed_from_config, coalesce(kickoff_uid, '')
+                 FROM engagement WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .optional()?;
+        let Some((title, contractor, state, removed, kickoff_uid)) = row else {
+            return Ok(None);
+        };
+        Ok(Some(EngagementRecord {
+            id: id.to_string(),
+            title,
+            contractor,
+            state: state.parse().map_err(|_| StoreError::Corrupt {
+                what: format!("state {state:?} of engagement {id}"),
+            })?,
+            removed_from_config: removed,
+            kickoff_uid,
+            milestones: self.milestones(id)?,
+        }))
+    }
+
+    /// Overrides a milestone's due date with one agreed since the config was
+    /// written, raising its SEQUENCE for the calendar update; returns the
+    /// new SEQUENCE. The config's date is kept as written.
+    pub fn set_due_override(
+        &self,
+        engagement: &str,
+        milestone: &str,
+        due: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let n = self.cached_exec(
+            "UPDATE milestone SET due_override = ?3, sequence = sequence + 1, updated_at = ?4
+             WHERE engagement_id = ?1 AND id = ?2",
+            params![engagement, milestone, ts(due), ts(now)],
+        )?;
+        if n == 0 {
+            return Err(StoreError::NotFound {
+                what: format!("milestone {engagement}/{milestone}"),
+            });
+        }
+        Ok(self.cached_row(
+            "SELECT sequence FROM milestone WHERE engagement_id = ?1 AND id = ?2",
+            [engagement, milestone],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Every due date agreed since the config was written: (engagement,
+    /// milestone, due). Usually none; one scan of the milestones.
+    pub fn due_overrides(&self) -> Result<Vec<(String, String, DateTime<Utc>)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT engagement_id, id, due_override FROM milestone WHERE due_override IS NOT NULL",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (e, m, due) = row?;
+            out.push((e, m, parse_ts(&due, "milestone due override")?));
+        }
+        Ok(out)
+    }
+
     /// Every engagement the store knows, with its milestones, in id order.
     pub fn engagements(&self) -> Result<Vec<EngagementRecord>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
@@ -215,10 +297,10 @@ impl Tx<'_> {
         // Cached: `engagements` runs this once per engagement.
         let mut stmt = self.conn.prepare_cached(
             "SELECT m.id, m.title, m.due, m.state, m.calendar_uid, m.sequence,
-                    m.removed_from_config, r.due
+                    m.removed_from_config, m.due_override, r.due
              FROM milestone m
              LEFT JOIN redo r ON r.engagement_id = m.engagement_id AND r.milestone_id = m.id
-             WHERE m.engagement_id = ?1 ORDER BY m.due, m.id",
+             WHERE m.engagement_id = ?1 ORDER BY COALESCE(m.due_override, m.due), m.id",
         )?;
         let rows = stmt.query_map([engagement], |r| {
             Ok((
@@ -230,13 +312,20 @@ impl Tx<'_> {
                 r.get::<_, i64>(5)?,
                 r.get::<_, bool>(6)?,
                 r.get::<_, Option<String>>(7)?,
+                r.get::<_, Option<String>>(8)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, title, due, state, calendar_uid, sequence, removed, redo) = row?;
+            let (id, title, due, state, calendar_uid, sequence, removed, over, redo) = row?;
+            let configured_due = parse_ts(&due, "milestone due")?;
+            let due_override = over
+                .map(|o| parse_ts(&o, "milestone due override"))
+                .transpose()?;
             out.push(MilestoneRecord {
-                due: parse_ts(&due, "milestone due")?,
+                due: due_override.unwrap_or(configured_due),
+                configured_due,
+                due_override,
                 state: state.parse().map_err(|_| StoreError::Corrupt {
                     what: format!("state {state:?} of milestone {engagement}/{id}"),
                 })?,
@@ -253,6 +342,14 @@ impl Tx<'_> {
 }
 
 impl super::Store {
+    pub fn engagement(&self, id: &str) -> Result<Option<EngagementRecord>, StoreError> {
+        self.autocommit().engagement(id)
+    }
+
+    pub fn due_overrides(&self) -> Result<Vec<(String, String, DateTime<Utc>)>, StoreError> {
+        self.autocommit().due_overrides()
+    }
+
     pub fn milestone_by_uid(&self, uid: &str) -> Result<Option<(String, String)>, StoreError> {
         self.autocommit().milestone_by_uid(uid)
     }
@@ -411,5 +508,38 @@ mod tests {
         assert_eq!(m["due"], "2026-12-05T22:59:59Z");
         assert_eq!(m["sequence"], 0);
         assert!(m["calendar_uid"].as_str().unwrap().ends_with("@handoff"));
+    }
+
+    #[test]
+    fn an_agreed_due_date_survives_reconciling_the_config_until_the_config_changes_it() {
+        let mut s = Store::open_in_memory().unwrap();
+        let p = plan(&[("wf", "Wireframes", "2026-12-05T22:59:59Z")], true);
+        s.reconcile(&p, t("2026-11-24T09:00:00Z")).unwrap();
+        let seq = s
+            .transaction(|tx| {
+                tx.set_due_override(
+                    "website",
+                    "wf",
+                    t("2026-12-10T22:59:59Z"),
+                    t("2026-11-25T09:00:00Z"),
+                )
+            })
+            .unwrap();
+        assert_eq!(seq, 1);
+        let m = |s: &Store| s.engagements().unwrap()[0].milestones[0].clone();
+        assert_eq!(m(&s).due, t("2026-12-10T22:59:59Z"));
+        assert_eq!(m(&s).configured_due, t("2026-12-05T22:59:59Z"));
+        // The unchanged config changes nothing.
+        let report = s.reconcile(&p, t("2026-11-26T09:00:00Z")).unwrap();
+        assert!(report.is_empty(), "{report:?}");
+        assert_eq!(m(&s).due, t("2026-12-10T22:59:59Z"));
+        assert_eq!(m(&s).sequence, 1);
+        // A new date in the config is the owner's latest word.
+        let moved = plan(&[("wf", "Wireframes", "2026-12-12T22:59:59Z")], true);
+        let report = s.reconcile(&moved, t("2026-11-27T09:00:00Z")).unwrap();
+        assert_eq!(report.milestones_changed.len(), 1);
+        assert_eq!(m(&s).due, t("2026-12-12T22:59:59Z"));
+        assert_eq!(m(&s).due_override, None);
+        assert_eq!(m(&s).sequence, 2);
     }
 }

@@ -88,6 +88,8 @@ impl NewEvent {
 /// A journaled event, as `handoff log --json` prints it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EventRecord {
+    /// The event's number in the journal: `handoff correct ID KIND` takes it.
+    pub id: i64,
     /// RFC 3339, UTC.
     pub time: String,
     pub kind: String,
@@ -136,97 +138,133 @@ impl Tx<'_> {
             .and_then(|l| i64::try_from(l).ok())
             .unwrap_or(-1);
         let mut stmt = self.conn.prepare_cached(
-            "SELECT time, kind, direction, engagement_id, milestone_id, message_id, subject, detail
+            "SELECT time, kind, direction, engagement_id, milestone_id, message_id, subject, detail, id
              FROM (SELECT * FROM event
                    WHERE ?1 IS NULL OR engagement_id = ?1
                    ORDER BY time DESC, id DESC LIMIT ?2)
              ORDER BY time, id",
         )?;
-        let rows = stmt.query_map(params![filter.engagement, limit], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-                r.get::<_, Option<String>>(7)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (time, kind, direction, engagement, milestone, message_id, subject, detail) = row?;
-            // Normalise to plain RFC 3339 for readers, after checking it parses.
-            let time = parse_ts(&time, "event")?.to_rfc3339();
-            let partstat = (kind == "calendar_reply")
-                .then(|| detail.clone())
-                .flatten()
-                .filter(|d| {
-                    matches!(
-                        d.to_ascii_lowercase().as_str(),
-                        "accepted" | "declined" | "tentative" | "needs-action" | "delegated"
-                    )
-                });
-            out.push(EventRecord {
-                time,
-                kind,
-                direction: Direction::parse(&direction)?,
-                engagement,
-                milestone,
-                message_id,
-                subject,
-                detail,
-                partstat,
-            });
-        }
-        Ok(out)
+        let rows = stmt.query_map(params![filter.engagement, limit], row)?;
+        read_rows(rows)
     }
+
+    /// One event by its number.
+    pub fn event(&self, id: i64) -> Result<Option<EventRecord>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT time, kind, direction, engagement_id, milestone_id, message_id, subject, detail, id
+             FROM event WHERE id = ?1",
+        )?;
+        let rows = stmt.query_map([id], row)?;
+        Ok(read_rows(rows)?.pop())
+    }
+
+    /// The readings of one mail still standing: its `in` events that no
+    /// later `reading_corrected` event supersedes, oldest first.
+    pub fn readings_of(&self, message_id: &str) -> Result<Vec<EventRecord>, StoreError> {
+        let sql = format!(
+            "SELECT time, kind, direction, engagement_id, milestone_id, message_id, subject, detail, id
+             FROM event e WHERE e.message_id = ?1 AND e.direction = 'in' AND {}
+             ORDER BY e.id",
+            standing("e")
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map([message_id], row)?;
+        read_rows(rows)
+    }
+}
+
+/// The SQL test that an inbound event (`alias`) still stands: no owner's
+/// correction of the same mail came after it. Readers of readings (the
+/// questions waiting, the schedule's facts) use it, so a corrected reading
+/// counts no more while the journal keeps it.
+pub(crate) fn standing(alias: &str) -> String {
+    format!(
+        "({alias}.direction != 'in' OR {alias}.message_id IS NULL OR NOT EXISTS (
+            SELECT 1 FROM event c WHERE c.message_id = {alias}.message_id
+            AND c.kind = 'reading_corrected' AND c.id > {alias}.id))"
+    )
+}
+
+type Row = (
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    i64,
+);
+
+fn row(r: &rusqlite::Row<'_>) -> Result<Row, rusqlite::Error> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+    ))
+}
+
+fn read_rows(
+    rows: impl Iterator<Item = Result<Row, rusqlite::Error>>,
+) -> Result<Vec<EventRecord>, StoreError> {
+    let mut out = Vec::new();
+    for row in rows {
+        let (time, kind, direction, engagement, milestone, message_id, subject, detail, id) = row?;
+        // Normalise to plain RFC 3339 for readers, after checking it parses.
+        let time = parse_ts(&time, "event")?.to_rfc3339();
+        let partstat = (kind == "calendar_reply")
+            .then(|| detail.clone())
+            .flatten()
+            // "delegated to bob@example.test" is a delegation.
+            .map(|d| d.split(' ').next().unwrap_or_default().to_string())
+            .filter(|d| {
+                matches!(
+                    d.to_ascii_lowercase().as_str(),
+                    "accepted" | "declined" | "tentative" | "needs-action" | "delegated"
+                )
+            });
+        out.push(EventRecord {
+            id,
+            time,
+            kind,
+            direction: Direction::parse(&direction)?,
+            engagement,
+            milestone,
+            message_id,
+            subject,
+            detail,
+            partstat,
+        });
+    }
+    Ok(out)
 }
 
 impl Tx<'_> {
     /// Every event of one of `kinds` that names an engagement, oldest first:
     /// what the contractors' records and the closing reviews are computed
-    /// from ([`crate::record`]), in one query for all engagements.
+    /// from ([`crate::record`]), in one query for all engagements. A reading
+    /// the owner corrected counts no more ([`standing`]).
     pub fn events_of_kinds(&self, kinds: &[&str]) -> Result<Vec<EventRecord>, StoreError> {
         if kinds.is_empty() {
             return Ok(Vec::new());
         }
         let marks = vec!["?"; kinds.len()].join(", ");
         let sql = format!(
-            "SELECT time, kind, direction, engagement_id, milestone_id, message_id, subject, detail
-             FROM event WHERE engagement_id IS NOT NULL AND kind IN ({marks})
-             ORDER BY time, id"
+            "SELECT time, kind, direction, engagement_id, milestone_id, message_id, subject, detail, id
+             FROM event e WHERE e.engagement_id IS NOT NULL AND e.kind IN ({marks}) AND {}
+             ORDER BY e.time, e.id",
+            standing("e")
         );
         let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(kinds.iter()), |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-                r.get(7)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (time, kind, direction, engagement, milestone, message_id, subject, detail) = row?;
-            out.push(EventRecord {
-                time: parse_ts(&time, "event")?.to_rfc3339(),
-                kind,
-                direction: Direction::parse(&direction)?,
-                engagement,
-                milestone,
-                message_id,
-                subject,
-                detail,
-                partstat: None,
-            });
-        }
-        Ok(out)
+        let rows = stmt.query_map(rusqlite::params_from_iter(kinds.iter()), row)?;
+        read_rows(rows)
     }
 }
 
@@ -244,6 +282,14 @@ impl super::Store {
     /// Every event of one of `kinds` that names an engagement, oldest first.
     pub fn events_of_kinds(&self, kinds: &[&str]) -> Result<Vec<EventRecord>, StoreError> {
         self.autocommit().events_of_kinds(kinds)
+    }
+
+    pub fn event(&self, id: i64) -> Result<Option<EventRecord>, StoreError> {
+        self.autocommit().event(id)
+    }
+
+    pub fn readings_of(&self, message_id: &str) -> Result<Vec<EventRecord>, StoreError> {
+        self.autocommit().readings_of(message_id)
     }
 }
 
@@ -291,6 +337,7 @@ mod tests {
         assert_eq!(
             json,
             serde_json::json!({
+                "id": 1,
                 "time": "2026-11-24T09:00:00+00:00",
                 "kind": "note",
                 "direction": "internal",

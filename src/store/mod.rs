@@ -455,7 +455,7 @@ mod tests {
         let path = dir.path().join("state/handoff.db");
         let mut store = Store::open(&path).unwrap();
         let v = store.schema_version().unwrap();
-        assert_eq!(v, 5);
+        assert_eq!(v, 6);
         store
             .reconcile(&plan(&[], true), t("2026-11-24T09:00:00Z"))
             .unwrap();

@@ -18,33 +18,36 @@ impl Tx<'_> {
         &self,
         engagement: &str,
     ) -> Result<Option<String>, StoreError> {
+        // A question the owner corrected into something else waits no more.
+        let sql = format!(
+            "SELECT q.message_id FROM event q
+             WHERE q.kind = 'question' AND q.engagement_id = ?1 AND q.message_id IS NOT NULL
+               AND {}
+               AND NOT EXISTS (SELECT 1 FROM event a
+                               WHERE a.kind = 'owner_answered' AND a.message_id = q.message_id)
+             ORDER BY q.time DESC, q.id DESC LIMIT 1",
+            super::events::standing("q")
+        );
         Ok(self
-            .cached_row(
-                "SELECT q.message_id FROM event q
-                 WHERE q.kind = 'question' AND q.engagement_id = ?1 AND q.message_id IS NOT NULL
-                   AND NOT EXISTS (SELECT 1 FROM event a
-                                   WHERE a.kind = 'owner_answered' AND a.message_id = q.message_id)
-                 ORDER BY q.time DESC, q.id DESC LIMIT 1",
-                [engagement],
-                |r| r.get(0),
-            )
+            .cached_row(&sql, [engagement], |r| r.get(0))
             .optional()?)
     }
 
     /// The engagement of the contractor question with this Message-ID (with
     /// angle brackets), and whether it has been answered.
     pub fn question(&self, message_id: &str) -> Result<Option<(String, bool)>, StoreError> {
+        let sql = format!(
+            "SELECT q.engagement_id,
+                    EXISTS (SELECT 1 FROM event a
+                            WHERE a.kind = 'owner_answered' AND a.message_id = q.message_id)
+             FROM event q
+             WHERE q.kind = 'question' AND q.message_id = ?1 AND q.engagement_id IS NOT NULL
+               AND {}
+             LIMIT 1",
+            super::events::standing("q")
+        );
         Ok(self
-            .cached_row(
-                "SELECT q.engagement_id,
-                        EXISTS (SELECT 1 FROM event a
-                                WHERE a.kind = 'owner_answered' AND a.message_id = q.message_id)
-                 FROM event q
-                 WHERE q.kind = 'question' AND q.message_id = ?1 AND q.engagement_id IS NOT NULL
-                 LIMIT 1",
-                [message_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
+            .cached_row(&sql, [message_id], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?)
     }
 
@@ -126,6 +129,22 @@ impl Tx<'_> {
              WHERE engagement_id = ?1 AND status = 'queued' AND purpose NOT LIKE 'notice\\_%' ESCAPE '\\'",
             params![engagement, why, super::ts(now)],
         )?)
+    }
+
+    /// Takes back a mail still queued under this key (a notice that followed
+    /// a reading the owner corrected): it is kept, marked failed with `why`.
+    /// Whether there was one.
+    pub fn withdraw_key(
+        &self,
+        idempotency_key: &str,
+        why: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        Ok(self.cached_exec(
+            "UPDATE outbox SET status = 'failed', last_error = ?2, next_attempt_at = ?3
+             WHERE idempotency_key = ?1 AND status = 'queued'",
+            params![idempotency_key, why, super::ts(now)],
+        )? > 0)
     }
 
     /// Whether a mail with this Message-ID was already looked at in `account`.

@@ -118,10 +118,13 @@ impl Tx<'_> {
         let mut facts = JournalFacts::default();
         if !kinds.is_empty() {
             let marks = vec!["?"; kinds.len()].join(", ");
+            // A reading the owner corrected counts no more (see
+            // `events::standing`).
             let sql = format!(
-                "SELECT engagement_id, COALESCE(milestone_id, ''), kind, MAX(time) FROM event
-                 WHERE engagement_id IS NOT NULL AND kind IN ({marks})
-                 GROUP BY engagement_id, milestone_id, kind"
+                "SELECT engagement_id, COALESCE(milestone_id, ''), kind, MAX(time) FROM event e
+                 WHERE engagement_id IS NOT NULL AND kind IN ({marks}) AND {}
+                 GROUP BY engagement_id, milestone_id, kind",
+                super::events::standing("e")
             );
             let mut stmt = self.conn.prepare(&sql)?;
             let rows = stmt.query_map(params_from_iter(kinds.iter()), |r| {
@@ -138,12 +141,13 @@ impl Tx<'_> {
                 facts.insert(&e, Some(&m), &k, t);
             }
         }
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn.prepare(&format!(
             "SELECT engagement_id, time, COALESCE(detail, subject, '') FROM event
-             WHERE id IN (SELECT MAX(id) FROM event
-                          WHERE kind = 'question' AND engagement_id IS NOT NULL
+             WHERE id IN (SELECT MAX(id) FROM event e
+                          WHERE kind = 'question' AND engagement_id IS NOT NULL AND {}
                           GROUP BY engagement_id)",
-        )?;
+            super::events::standing("e")
+        ))?;
         let rows = stmt.query_map([], |r| {
             Ok((
                 r.get::<_, String>(0)?,

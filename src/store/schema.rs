@@ -21,6 +21,7 @@ pub(super) fn migrations() -> Migrations<'static> {
         M::up(V3_KICKOFF_UID),
         M::up(V4_SENT_COPY_QUEUE),
         M::up(V5_CONTACT_AND_REDO),
+        M::up(V6_DUE_OVERRIDE),
     ])
 }
 
@@ -193,6 +194,16 @@ CREATE TABLE redo (
 );
 
 CREATE INDEX outbox_purpose_sent ON outbox (purpose, engagement_id, sent_at);
+"#;
+
+/// A milestone's due date as agreed with the contractor after the config
+/// was written (the owner accepted a counter-proposal): it overrides the
+/// config's `due` until the config's date itself changes. And an index on
+/// the journal's Message-IDs, so a correction finds the reading it undoes
+/// (and the readers that skip corrected readings stay cheap).
+const V6_DUE_OVERRIDE: &str = r#"
+ALTER TABLE milestone ADD COLUMN due_override TEXT;
+CREATE INDEX event_message ON event (message_id);
 "#;
 
 #[cfg(test)]

@@ -37,6 +37,9 @@ pub enum Purpose {
     NoticeOverdueAtStart,
     ClosingNote,
     NoticeClosingReview,
+    NoticeCounter,
+    NoticeDelegated,
+    CounterDeclined,
 }
 
 impl Purpose {
@@ -74,6 +77,9 @@ impl Purpose {
         Purpose::NoticeOverdueAtStart,
         Purpose::ClosingNote,
         Purpose::NoticeClosingReview,
+        Purpose::NoticeCounter,
+        Purpose::NoticeDelegated,
+        Purpose::CounterDeclined,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -111,6 +117,9 @@ impl Purpose {
             Purpose::NoticeOverdueAtStart => "notice_overdue_at_start",
             Purpose::ClosingNote => "closing_note",
             Purpose::NoticeClosingReview => "notice_closing_review",
+            Purpose::NoticeCounter => "notice_counter",
+            Purpose::NoticeDelegated => "notice_delegated",
+            Purpose::CounterDeclined => "counter_declined",
         }
     }
 
@@ -137,6 +146,8 @@ impl Purpose {
             Purpose::NoticeQuestion
                 | Purpose::NoticeBounce
                 | Purpose::NoticeDeclined
+                | Purpose::NoticeCounter
+                | Purpose::NoticeDelegated
                 | Purpose::NoticeSendFailed
                 | Purpose::NoticeConfigError
                 | Purpose::NoticeInboxDown
@@ -156,6 +167,7 @@ impl Purpose {
                 | Purpose::RedoRequest
                 | Purpose::Escalation
                 | Purpose::NoticeOverdue
+                | Purpose::CounterDeclined
         )
     }
 }

@@ -130,5 +130,8 @@ fn periods_are_counted_in_the_readers_words() {
     assert_eq!(reader("de", ny).period(TimeDelta::days(1)), "1 Tag");
     assert_eq!(reader("fr", ny).period(TimeDelta::zero()), "0 minute");
     assert_eq!(reader("es", ny).rough(TimeDelta::hours(80)), "3 días");
-    assert_eq!(reader("pt", ny).rough(TimeDelta::hours(30)), "1 dia e 6 horas");
+    assert_eq!(
+        reader("pt", ny).rough(TimeDelta::hours(30)),
+        "1 dia e 6 horas"
+    );
 }

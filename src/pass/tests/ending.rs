@@ -95,7 +95,9 @@ fn the_payment_follow_up_reads_as_a_follow_up() {
         "{due:?}"
     );
     assert!(
-        due[1].2.contains("fell due on Monday, March 15, 2027 at 9:00\u{a0}AM (Berlin time)")
+        due[1]
+            .2
+            .contains("fell due on Monday, March 15, 2027 at 9:00\u{a0}AM (Berlin time)")
             && due[1].2.contains("this is the only follow-up"),
         "{}",
         due[1].2

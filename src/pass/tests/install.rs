@@ -79,7 +79,8 @@ fn installed_with_work_under_way_the_first_day_is_instructions_an_invitation_and
     assert!(instructions.contains("- Draft: due"), "{instructions}");
     assert!(instructions.contains("- Final: due"), "{instructions}");
     assert!(
-        instructions.contains("Already past due as this starts: Draft (due Wednesday, March 10, 2027"),
+        instructions
+            .contains("Already past due as this starts: Draft (due Wednesday, March 10, 2027"),
         "{instructions}"
     );
     assert!(
@@ -87,7 +88,10 @@ fn installed_with_work_under_way_the_first_day_is_instructions_an_invitation_and
         "{instructions}"
     );
     let notice = w.text("notice_overdue_at_start");
-    assert!(notice.contains("- Draft: due Wednesday, March 10, 2027"), "{notice}");
+    assert!(
+        notice.contains("- Draft: due Wednesday, March 10, 2027"),
+        "{notice}"
+    );
     assert!(!notice.contains("Final"), "{notice}");
     // Later: no overdue notice for the draft ever (the instructions said
     // it), and one escalation three days after the instructions reached

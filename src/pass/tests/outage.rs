@@ -125,5 +125,8 @@ fn a_missing_report_counts_from_when_the_request_reached_the_contractor() {
         "status_missing/site/2027-03-15T13:00:00+00:00"
     );
     let text = w.text("notice_status_missing");
-    assert!(text.contains("on Monday, March 15, 2027 at 2:00\u{a0}PM (Berlin time)"), "{text}");
+    assert!(
+        text.contains("on Monday, March 15, 2027 at 2:00\u{a0}PM (Berlin time)"),
+        "{text}"
+    );
 }

@@ -67,8 +67,9 @@ fn a_redo_after_the_due_date_is_overdue_only_once_its_new_date_has_passed() {
         .expect("a reminder before the new date");
     assert!(reminder.1.key.contains("/redo/"), "{reminder:?}");
     assert!(
-        w.text("deadline_reminder")
-            .contains("is due Thursday, April 1, 2027, end of day in Berlin: 5:59\u{a0}PM your time"),
+        w.text("deadline_reminder").contains(
+            "is due Thursday, April 1, 2027, end of day in Berlin: 5:59\u{a0}PM your time"
+        ),
         "{}",
         w.text("deadline_reminder")
     );

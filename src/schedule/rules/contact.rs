@@ -194,8 +194,7 @@ pub(super) fn silence(s: &Subject<'_>, w: &Window, out: &mut Vec<Item>) {
     if w.writes() {
         it.extra
             .insert("quiet_for".into(), s.owner().rough(at - since));
-        it.extra
-            .insert("last_heard".into(), s.owner().time(since));
+        it.extra.insert("last_heard".into(), s.owner().time(since));
     }
     out.push(it);
 }
@@ -225,8 +224,7 @@ pub(super) fn unanswered(s: &Subject<'_>, w: &Window, out: &mut Vec<Item>) {
         format!("unanswered/{}", s.e.id),
     );
     if w.writes() {
-        it.extra
-            .insert("asked".into(), s.owner().time(*asked));
+        it.extra.insert("asked".into(), s.owner().time(*asked));
         it.extra.insert("excerpt".into(), text.clone());
     }
     out.push(it);

@@ -88,10 +88,8 @@ pub(super) fn milestones(s: &Subject<'_>, w: &Window, out: &mut Vec<Item>) {
                 it.extra
                     .insert("due_in".into(), s.contractor().period(*off));
                 if w.writes() {
-                    it.extra.insert(
-                        "due".into(),
-                        s.contractor().due(deadline, s.owner_tz()),
-                    );
+                    it.extra
+                        .insert("due".into(), s.contractor().due(deadline, s.owner_tz()));
                 }
                 out.push(it);
             }
@@ -107,10 +105,8 @@ pub(super) fn milestones(s: &Subject<'_>, w: &Window, out: &mut Vec<Item>) {
             );
             it.once = true;
             if w.writes() {
-                it.extra.insert(
-                    "due".into(),
-                    s.contractor().due(deadline, s.owner_tz()),
-                );
+                it.extra
+                    .insert("due".into(), s.contractor().due(deadline, s.owner_tz()));
             }
             out.push(it);
             let mut it = s.item(

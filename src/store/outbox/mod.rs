@@ -144,6 +144,23 @@ impl Tx<'_> {
             .optional()?)
     }
 
+    /// The exact bytes of the mail we sent under this Message-ID (with angle
+    /// brackets), and its purpose: the inbox subtracts them from a reply
+    /// that quotes it.
+    pub fn sent_message_bytes(
+        &self,
+        message_id: &str,
+    ) -> Result<Option<(String, Vec<u8>)>, StoreError> {
+        Ok(self
+            .cached_row(
+                "SELECT s.purpose, o.message FROM sent_message s JOIN outbox o ON o.id = s.outbox_id
+                 WHERE s.message_id = ?1",
+                [message_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
     /// The next free UID for an account that has none of its own (files fed
     /// to `handoff ingest`).
     pub fn next_local_uid(&self, account: &str) -> Result<u32, StoreError> {
@@ -246,6 +263,14 @@ impl Tx<'_> {
 }
 
 impl super::Store {
+    /// [`Tx::sent_message_bytes`] on its own (a read).
+    pub fn sent_message_bytes(
+        &self,
+        message_id: &str,
+    ) -> Result<Option<(String, Vec<u8>)>, StoreError> {
+        self.autocommit().sent_message_bytes(message_id)
+    }
+
     /// [`Tx::enqueue`] on its own (one statement). To queue a mail together
     /// with the state change that causes it, use [`crate::store::Store::transaction`].
     pub fn enqueue(

@@ -1,6 +1,6 @@
 //! German phrases: the polite "Sie", short and plain.
 
-use super::{Phrases, Report};
+use super::{Phrases, Report, Seen};
 
 pub(super) const PHRASES: Phrases = Phrases {
     zone: "Ortszeit {city}",
@@ -37,6 +37,22 @@ pub(super) const PHRASES: Phrases = Phrases {
     sample_delivery: "Hier sind die Entwürfe, als PDF im Anhang.",
     report: REPORT,
     overdue_item: "{title} (fällig am {due})",
+    date_unreadable: "(ein Datum, das Handoff nicht lesen konnte)",
+    date_stays: "Der Termin bleibt: {due}.",
+    seen: Seen {
+        question_mark: "ein Fragezeichen im Text",
+        question_opening: "ein Satz, der wie eine Frage beginnt ({words})",
+        asks: "der Text sagt, dass er fragt ({words})",
+        attachment: "ein Anhang ({name})",
+        link_with: "ein Link ({link}) mit {words}",
+        percentage: "eine Prozentangabe ({p})",
+        subject_status: "der Betreff sagt es ({words})",
+        status_words: "Wörter eines Statusberichts ({words})",
+        answers_request: "die Antwort auf eine Statusanfrage",
+        cited: "die Antwort zitiert Handoffs Mail dazu",
+        named: "der neue Text nennt ihn („{title}“)",
+        earliest: "es ist der früheste noch offene Meilenstein",
+    },
     kickoff_length: "(30 Minuten)",
 };
 

@@ -1,7 +1,7 @@
 //! English phrases (the fallback of every template file, and the language
 //! of a person with no `language`).
 
-use super::{Phrases, Report};
+use super::{Phrases, Report, Seen};
 
 pub(super) const PHRASES: Phrases = Phrases {
     zone: "{city} time",
@@ -38,6 +38,22 @@ pub(super) const PHRASES: Phrases = Phrases {
     sample_delivery: "Here are the wireframes, as a PDF attached.",
     report: REPORT,
     overdue_item: "{title} (due {due})",
+    date_unreadable: "(a date Handoff could not read)",
+    date_stays: "The date stays {due}.",
+    seen: Seen {
+        question_mark: "a question mark in what they wrote",
+        question_opening: "a sentence that opens like a question ({words})",
+        asks: "it says it asks ({words})",
+        attachment: "an attachment ({name})",
+        link_with: "a link ({link}) with {words}",
+        percentage: "a percentage ({p})",
+        subject_status: "the subject says so ({words})",
+        status_words: "status words ({words})",
+        answers_request: "it answers a status request",
+        cited: "the reply cites its {mail} mail",
+        named: "the new text names it (\u{201c}{title}\u{201d})",
+        earliest: "the earliest milestone still open",
+    },
     kickoff_length: "(30 minutes)",
 };
 

@@ -1,7 +1,7 @@
 //! Spanish phrases: "usted", short and plain, understood on both sides of
 //! the Atlantic.
 
-use super::{Phrases, Report};
+use super::{Phrases, Report, Seen};
 
 pub(super) const PHRASES: Phrases = Phrases {
     zone: "hora de {city}",
@@ -38,6 +38,22 @@ pub(super) const PHRASES: Phrases = Phrases {
     sample_delivery: "Aquí están los bocetos, en un PDF adjunto.",
     report: REPORT,
     overdue_item: "{title} (para el {due})",
+    date_unreadable: "(una fecha que Handoff no pudo leer)",
+    date_stays: "La fecha se mantiene: {due}.",
+    seen: Seen {
+        question_mark: "un signo de interrogación en lo que escribió",
+        question_opening: "una frase que empieza como una pregunta ({words})",
+        asks: "dice que pregunta ({words})",
+        attachment: "un archivo adjunto ({name})",
+        link_with: "un enlace ({link}) con {words}",
+        percentage: "un porcentaje ({p})",
+        subject_status: "lo dice el asunto ({words})",
+        status_words: "palabras de un informe de estado ({words})",
+        answers_request: "responde a una solicitud de estado",
+        cited: "la respuesta cita el correo de Handoff sobre él",
+        named: "el texto nuevo lo nombra («{title}»)",
+        earliest: "es el hito abierto más próximo",
+    },
     kickoff_length: "(30 minutos)",
 };
 

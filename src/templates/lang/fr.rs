@@ -1,6 +1,6 @@
 //! French phrases: "vous", short and plain.
 
-use super::{Phrases, Report};
+use super::{Phrases, Report, Seen};
 
 pub(super) const PHRASES: Phrases = Phrases {
     zone: "heure de {city}",
@@ -37,6 +37,22 @@ pub(super) const PHRASES: Phrases = Phrases {
     sample_delivery: "Voici les maquettes, en PDF joint.",
     report: REPORT,
     overdue_item: "{title} (à rendre le {due})",
+    date_unreadable: "(une date que Handoff n’a pas pu lire)",
+    date_stays: "La date reste : {due}.",
+    seen: Seen {
+        question_mark: "un point d’interrogation dans son message",
+        question_opening: "une phrase qui commence comme une question ({words})",
+        asks: "le message dit qu’il pose une question ({words})",
+        attachment: "une pièce jointe ({name})",
+        link_with: "un lien ({link}) avec {words}",
+        percentage: "un pourcentage ({p})",
+        subject_status: "l’objet le dit ({words})",
+        status_words: "des mots d’un point d’avancement ({words})",
+        answers_request: "il répond à une demande de point d’avancement",
+        cited: "la réponse cite le message de Handoff à son sujet",
+        named: "le nouveau texte la nomme (\u{ab}\u{a0}{title}\u{a0}\u{bb})",
+        earliest: "c’est la première étape encore ouverte",
+    },
     kickoff_length: "(30 minutes)",
 };
 

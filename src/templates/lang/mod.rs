@@ -24,8 +24,10 @@ mod en;
 mod es;
 mod fr;
 mod pt;
+pub mod seen;
 
 use icu_locale_core::Locale;
+pub use seen::Seen;
 
 /// The languages whose templates and phrases ship, English first (it is the
 /// fallback of every file).
@@ -214,6 +216,13 @@ pub struct Phrases {
     pub overdue_item: &'static str,
     /// "(30 minutes)" after it in the DESCRIPTION.
     pub kickoff_length: &'static str,
+    /// A declined counter-proposal's comment in the calendar: "The date
+    /// stays {due}."
+    pub date_stays: &'static str,
+    /// A date in a calendar answer that could not be read.
+    pub date_unreadable: &'static str,
+    /// Why a reply was read as it was, for the owner's notices.
+    pub seen: Seen,
 }
 
 /// What the owner reads about engagements: the digest's lines and the

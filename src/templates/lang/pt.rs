@@ -2,7 +2,7 @@
 //! and in Portugal (the region of `pt-BR` / `pt-PT` changes only dates and
 //! city names).
 
-use super::{Phrases, Report};
+use super::{Phrases, Report, Seen};
 
 pub(super) const PHRASES: Phrases = Phrases {
     zone: "horário de {city}",
@@ -39,6 +39,22 @@ pub(super) const PHRASES: Phrases = Phrases {
     sample_delivery: "Aqui estão os esboços, em PDF anexo.",
     report: REPORT,
     overdue_item: "{title} (entrega até {due})",
+    date_unreadable: "(uma data que o Handoff não conseguiu ler)",
+    date_stays: "A data fica: {due}.",
+    seen: Seen {
+        question_mark: "um ponto de interrogação no que escreveu",
+        question_opening: "uma frase que começa como uma pergunta ({words})",
+        asks: "diz que pergunta ({words})",
+        attachment: "um anexo ({name})",
+        link_with: "um link ({link}) com {words}",
+        percentage: "uma percentagem ({p})",
+        subject_status: "o assunto diz isso ({words})",
+        status_words: "palavras de um relatório de status ({words})",
+        answers_request: "responde a um pedido de status",
+        cited: "a resposta cita o e-mail do Handoff sobre ela",
+        named: "o texto novo a nomeia (“{title}”)",
+        earliest: "é a etapa aberta mais próxima",
+    },
     kickoff_length: "(30 minutos)",
 };
 

@@ -21,6 +21,9 @@ pub struct Verdict {
     pub partstat: Option<String>,
     /// The engagement Handoff matched it to.
     pub engagement: Option<String>,
+    /// The second things Handoff recorded the reply as (`Outcome::also`: a
+    /// delivery that asks is a question too).
+    pub also: Vec<String>,
     /// The rule's reason (`ingest --explain`).
     pub why: String,
     /// Time in `Inbox::ingest` alone (the store copy and open excluded).
@@ -118,6 +121,7 @@ pub fn judge(scenario: &Scenario, replies: &[Vec<u8>]) -> Vec<Verdict> {
                         .or_else(|| recorded.and_then(|e| e.milestone.clone())),
                     partstat: new.iter().find_map(|e| e.partstat.clone()),
                     engagement: o.engagement.clone(),
+                    also: o.also.clone(),
                     why: o.why,
                     took,
                 }
@@ -127,6 +131,7 @@ pub fn judge(scenario: &Scenario, replies: &[Vec<u8>]) -> Vec<Verdict> {
                 milestone: None,
                 partstat: None,
                 engagement: None,
+                also: Vec::new(),
                 why: e.to_string(),
                 took,
             },
