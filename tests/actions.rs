@@ -392,7 +392,9 @@ fn redo_with_a_date_tells_the_contractor_the_date_and_status_shows_it() {
     let mails = o.sent_of("redo_request");
     assert_eq!(mails.len(), 1);
     assert!(
-        body(&mails[0]).contains("Please send the revised work by Sat 12 Dec 2026, 17:59 EST"),
+        body(&mails[0]).contains(
+            "Please send the revised work by Saturday, December 12, 2026, end of day in Berlin"
+        ),
         "{}",
         body(&mails[0])
     );
@@ -841,7 +843,7 @@ fn finishing_an_engagement_mails_the_owner_one_closing_review() {
         "- Spent: 1500.00 EUR of the 6000.00 EUR budget (25 %)",
         "- Redone: Wireframes (once)",
         "- Late milestones: none",
-        "- Evaluations: 4/5 on 2026-11-24 (\"Solid\")",
+        "- Evaluations: 4/5 on Tuesday, November 24, 2026 (\"Solid\")",
         "- redo requests: 1",
     ] {
         assert!(mail.contains(line), "no {line:?} in:\n{mail}");

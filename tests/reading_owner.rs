@@ -463,10 +463,13 @@ async fn a_counter_proposal_reaches_the_owner_and_is_accepted_by_reply_or_declin
     let notice = arrives(stack, ada, "notice_counter", &[&format!("{}:", o.id)]).await;
     let text = body(&notice);
     assert!(
-        text.contains("Thu 10 Dec 2026"),
+        text.contains("Thursday, December 10, 2026"),
         "the date proposed: {text}"
     );
-    assert!(text.contains("Sat 5 Dec 2026"), "the date agreed: {text}");
+    assert!(
+        text.contains("Saturday, December 5, 2026"),
+        "the date agreed: {text}"
+    );
     assert!(
         text.contains("Could we make it a few days later?"),
         "{text}"
@@ -527,7 +530,7 @@ async fn a_counter_proposal_reaches_the_owner_and_is_accepted_by_reply_or_declin
     assert!(ics.contains("DTSTART;VALUE=DATE:20261210"), "{ics}");
     assert!(ics.contains(&format!("UID:{wireframes}")), "{ics}");
     assert!(
-        body(&update).contains("now due Thu 10 Dec 2026"),
+        body(&update).contains("now due Thursday, December 10, 2026"),
         "{}",
         body(&update)
     );
@@ -561,7 +564,7 @@ async fn a_counter_proposal_reaches_the_owner_and_is_accepted_by_reply_or_declin
     assert!(ics.contains("METHOD:DECLINECOUNTER"), "{ics}");
     assert!(ics.contains(&format!("UID:{copy}")), "{ics}");
     assert!(
-        body(&declined).contains("as agreed: Sat 12 Dec 2026"),
+        body(&declined).contains("as agreed: Saturday, December 12, 2026"),
         "{}",
         body(&declined)
     );

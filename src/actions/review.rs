@@ -36,7 +36,8 @@ pub(super) fn closing_review(
     let Some(review) = record::review(model, &history, &e.id, now, Some(closing)) else {
         return Ok(());
     };
-    let tz = model.owner.timezone;
+    // The owner reads it: their language, dates in their zone.
+    let reader = model.owner.reader();
     let contractor = record::contractor(model, &history, &model.contractor_of(e).id, now);
     let mut req = request(e, Purpose::NoticeClosingReview, None);
     let words = &model.owner.language.phrases().report;
@@ -46,11 +47,11 @@ pub(super) fn closing_review(
     };
     req.extra.insert("closed".into(), closed.into());
     req.extra
-        .insert("review".into(), review.lines(tz).join("\n"));
+        .insert("review".into(), review.lines(&reader).join("\n"));
     req.extra.insert(
         "record".into(),
         contractor
-            .lines(tz)
+            .lines(&reader)
             .iter()
             .map(|l| format!("- {l}"))
             .collect::<Vec<_>>()

@@ -59,8 +59,11 @@ pub(super) fn engagement_status(
     write!(out, "{}", status::render_engagement(engagement, tz))?;
     match review {
         Some(r) => {
-            writeln!(out, "\n{}", r.heading(tz))?;
-            for line in r.lines(tz) {
+            // The CLI speaks English (the tool's language), in the owner's
+            // zone; the owner's mail carries the same review in theirs.
+            let english = crate::templates::Reader::new(crate::templates::Lang::default(), tz);
+            writeln!(out, "\n{}", r.heading(&english))?;
+            for line in r.lines(&english) {
                 writeln!(out, "  {line}")?;
             }
         }
@@ -94,7 +97,9 @@ pub(super) fn contractors(loaded: &Loaded, clock: &dyn Clock, json: bool) -> Res
             format!("engagements: {}", c.engagements.join(", "))
         };
         writeln!(out, "{}  {}  ({engagements})", c.id, c.display_name())?;
-        for line in c.lines(model.owner.timezone) {
+        let english =
+            crate::templates::Reader::new(crate::templates::Lang::default(), model.owner.timezone);
+        for line in c.lines(&english) {
             writeln!(out, "  {line}")?;
         }
     }

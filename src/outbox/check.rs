@@ -150,6 +150,7 @@ pub fn sample_extra(
         contractor.reader()
     };
     let words = reader.lang.phrases();
+    let record = crate::templates::lang::record::of(reader.lang.base());
     let days_ago = |n: i64| reader.time(now - TimeDelta::days(n));
     let first = e.milestones.first();
     let title = first.map_or_else(|| e.title.clone(), |m| m.title.clone());
@@ -297,10 +298,22 @@ pub fn sample_extra(
             ("closed", words.report.finished.into()),
             (
                 "review",
-                "- Spent: 4800.00 EUR of the 6000.00 EUR budget (80 %)\n- Late milestones: none"
-                    .into(),
+                format!(
+                    "{}\n{}",
+                    fill(
+                        record.spent_of_budget,
+                        &[("spent", &spent), ("budget", &budget), ("percent", "80")],
+                    ),
+                    record.late_none
+                ),
             ),
-            ("record", "- milestones: 2 on time, 0 late, 0 open".into()),
+            (
+                "record",
+                format!(
+                    "- {}",
+                    fill(record.milestones, &[("on_time", "2"), ("late", "0")])
+                ),
+            ),
         ],
         Purpose::NoticeBudget => vec![
             ("percent", "80".into()),

@@ -1,12 +1,14 @@
 //! One contractor's record across all their engagements: `handoff
 //! contractors`, the contractor's page, and the evaluation-due notice.
 
-use super::{Engagement, Fact, History, human, median, percentile, sums};
+use super::{
+    Audience, Engagement, Fact, History, counted, day, long, median, percentile, phrases, sums,
+};
 use crate::lifecycle::MilestoneState;
 use crate::model::Model;
 use crate::money::Money;
+use crate::templates::lang::fill;
 use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
 use serde::Serialize;
 
 /// Everything Handoff knows of how a contractor has worked.
@@ -223,91 +225,110 @@ pub fn contractor(
 }
 
 impl ContractorRecord {
-    /// The figures, one per line ("- milestones: …"), for `handoff
-    /// contractors` and the evaluation-due notice.
-    pub fn lines(&self, tz: Tz) -> Vec<String> {
+    /// The figures, one per line ("milestones: …"; the caller puts "- "
+    /// before each), for the evaluation-due notice and the closing review
+    /// (in the owner's language: pass `model.owner.reader()`) and `handoff
+    /// contractors` (English: pass the owner's zone).
+    pub fn lines(&self, to: impl Audience) -> Vec<String> {
+        let reader = to.reader();
+        let reader = reader.as_ref();
+        let w = phrases(reader);
         let m = &self.milestones;
         let mut lines = Vec::new();
-        let mut ms = format!("milestones: {} on time, {} late", m.on_time, m.late);
+        let mut ms = fill(
+            w.milestones,
+            &[
+                ("on_time", &m.on_time.to_string()),
+                ("late", &m.late.to_string()),
+            ],
+        );
         if let Some(l) = m.median_late_secs {
-            ms += &format!(" (median {} late)", human(l));
+            ms += &fill(w.median_late, &[("late", &long(reader, l))]);
         }
         if m.overdue > 0 {
-            ms += &format!(", {} overdue", m.overdue);
+            ms += &counted(reader, w.overdue, "overdue", m.overdue);
         }
-        ms += &format!(", {} open", m.open);
+        ms += &counted(reader, w.open, "open", m.open);
         lines.push(ms);
-        lines.push(format!("redo requests: {}", self.redo_requests));
+        lines.push(fill(
+            w.redo_requests,
+            &[("count", &self.redo_requests.to_string())],
+        ));
+        let waiting = |n: u32| {
+            if n == 0 {
+                String::new()
+            } else {
+                counted(reader, w.waiting, "count", n)
+            }
+        };
         let r = &self.responses;
         lines.push(match (r.median_secs, r.p90_secs) {
-            (Some(med), Some(p90)) => format!(
-                "replies to Handoff's requests: median {}, 90 % within {} ({} answered{})",
-                human(med),
-                human(p90),
-                r.answered,
-                waiting(r.waiting)
+            (Some(med), Some(p90)) => fill(
+                w.replies,
+                &[
+                    ("median", &long(reader, med)),
+                    ("p90", &long(reader, p90)),
+                    ("answered", &r.answered.to_string()),
+                    ("waiting", &waiting(r.waiting)),
+                ],
             ),
-            _ => format!(
-                "replies to Handoff's requests: none answered yet{}",
-                waiting(r.waiting)
-            ),
+            _ => fill(w.replies_none, &[("waiting", &waiting(r.waiting))]),
         });
         let s = &self.status_requests;
         lines.push(match s.percent {
-            Some(p) => format!(
-                "status requests answered: {} of {} ({p} %){}",
-                s.answered,
-                s.sent - s.waiting,
-                waiting(s.waiting)
+            Some(p) => fill(
+                w.status,
+                &[
+                    ("answered", &s.answered.to_string()),
+                    ("due", &(s.sent - s.waiting).to_string()),
+                    ("percent", &p.to_string()),
+                    ("waiting", &waiting(s.waiting)),
+                ],
             ),
-            None if s.sent == 0 => "status requests answered: none sent yet".to_string(),
-            None => format!(
-                "status requests answered: none due yet{}",
-                waiting(s.waiting)
-            ),
+            None if s.sent == 0 => w.status_none_sent.to_string(),
+            None => fill(w.status_none_due, &[("waiting", &waiting(s.waiting))]),
         });
-        lines.push(if self.evaluations.is_empty() {
-            "evaluations: none yet".to_string()
+        let evaluations: Vec<String> = self
+            .evaluations
+            .iter()
+            .map(|e| {
+                fill(
+                    w.record_evaluation_item,
+                    &[
+                        ("score", &e.score.to_string()),
+                        ("date", &day(reader, e.at)),
+                        ("engagement", &e.engagement),
+                    ],
+                )
+            })
+            .collect();
+        lines.push(if evaluations.is_empty() {
+            w.record_evaluations_none.to_string()
         } else {
-            format!(
-                "evaluations: {}",
-                self.evaluations
-                    .iter()
-                    .map(|e| format!(
-                        "{}/5 on {} ({})",
-                        e.score,
-                        e.at.with_timezone(&tz).format("%Y-%m-%d"),
-                        e.engagement
-                    ))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
+            fill(w.record_evaluations, &[("list", &evaluations.join(", "))])
         });
         let mut paid = if self.paid.is_empty() {
-            "paid: nothing recorded".to_string()
+            w.paid_nothing.to_string()
         } else {
-            format!("paid: {}", self.paid.join(", "))
+            fill(w.paid, &[("amounts", &self.paid.join(", "))])
         };
         if self.payments_without_amount > 0 {
-            paid += &format!(
-                " (and {} payment(s) recorded without an amount)",
-                self.payments_without_amount
-            );
+            paid += &(w.without_amount)(self.payments_without_amount as usize);
         }
         lines.push(paid);
         lines
     }
 
+    /// The heading of these lines in the evaluation-due notice, in the
+    /// reader's language: "Dana Díaz across all 2 engagements with you:".
+    pub fn across(&self, to: impl Audience) -> String {
+        let reader = to.reader();
+        let pattern = (phrases(&reader).across)(self.engagements.len());
+        fill(&pattern, &[("name", self.display_name())])
+    }
+
     /// The name for people: the config's, else the id.
     pub fn display_name(&self) -> &str {
         self.name.as_deref().unwrap_or(&self.id)
-    }
-}
-
-fn waiting(n: u32) -> String {
-    if n == 0 {
-        String::new()
-    } else {
-        format!(", {n} waiting")
     }
 }

@@ -11,9 +11,11 @@
 //! journal events of the kinds in [`KINDS`], one query), the checked
 //! [`Model`] for names, budgets and `silence_alert_after`, and `now`. Out:
 //! plain values ([`ContractorRecord`], [`Review`]) that serialize for
-//! `--json` and write themselves as text for a person. Everything here is a
-//! pure function of those inputs: unit tests build a store with a known
-//! history and check the figures.
+//! `--json` and write themselves as text for a person, in the words of an
+//! [`Audience`]: a mail's [`Reader`] (the owner's language, dates in their
+//! zone, phrases from `templates::lang::record`), or English for the CLI.
+//! Everything here is a pure function of those inputs: unit tests build a
+//! store with a known history and check the figures.
 //!
 //! # What counts (the same words the README uses)
 //! - **On time / late**: a milestone's *first* delivery (`milestone_delivered`)
@@ -53,8 +55,55 @@ pub use review::{Closing, MilestoneReview, Payment, QuestionReview, Review, Sile
 use crate::lifecycle::MilestoneState;
 use crate::money::Money;
 use crate::store::{EngagementRecord, EventRecord, Store, StoreError};
+use crate::templates::lang::record::{self as words, RecordPhrases};
+use crate::templates::lang::{Phrases, fill};
+use crate::templates::{Base, Lang, Reader};
 use chrono::{DateTime, TimeDelta, Utc};
+use chrono_tz::Tz;
+use std::borrow::Cow;
 use std::collections::HashMap;
+
+/// Who the record's text is written for. A mail passes its [`Reader`] (the
+/// owner's language and zone); the CLI and the owner's page, whose language
+/// is English, may pass a bare zone, read as English in that zone.
+pub trait Audience {
+    fn reader(&self) -> Cow<'_, Reader>;
+}
+
+impl Audience for Reader {
+    fn reader(&self) -> Cow<'_, Reader> {
+        Cow::Borrowed(self)
+    }
+}
+
+impl Audience for &Reader {
+    fn reader(&self) -> Cow<'_, Reader> {
+        Cow::Borrowed(*self)
+    }
+}
+
+impl Audience for Tz {
+    fn reader(&self) -> Cow<'_, Reader> {
+        Cow::Owned(Reader::new(Lang::default(), *self))
+    }
+}
+
+/// The record's phrases in the reader's language.
+fn phrases(reader: &Reader) -> &'static RecordPhrases {
+    words::of(reader.lang.base())
+}
+
+/// The reader's date of an instant, in their words: "Thursday, April 1,
+/// 2027".
+fn day(reader: &Reader, t: DateTime<Utc>) -> String {
+    reader.date(t.with_timezone(&reader.tz).date_naive())
+}
+
+/// A count with its pattern, singular or plural as the language says.
+fn counted(reader: &Reader, (one, many): (&str, &str), name: &str, n: u32) -> String {
+    let singular = n == 1 || (n == 0 && reader.lang.phrases().zero_is_singular);
+    fill(if singular { one } else { many }, &[(name, &n.to_string())])
+}
 
 /// The purposes of Handoff's mails that ask the contractor to answer.
 pub const REQUESTS: &[&str] = &[
@@ -406,23 +455,31 @@ fn percentile(sorted: &[i64], p: usize) -> Option<i64> {
 }
 
 /// "2 days 3 hours", "5 hours", "40 minutes": how long, for a person, to the
-/// two largest units.
+/// two largest units, in English (the CLI's and the owner's page's words).
 pub fn human(secs: i64) -> String {
+    spoken(Base::En.phrases(), secs)
+}
+
+/// The same in the reader's language: "2 Tage 3 Stunden", "5 heures".
+/// Not [`Reader::period`], which joins every unit with "and" down to the
+/// minute: a figure in a list reads better cut to its two largest units.
+fn long(reader: &Reader, secs: i64) -> String {
+    spoken(reader.lang.phrases(), secs)
+}
+
+fn spoken(p: &Phrases, secs: i64) -> String {
     let secs = secs.max(0);
     let (d, h, m) = (secs / 86_400, secs % 86_400 / 3_600, secs % 3_600 / 60);
-    let unit = |n: i64, one: &str| {
-        if n == 1 {
-            format!("1 {one}")
-        } else {
-            format!("{n} {one}s")
-        }
+    let unit = |n: i64, (one, many): (&str, &str)| {
+        let singular = n == 1 || (n == 0 && p.zero_is_singular);
+        format!("{n} {}", if singular { one } else { many })
     };
     match (d, h, m) {
-        (0, 0, m) => unit(m, "minute"),
-        (0, h, 0) => unit(h, "hour"),
-        (0, h, m) => format!("{} {}", unit(h, "hour"), unit(m, "minute")),
-        (d, 0, _) => unit(d, "day"),
-        (d, h, _) => format!("{} {}", unit(d, "day"), unit(h, "hour")),
+        (0, 0, m) => unit(m, p.minute),
+        (0, h, 0) => unit(h, p.hour),
+        (0, h, m) => format!("{} {}", unit(h, p.hour), unit(m, p.minute)),
+        (d, 0, _) => unit(d, p.day),
+        (d, h, _) => format!("{} {}", unit(d, p.day), unit(h, p.hour)),
     }
 }
 

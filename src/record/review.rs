@@ -5,13 +5,12 @@
 //! by `handoff status ENGAGEMENT` and on the owner's page; while the
 //! engagement runs the same review reads as "so far".
 
-use super::{Engagement, Evaluation, History, human, sums};
+use super::{Audience, Engagement, Evaluation, History, day, long, phrases, sums};
 use crate::lifecycle::MilestoneState;
 use crate::model::Model;
 use crate::money::Money;
-use crate::templates::local_time;
+use crate::templates::lang::fill;
 use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
 use serde::Serialize;
 
 /// How an engagement closed.
@@ -206,22 +205,41 @@ impl Review {
         self.questions.iter().filter(|q| q.answered.is_none())
     }
 
-    /// The heading: "Closing review (finished …)" or "Review so far".
-    pub fn heading(&self, tz: Tz) -> String {
+    /// The heading: "Closing review of site (finished, …)" or "Review of
+    /// site so far", in the reader's language.
+    pub fn heading(&self, to: impl Audience) -> String {
+        let reader = to.reader();
+        let w = phrases(&reader);
         match (self.closed, self.closed_at) {
-            (Some(c), Some(at)) => format!(
-                "Closing review of {} ({}, {})",
-                self.engagement,
-                c.as_str(),
-                local_time(at, tz)
-            ),
-            _ => format!("Review of {} so far", self.engagement),
+            (Some(c), Some(at)) => {
+                let report = &reader.lang.phrases().report;
+                let closed = match c {
+                    Closing::Finished => report.finished,
+                    Closing::Ended => report.ended,
+                };
+                fill(
+                    w.heading_closed,
+                    &[
+                        ("closed", closed),
+                        ("when", &reader.time(at)),
+                        ("engagement", &self.engagement),
+                    ],
+                )
+            }
+            _ => fill(w.heading_so_far, &[("engagement", &self.engagement)]),
         }
     }
 
-    /// The review as text, one fact per line ("- spent: …"), for the owner's
-    /// mail and `handoff status ENGAGEMENT`.
-    pub fn lines(&self, tz: Tz) -> Vec<String> {
+    /// The review as text, one fact per line ("- Spent: …"), for the owner's
+    /// mail (in their language: pass `model.owner.reader()`) and `handoff
+    /// status ENGAGEMENT` (English: pass the owner's zone).
+    ///
+    /// Values are filled in before anyone's own words (a title, a note, a
+    /// question), so a `{date}` someone wrote stays as written.
+    pub fn lines(&self, to: impl Audience) -> Vec<String> {
+        let reader = to.reader();
+        let reader = reader.as_ref();
+        let w = phrases(reader);
         let mut out = Vec::new();
         out.push(match (&self.budget, self.budget_percent) {
             (Some(b), Some(p)) => {
@@ -232,116 +250,136 @@ impl Review {
                     .find(|s| s.ends_with(currency))
                     .cloned()
                     .unwrap_or_else(|| format!("0.00 {currency}"));
-                let others: Vec<&String> = self
+                let others: Vec<&str> = self
                     .paid
                     .iter()
                     .filter(|s| !s.ends_with(currency))
+                    .map(String::as_str)
                     .collect();
-                let mut line = format!("- Spent: {spent} of the {b} budget ({p} %)");
+                let mut line = fill(
+                    w.spent_of_budget,
+                    &[
+                        ("spent", &spent),
+                        ("budget", b),
+                        ("percent", &p.to_string()),
+                    ],
+                );
                 if !others.is_empty() {
-                    line += &format!(
-                        "; also paid in other currencies: {}",
-                        others
-                            .iter()
-                            .map(|s| s.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    );
+                    line += &fill(w.also_paid, &[("amounts", &others.join(", "))]);
                 }
                 line
             }
-            _ if self.paid.is_empty() => "- Spent: nothing recorded (no budget set)".to_string(),
-            _ => format!("- Spent: {} (no budget set)", self.paid.join(", ")),
+            _ if self.paid.is_empty() => w.spent_nothing.to_string(),
+            _ => fill(w.spent_no_budget, &[("amounts", &self.paid.join(", "))]),
         });
         let late: Vec<String> = self
             .late()
-            .map(|m| format!("{} ({} late)", m.title, human(m.late_secs.unwrap_or(0))))
+            .map(|m| {
+                fill(
+                    w.late_item,
+                    &[
+                        ("late", &long(reader, m.late_secs.unwrap_or(0))),
+                        ("title", &m.title),
+                    ],
+                )
+            })
             .collect();
-        out.push(if late.is_empty() {
-            "- Late milestones: none".to_string()
-        } else {
-            format!("- Late milestones: {}", late.join(", "))
-        });
+        out.push(listed(w.late, w.late_none, &late));
         let redone: Vec<String> = self
             .redone()
             .map(|m| {
                 if m.redos == 1 {
-                    format!("{} (once)", m.title)
+                    fill(w.redone_once, &[("title", &m.title)])
                 } else {
-                    format!("{} ({} times)", m.title, m.redos)
+                    fill(
+                        w.redone_times,
+                        &[("count", &m.redos.to_string()), ("title", &m.title)],
+                    )
                 }
             })
             .collect();
-        out.push(if redone.is_empty() {
-            "- Redone: nothing".to_string()
-        } else {
-            format!("- Redone: {}", redone.join(", "))
-        });
-        let undelivered: Vec<&str> = self.undelivered().map(|m| m.title.as_str()).collect();
+        out.push(listed(w.redone, w.redone_none, &redone));
+        let undelivered: Vec<String> = self.undelivered().map(|m| m.title.clone()).collect();
         if !undelivered.is_empty() {
             let how = if self.closed.is_some() {
-                "Never delivered"
+                w.never_delivered
             } else {
-                "Not delivered yet"
+                w.not_delivered_yet
             };
-            out.push(format!("- {how}: {}", undelivered.join(", ")));
+            out.push(fill(how, &[("list", &undelivered.join(", "))]));
         }
-        out.push(if self.silences.is_empty() {
-            "- Silences: none".to_string()
-        } else {
-            format!(
-                "- Silences: {}",
-                self.silences
-                    .iter()
-                    .map(|s| format!(
-                        "{} from {}",
-                        human(s.secs),
-                        s.from.with_timezone(&tz).format("%Y-%m-%d")
-                    ))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        });
+        let silences: Vec<String> = self
+            .silences
+            .iter()
+            .map(|s| {
+                fill(
+                    w.silence_item,
+                    &[
+                        ("long", &long(reader, s.secs)),
+                        ("date", &day(reader, s.from)),
+                    ],
+                )
+            })
+            .collect();
+        out.push(listed(w.silences, w.silences_none, &silences));
         let (sent, answered) = self.status_requests;
         if sent > 0 {
-            out.push(format!("- Status requests answered: {answered} of {sent}"));
+            out.push(fill(
+                w.status_answered,
+                &[
+                    ("answered", &answered.to_string()),
+                    ("sent", &sent.to_string()),
+                ],
+            ));
         }
         let unanswered: Vec<&QuestionReview> = self.unanswered().collect();
         out.push(match (self.questions.len(), unanswered.len()) {
-            (0, _) => "- Questions: none asked".to_string(),
-            (n, 0) => format!("- Questions: {n} asked, all answered"),
-            (n, u) => format!(
-                "- Questions: {n} asked, {u} never answered: {}",
-                unanswered
+            (0, _) => w.questions_none.to_string(),
+            (n, 0) => (w.questions_answered)(n),
+            (n, u) => {
+                let list: Vec<String> = unanswered
                     .iter()
-                    .map(|q| format!(
-                        "\"{}\" ({})",
-                        excerpt(&q.text),
-                        q.at.with_timezone(&tz).format("%Y-%m-%d")
-                    ))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        });
-        out.push(if self.evaluations.is_empty() {
-            "- Evaluations: none recorded".to_string()
-        } else {
-            format!(
-                "- Evaluations: {}",
-                self.evaluations
-                    .iter()
-                    .map(|e| {
-                        let day = e.at.with_timezone(&tz).format("%Y-%m-%d");
-                        match &e.notes {
-                            Some(n) => format!("{}/5 on {day} (\"{}\")", e.score, excerpt(n)),
-                            None => format!("{}/5 on {day}", e.score),
-                        }
+                    .map(|q| {
+                        let quote = fill(w.quoted, &[("text", &excerpt(&q.text))]);
+                        fill(
+                            w.question_item,
+                            &[("date", &day(reader, q.at)), ("quote", &quote)],
+                        )
                     })
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
+                    .collect();
+                fill(&(w.questions_open)(n, u), &[("list", &list.join(", "))])
+            }
         });
+        let evaluations: Vec<String> = self
+            .evaluations
+            .iter()
+            .map(|e| {
+                let score = e.score.to_string();
+                let date = day(reader, e.at);
+                match &e.notes {
+                    Some(n) => fill(
+                        w.evaluation_noted,
+                        &[
+                            ("score", &score),
+                            ("date", &date),
+                            ("notes", &fill(w.quoted, &[("text", &excerpt(n))])),
+                        ],
+                    ),
+                    None => fill(w.evaluation_item, &[("score", &score), ("date", &date)]),
+                }
+            })
+            .collect();
+        out.push(listed(w.evaluations, w.evaluations_none, &evaluations));
         out
+    }
+}
+
+/// `pattern` with its "{list}", or `none` for an empty list.
+fn listed(pattern: &str, none: &str, items: &[String]) -> String {
+    if items.is_empty() {
+        none.to_string()
+    } else {
+        fill(pattern, &[("list", &items.join(", "))])
     }
 }
 

@@ -286,7 +286,7 @@ fn a_contractors_record_spans_every_engagement_of_theirs() {
             "redo requests: 1",
             "replies to Handoff's requests: median 1 day, 90 % within 4 days (5 answered, 1 waiting)",
             "status requests answered: 2 of 3 (66 %)",
-            "evaluations: 4/5 on 2027-04-01 (site)",
+            "evaluations: 4/5 on Thursday, April 1, 2027 (site)",
             "paid: 1500.00 EUR",
         ]
     );
@@ -334,7 +334,7 @@ fn the_closing_review_lists_spend_lateness_redos_silences_questions_and_evaluati
     let tz = chrono_tz::Europe::Berlin;
     assert_eq!(
         r.heading(tz),
-        "Closing review of site (finished, Tue 13 Apr 2027, 10:00 CEST (Europe/Berlin))"
+        "Closing review of site (finished, Tuesday, April 13, 2027 at 10:00\u{a0}AM (Berlin time))"
     );
     assert_eq!(
         r.lines(tz),
@@ -342,10 +342,10 @@ fn the_closing_review_lists_spend_lateness_redos_silences_questions_and_evaluati
             "- Spent: 1500.00 EUR of the 2000.00 EUR budget (75 %)",
             "- Late milestones: Final site (2 days late)",
             "- Redone: Draft (once)",
-            "- Silences: 10 days from 2027-03-09, 11 days 9 hours from 2027-04-01",
+            "- Silences: 10 days from Tuesday, March 9, 2027, 11 days 9 hours from Thursday, April 1, 2027",
             "- Status requests answered: 2 of 3",
-            "- Questions: 2 asked, 1 never answered: \"question <q2@x>: which fonts?\" (2027-04-01)",
-            "- Evaluations: 4/5 on 2027-04-01 (\"good work\")",
+            "- Questions: 2 asked, 1 never answered: \"question <q2@x>: which fonts?\" (Thursday, April 1, 2027)",
+            "- Evaluations: 4/5 on Thursday, April 1, 2027 (\"good work\")",
         ]
     );
 }
@@ -386,4 +386,209 @@ fn percentiles_and_durations_read_as_people_expect() {
     assert_eq!(human(H + 60), "1 hour 1 minute");
     assert_eq!(human(D + 2 * H + 59), "1 day 2 hours");
     assert_eq!(human(2 * D + 30), "2 days");
+}
+
+/// The test history for an owner who reads `language` in `zone`.
+fn model_in(language: &str, zone: &str) -> Model {
+    let config = CONFIG.replace(
+        "timezone = \"Europe/Berlin\"",
+        &format!("timezone = \"{zone}\"\nlanguage = \"{language}\""),
+    );
+    config::parse(Path::new("test.toml"), &config, Path::new("/tmp"), None)
+        .unwrap_or_else(|e| panic!("{e:?}"))
+        .model
+}
+
+/// Words of the English record that must not reach a mail in another
+/// language, nor a zone by its IANA name or as "UTC".
+const ENGLISH: &[&str] = &[
+    "Spent",
+    "budget (",
+    "ilestone",
+    "late",
+    "Redone",
+    "never",
+    "answered",
+    "Evaluations",
+    "evaluations:",
+    "paid:",
+    "across",
+    "Tuesday",
+    "Thursday",
+    "UTC",
+    "Europe/",
+    "CEST",
+];
+
+fn assert_not_english(lines: &[String]) {
+    for line in lines {
+        for word in ENGLISH {
+            assert!(!line.contains(word), "{word:?} in {line:?}");
+        }
+    }
+}
+
+/// The site's review, the logo's review as it ends, and Dana's record, as
+/// the owner of `model` reads them.
+fn written(model: &Model) -> (Review, Review, ContractorRecord) {
+    let history = History::load(&store(model)).unwrap();
+    let site = review(model, &history, "site", t(NOW), None).unwrap();
+    let logo = review(model, &history, "logo", t(NOW), Some(Closing::Ended)).unwrap();
+    let dana = contractor(model, &history, "dana", t(NOW));
+    (site, logo, dana)
+}
+
+#[test]
+fn a_german_owner_reads_the_closing_review_and_the_record_in_german() {
+    let model = model_in("de", "Europe/Berlin");
+    let reader = model.owner.reader();
+    let (site, logo, dana) = written(&model);
+    assert_eq!(
+        site.heading(&reader),
+        "Abschlussbericht zu site (abgeschlossen, Dienstag, 13. April 2027 um 10:00 (Ortszeit Berlin))"
+    );
+    let review = site.lines(&reader);
+    assert_eq!(
+        review,
+        [
+            "- Ausgegeben: 1500.00 EUR von 2000.00 EUR Budget (75 %)",
+            "- Verspätete Meilensteine: Final site (2 Tage zu spät)",
+            "- Nachgebessert: Draft (einmal)",
+            "- Zeiten ohne Nachricht: 10 Tage ab Dienstag, 9. März 2027, 11 Tage 9 Stunden ab Donnerstag, 1. April 2027",
+            "- Statusanfragen beantwortet: 2 von 3",
+            "- Fragen: 2 gestellt, 1 nie beantwortet: „question <q2@x>: which fonts?“ (Donnerstag, 1. April 2027)",
+            "- Bewertungen: 4/5 am Donnerstag, 1. April 2027 („good work“)",
+        ]
+    );
+    let ended = logo.lines(&reader);
+    assert!(
+        ended.contains(&"- Nie geliefert: Sketch".to_string()),
+        "{ended:?}"
+    );
+    assert!(ended.contains(&"- Ausgegeben: nichts erfasst (kein Budget festgelegt)".to_string()));
+    let record = dana.lines(&reader);
+    assert_eq!(
+        record,
+        [
+            "Meilensteine: 1 pünktlich, 1 verspätet (im Median 2 Tage zu spät), 1 überfällig, 0 offen",
+            "Nachbesserungen angefordert: 1",
+            "Antwortzeit auf Anfragen von Handoff: Median 1 Tag, bei 90 % höchstens 4 Tage (5 beantwortet, 1 ausstehend)",
+            "Statusanfragen beantwortet: 2 von 3 (66 %)",
+            "Bewertungen: 4/5 am Donnerstag, 1. April 2027 (site)",
+            "Gezahlt: 1500.00 EUR",
+        ]
+    );
+    assert_eq!(
+        dana.across(&reader),
+        "Dana Díaz in allen 2 Aufträgen mit Ihnen:"
+    );
+    for lines in [
+        &review,
+        &ended,
+        &record,
+        &vec![site.heading(&reader), logo.heading(&reader)],
+    ] {
+        assert_not_english(lines);
+    }
+}
+
+#[test]
+fn a_french_owner_reads_the_closing_review_and_the_record_in_french() {
+    let model = model_in("fr", "Europe/Paris");
+    let reader = model.owner.reader();
+    let (site, logo, dana) = written(&model);
+    assert_eq!(
+        site.heading(&reader),
+        "Bilan de fin de site (terminée, mardi 13 avril 2027 à 10:00 (heure de Paris))"
+    );
+    assert_eq!(
+        logo.heading(&reader),
+        "Bilan de fin de logo (arrêtée, lundi 3 mai 2027 à 14:00 (heure de Paris))"
+    );
+    let review = site.lines(&reader);
+    assert_eq!(
+        review,
+        [
+            "- Dépensé : 1500.00 EUR sur un budget de 2000.00 EUR (75 %)",
+            "- Étapes en retard : Final site (2 jours de retard)",
+            "- Reprises demandées : Draft (une fois)",
+            "- Silences : 10 jours à partir du mardi 9 mars 2027, 11 jours 9 heures à partir du jeudi 1 avril 2027",
+            "- Demandes de point d’avancement avec réponse : 2 sur 3",
+            "- Questions : 2 posées, 1 sans réponse : «\u{a0}question <q2@x>: which fonts?\u{a0}» (jeudi 1 avril 2027)",
+            "- Évaluations : 4/5 le jeudi 1 avril 2027 («\u{a0}good work\u{a0}»)",
+        ]
+    );
+    let ended = logo.lines(&reader);
+    assert!(
+        ended.contains(&"- Étapes jamais livrées : Sketch".to_string()),
+        "{ended:?}"
+    );
+    let record = dana.lines(&reader);
+    assert_eq!(
+        record,
+        [
+            "étapes : 1 à temps, 1 en retard (retard médian : 2 jours), 1 dépassée, 0 ouverte",
+            "reprises demandées : 1",
+            "réponses aux demandes de Handoff : médiane 1 jour, 90 % en moins de 4 jours (5 avec réponse, 1 en attente)",
+            "points d’avancement reçus : 2 sur 3 demandés (66 %)",
+            "évaluations : 4/5 le jeudi 1 avril 2027 (site)",
+            "payé : 1500.00 EUR",
+        ]
+    );
+    assert_eq!(
+        dana.across(&reader),
+        "Dana Díaz sur ses 2 missions avec vous :"
+    );
+    let mut one = dana.clone();
+    one.engagements.truncate(1);
+    assert_eq!(
+        one.across(&reader),
+        "Dana Díaz sur son unique mission avec vous :"
+    );
+    for lines in [
+        &review,
+        &ended,
+        &record,
+        &vec![site.heading(&reader), logo.heading(&reader)],
+    ] {
+        assert_not_english(lines);
+    }
+}
+
+#[test]
+fn every_shipped_language_writes_the_record_in_its_own_words_and_quotes() {
+    for (language, zone, quote) in [
+        ("es", "Europe/Madrid", "«good work»"),
+        ("pt", "America/Sao_Paulo", "“good work”"),
+    ] {
+        let model = model_in(language, zone);
+        let reader = model.owner.reader();
+        let (site, logo, dana) = written(&model);
+        let mut lines = site.lines(&reader);
+        lines.extend(logo.lines(&reader));
+        lines.extend(dana.lines(&reader));
+        lines.extend([
+            site.heading(&reader),
+            logo.heading(&reader),
+            dana.across(&reader),
+        ]);
+        assert_not_english(&lines);
+        assert!(
+            lines.iter().any(|l| l.contains(quote)),
+            "{language}: {lines:?}"
+        );
+        // Each language's own: the review's spend and the record's payments.
+        let (spent, paid) = match language {
+            "es" => (
+                "- Gastado: 1500.00 EUR de un presupuesto de 2000.00 EUR (75 %)",
+                "pagado: 1500.00 EUR",
+            ),
+            _ => (
+                "- Gasto: 1500.00 EUR de um orçamento de 2000.00 EUR (75 %)",
+                "pago: 1500.00 EUR",
+            ),
+        };
+        assert!(lines.contains(&spent.to_string()), "{language}: {lines:?}");
+        assert!(lines.contains(&paid.to_string()), "{language}: {lines:?}");
+    }
 }

@@ -26,7 +26,8 @@ pub(super) fn add_contractor_records(
         return Ok(());
     }
     let history = History::load(store)?;
-    let tz = model.owner.timezone;
+    // The owner reads the notice: their language, dates in their zone.
+    let reader = model.owner.reader();
     for it in items
         .iter_mut()
         .filter(|i| i.purpose == Purpose::NoticeEvaluationDue)
@@ -36,13 +37,8 @@ pub(super) fn add_contractor_records(
         };
         let c = model.contractor_of(e);
         let r = record::contractor(model, &history, &c.id, now);
-        let lines: Vec<String> = r.lines(tz).iter().map(|l| format!("- {l}")).collect();
-        let across = format!(
-            "\n\n{} across all {} engagement(s) with you:\n{}",
-            c.name,
-            r.engagements.len(),
-            lines.join("\n")
-        );
+        let lines: Vec<String> = r.lines(&reader).iter().map(|l| format!("- {l}")).collect();
+        let across = format!("\n\n{}\n{}", r.across(&reader), lines.join("\n"));
         it.extra
             .entry("record".to_string())
             .or_default()

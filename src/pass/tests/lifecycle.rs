@@ -195,7 +195,7 @@ fn a_whole_engagement_from_unsigned_to_evaluated() {
     assert!(body.contains("0 delivered on time, 1 late"), "{body}");
     // ... and the contractor's record across all their engagements.
     assert!(
-        body.contains("Dana Díaz across all 1 engagement(s) with you:")
+        body.contains("Dana Díaz in their one engagement with you:")
             && body.contains("- milestones: 0 on time, 1 late (median 2 days 11 hours late)"),
         "{body}"
     );

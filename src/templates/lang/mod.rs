@@ -24,6 +24,7 @@ mod en;
 mod es;
 mod fr;
 mod pt;
+pub mod record;
 pub mod seen;
 
 use icu_locale_core::Locale;
