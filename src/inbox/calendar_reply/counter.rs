@@ -76,6 +76,62 @@ fn queue(
     Ok(())
 }
 
+/// What a COUNTER's or REFRESH's item is, once found and answered by the
+/// contractor themselves; otherwise the outcome that says why not
+/// (already recorded when it is a stranger's).
+enum Item<'m> {
+    Found {
+        engagement: String,
+        item: String,
+        e: &'m Engagement,
+        milestone: Option<String>,
+    },
+    Not(ReplyOutcome),
+}
+
+/// Finds the item `uid` names and checks that the contractor both wrote
+/// the mail (`sender`, lower-cased) and is the calendar's attendee.
+fn item<'m>(
+    model: &'m Model,
+    store: &mut Store,
+    uid: &str,
+    attendee: &str,
+    sender: &str,
+    what: &str,
+    now: DateTime<Utc>,
+) -> Result<Item<'m>, RecordError> {
+    let unknown = || Item::Not(ReplyOutcome::UnknownUid(uid.to_string()));
+    let Some((engagement, item)) = find(model, store, uid)? else {
+        return Ok(unknown());
+    };
+    let Some(e) = model.engagement(&engagement) else {
+        return Ok(unknown());
+    };
+    let milestone = (item != "kickoff").then(|| item.clone());
+    let contractor = contractor_address(model, e);
+    if attendee != contractor || sender != contractor {
+        let who = if attendee != contractor {
+            attendee
+        } else {
+            sender
+        };
+        return Ok(Item::Not(ignored(
+            store,
+            &engagement,
+            milestone,
+            who,
+            what,
+            now,
+        )?));
+    }
+    Ok(Item::Found {
+        engagement,
+        item,
+        e,
+        milestone,
+    })
+}
+
 /// Reads a COUNTER and tells the owner of each proposal in it.
 pub(super) fn record_counter(
     model: &Model,
@@ -90,32 +146,26 @@ pub(super) fn record_counter(
     let message_id = facts.message_id.as_ref().map(|id| format!("<{id}>"));
     let mut outcomes = Vec::new();
     for counter in parse_counter(ics)? {
-        let Some((engagement, item)) = find(model, store, &counter.uid)? else {
-            outcomes.push(ReplyOutcome::UnknownUid(counter.uid));
-            continue;
-        };
-        let Some(e) = model.engagement(&engagement) else {
-            outcomes.push(ReplyOutcome::UnknownUid(counter.uid));
-            continue;
-        };
-        let milestone = (item != "kickoff").then(|| item.clone());
-        let contractor = contractor_address(model, e);
-        if counter.attendee != contractor || sender != contractor {
-            let who = if counter.attendee != contractor {
-                counter.attendee.clone()
-            } else {
-                sender.clone()
-            };
-            outcomes.push(ignored(
-                store,
-                &engagement,
+        let (engagement, item, e, milestone) = match item(
+            model,
+            store,
+            &counter.uid,
+            &counter.attendee,
+            &sender,
+            "counter-proposal",
+            now,
+        )? {
+            Item::Found {
+                engagement,
+                item,
+                e,
                 milestone,
-                &who,
-                "counter-proposal",
-                now,
-            )?);
-            continue;
-        }
+            } => (engagement, item, e, milestone),
+            Item::Not(outcome) => {
+                outcomes.push(outcome);
+                continue;
+            }
+        };
         let tz = model.owner.timezone;
         let (title, current) = title_and_when(model, store, e, milestone.as_deref())?;
         let due = proposed_due(counter.start, counter.end, tz);
@@ -220,32 +270,26 @@ pub(super) fn record_refresh(
     let message_id = facts.message_id.as_ref().map(|id| format!("<{id}>"));
     let mut outcomes = Vec::new();
     for refresh in parse_refresh(ics)? {
-        let Some((engagement, item)) = find(model, store, &refresh.uid)? else {
-            outcomes.push(ReplyOutcome::UnknownUid(refresh.uid));
-            continue;
-        };
-        let Some(e) = model.engagement(&engagement) else {
-            outcomes.push(ReplyOutcome::UnknownUid(refresh.uid));
-            continue;
-        };
-        let milestone = (item != "kickoff").then(|| item.clone());
-        let contractor = contractor_address(model, e);
-        if refresh.attendee != contractor || sender != contractor {
-            let who = if refresh.attendee != contractor {
-                refresh.attendee.clone()
-            } else {
-                sender.clone()
-            };
-            outcomes.push(ignored(
-                store,
-                &engagement,
+        let (engagement, item, e, milestone) = match item(
+            model,
+            store,
+            &refresh.uid,
+            &refresh.attendee,
+            &sender,
+            "refresh request",
+            now,
+        )? {
+            Item::Found {
+                engagement,
+                item,
+                e,
                 milestone,
-                &who,
-                "refresh request",
-                now,
-            )?);
-            continue;
-        }
+            } => (engagement, item, e, milestone),
+            Item::Not(outcome) => {
+                outcomes.push(outcome);
+                continue;
+            }
+        };
         let req = match &milestone {
             Some(m) => {
                 let Some(record) = store

@@ -179,3 +179,84 @@ fn an_unknown_uid_is_reported_not_recorded() {
     assert_eq!(out, [ReplyOutcome::UnknownUid("nope@x".into())]);
     assert_eq!(store.events(&EventFilter::default()).unwrap().len(), before);
 }
+
+fn refresh(uid: &str, attendee: &str) -> String {
+    [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "METHOD:REFRESH",
+        "BEGIN:VEVENT",
+        &format!("UID:{uid}"),
+        "DTSTAMP:20261124T100000Z",
+        &format!("ATTENDEE:mailto:{attendee}"),
+        "END:VEVENT",
+        "END:VCALENDAR",
+        "",
+    ]
+    .join("\r\n")
+}
+
+#[test]
+fn a_refresh_sends_the_invitation_again_to_the_contractor_only() {
+    let (model, templates, mut store, uid) = setup();
+    let composer = Composer {
+        model: &model,
+        templates: &templates,
+    };
+    let now = t("2026-11-24T10:00:00Z");
+    let facts = crate::inbox::parse::Facts::default();
+    // Eve, or Dana's attendee line sent by Eve: nothing goes anywhere.
+    for (attendee, sender) in [
+        ("eve@example.test", "eve@example.test"),
+        ("dana@example.test", "eve@example.test"),
+    ] {
+        let ics = refresh(&uid, attendee);
+        let out = record(&model, &composer, &mut store, &ics, sender, &facts, now).unwrap();
+        assert!(
+            matches!(&out[0], ReplyOutcome::IgnoredSender { who, .. } if who == "eve@example.test"),
+            "{out:?}"
+        );
+    }
+    assert_eq!(store.outbox_depth().unwrap(), 0);
+    let ics = refresh("nope@x", "dana@example.test");
+    let out = record(
+        &model,
+        &composer,
+        &mut store,
+        &ics,
+        "dana@example.test",
+        &facts,
+        now,
+    )
+    .unwrap();
+    assert_eq!(out, [ReplyOutcome::UnknownUid("nope@x".into())]);
+    // Dana's own calendar asks: the invitation goes to her again.
+    let ics = refresh(&uid, "Dana@Example.test");
+    let out = record(
+        &model,
+        &composer,
+        &mut store,
+        &ics,
+        "Dana@example.test",
+        &facts,
+        now,
+    )
+    .unwrap();
+    assert_eq!(
+        out,
+        [ReplyOutcome::Refreshed {
+            engagement: "website".into(),
+            item: "wireframes".into()
+        }]
+    );
+    assert_eq!(store.outbox_depth().unwrap(), 1);
+    // 05:00 in New York: it waits for the end of Dana's quiet hours.
+    let mail = store
+        .due_outbox(t("2026-11-24T18:00:00Z"), 1)
+        .unwrap()
+        .remove(0);
+    assert_eq!(
+        (mail.purpose.as_str(), mail.recipient.as_str()),
+        ("milestone_invite", "dana@example.test")
+    );
+}
