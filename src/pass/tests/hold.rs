@@ -34,11 +34,12 @@ fn when_a_bounce_hold_ends_held_mail_is_decided_again_and_obeys_the_cap() {
     let mut w = World::new(load(true, "", TWO));
     w.pass("2027-03-01T14:00:00Z");
     w.event("acknowledgement", None, "2027-03-02T10:00:00Z");
-    // Her mailbox is full: the status request bounced.
+    // Her mailbox is full: an invitation bounced (the first status request
+    // is a week away: none the day the instructions reached her).
     assert_eq!(
         w.bounce(
             "2027-03-02T11:00:00Z",
-            "status_request",
+            "milestone_invite",
             "552 5.2.2 mailbox full"
         ),
         "bounce"

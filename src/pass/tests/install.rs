@@ -64,13 +64,8 @@ fn installed_with_work_under_way_the_first_day_is_instructions_an_invitation_and
                 ADA,
                 "2027-04-05T10:00:00Z"
             ),
-            // The weekly request, Monday 09:00 in New York.
-            sent(
-                "status_request/site/2027-04-05T13:00:00+00:00",
-                "status_request",
-                DANA,
-                "2027-04-05T13:00:00Z"
-            ),
+            // No weekly status request at 09:00, an hour after the
+            // instructions: the first is next Monday's.
         ]
     );
     let instructions = w.text("instructions");
@@ -97,7 +92,7 @@ fn installed_with_work_under_way_the_first_day_is_instructions_an_invitation_and
     // it), and one escalation three days after the instructions reached
     // her, on its own.
     let mut later = Vec::new();
-    while now < t("2027-04-12T00:00:00Z") {
+    while now < t("2027-04-12T14:00:00Z") {
         later.extend(w.pass(&now.to_rfc3339()).into_iter().map(|s| (now, s)));
         now += TimeDelta::hours(1);
     }
@@ -121,4 +116,11 @@ fn installed_with_work_under_way_the_first_day_is_instructions_an_invitation_and
             == 1,
         "nothing else in the escalation's pass: {later:?}"
     );
+    // The first status request: the next Monday, 09:00 in New York.
+    let requests: Vec<_> = later
+        .iter()
+        .filter(|(_, s)| s.purpose == "status_request")
+        .map(|(at, _)| *at)
+        .collect();
+    assert_eq!(requests, [t("2027-04-12T13:00:00Z")], "{later:?}");
 }

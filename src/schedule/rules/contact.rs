@@ -58,6 +58,26 @@ pub(crate) fn silence_since(s: &Subject<'_>) -> Option<(DateTime<Utc>, DateTime<
     Some((since, (since + after).max(asked + GRACE)))
 }
 
+/// How long the contractor has the instructions before the first status
+/// request: a day. "How is it going?" an hour after "here is the work" is
+/// noise; a weekly Monday request on the Monday work starts waits for the
+/// next Monday, a daily one for the next working day.
+pub(crate) const FIRST_REQUEST_AFTER: TimeDelta = TimeDelta::days(1);
+
+/// The earliest a status request may be scheduled: [`FIRST_REQUEST_AFTER`]
+/// past the instructions reaching the contractor, or, before they have,
+/// past the moment they go (the start, or this pass when the start is
+/// behind us).
+fn first_request(s: &Subject<'_>, w: &Window) -> DateTime<Utc> {
+    let now = if w.mode == crate::schedule::Mode::Due {
+        w.until
+    } else {
+        w.after
+    };
+    let reached = s.reached().unwrap_or_else(|| s.start.max(now));
+    reached.max(s.start) + FIRST_REQUEST_AFTER
+}
+
 /// The status request owed at `now` (its scheduled instant): the latest
 /// occurrence, unless downtime left it closer to the next one (then none,
 /// the next one goes on its own date). Queued requests other than this one
@@ -67,9 +87,10 @@ pub(crate) fn status_owed(s: &Subject<'_>, w: &Window) -> Option<DateTime<Utc>> 
     if !s.running() || s.open().next().is_none() {
         return None;
     }
+    let from = first_request(s, w);
     recurring_catch_up(sched, w)
         .into_iter()
-        .find(|at| *at >= s.start)
+        .find(|at| *at >= from)
 }
 
 /// Whether the latest request that reached the contractor (delivered at
@@ -92,9 +113,10 @@ pub(super) fn status(s: &Subject<'_>, w: &Window, out: &mut Vec<Item>) {
     let requests: Vec<DateTime<Utc>> = if w.mode == crate::schedule::Mode::Due {
         status_owed(s, w).into_iter().collect()
     } else {
+        let from = first_request(s, w);
         recurring(sched, w)
             .into_iter()
-            .filter(|at| *at >= s.start)
+            .filter(|at| *at >= from)
             .collect()
     };
     for at in requests {
