@@ -79,7 +79,7 @@ fn installed_with_work_under_way_the_first_day_is_instructions_an_invitation_and
         "{instructions}"
     );
     assert!(
-        instructions.contains("(already past, so no invitation)"),
+        instructions.contains("It is already past, so there is no invitation."),
         "{instructions}"
     );
     let notice = w.text("notice_overdue_at_start");
