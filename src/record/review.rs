@@ -221,7 +221,7 @@ impl Review {
                     w.heading_closed,
                     &[
                         ("closed", closed),
-                        ("when", &reader.time(at)),
+                        ("when", &day(&reader, at)),
                         ("engagement", &self.engagement),
                     ],
                 )

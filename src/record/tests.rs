@@ -334,7 +334,7 @@ fn the_closing_review_lists_spend_lateness_redos_silences_questions_and_evaluati
     let tz = chrono_tz::Europe::Berlin;
     assert_eq!(
         r.heading(tz),
-        "Closing review of site (finished, Tuesday, April 13, 2027 at 10:00\u{a0}AM (Berlin time))"
+        "Closing review of site (finished, Tuesday, April 13, 2027)"
     );
     assert_eq!(
         r.lines(tz),
@@ -445,7 +445,7 @@ fn a_german_owner_reads_the_closing_review_and_the_record_in_german() {
     let (site, logo, dana) = written(&model);
     assert_eq!(
         site.heading(&reader),
-        "Abschlussbericht zu site (abgeschlossen, Dienstag, 13. April 2027 um 10:00 (Ortszeit Berlin))"
+        "Abschlussbericht zu site (abgeschlossen, Dienstag, 13. April 2027)"
     );
     let review = site.lines(&reader);
     assert_eq!(
@@ -499,11 +499,11 @@ fn a_french_owner_reads_the_closing_review_and_the_record_in_french() {
     let (site, logo, dana) = written(&model);
     assert_eq!(
         site.heading(&reader),
-        "Bilan de fin de site (terminée, mardi 13 avril 2027 à 10:00 (heure de Paris))"
+        "Bilan de fin de site (terminée, mardi 13 avril 2027)"
     );
     assert_eq!(
         logo.heading(&reader),
-        "Bilan de fin de logo (arrêtée, lundi 3 mai 2027 à 14:00 (heure de Paris))"
+        "Bilan de fin de logo (arrêtée, lundi 3 mai 2027)"
     );
     let review = site.lines(&reader);
     assert_eq!(

@@ -87,8 +87,8 @@ const REPORT: Report = Report {
     record_no_ack: "- Keine Bestätigung erhalten",
     record_heard: "- Zuletzt von ihnen gehört: {when}",
     record_not_heard: "- Noch nichts von ihnen gehört",
-    record_answered: "- Letzte Frage: {when} (beantwortet)",
-    record_unanswered: "- Letzte Frage: {when} (noch nicht beantwortet)",
+    record_answered: "- Letzte Frage: {when}, beantwortet",
+    record_unanswered: "- Letzte Frage: {when}, noch nicht beantwortet",
 };
 
 /// "2 Aufträge, 1 Punkt braucht Sie".

@@ -95,8 +95,8 @@ const REPORT: Report = Report {
     record_no_ack: "- No acknowledgement recorded",
     record_heard: "- Last heard from them: {when}",
     record_not_heard: "- Nothing heard from them yet",
-    record_answered: "- Last question: {when} (answered)",
-    record_unanswered: "- Last question: {when} (not answered yet)",
+    record_answered: "- Last question: {when}, answered",
+    record_unanswered: "- Last question: {when}, not answered yet",
 };
 
 /// "2 engagements, 1 thing needs you".

@@ -88,8 +88,8 @@ const REPORT: Report = Report {
     record_no_ack: "- Ninguna confirmación registrada",
     record_heard: "- Última noticia: {when}",
     record_not_heard: "- Todavía ninguna noticia",
-    record_answered: "- Última pregunta: {when} (respondida)",
-    record_unanswered: "- Última pregunta: {when} (sin respuesta todavía)",
+    record_answered: "- Última pregunta: {when}, respondida",
+    record_unanswered: "- Última pregunta: {when}, sin respuesta todavía",
 };
 
 /// "2 proyectos, 1 tema requiere su atención".

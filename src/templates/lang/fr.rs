@@ -91,8 +91,8 @@ const REPORT: Report = Report {
     record_no_ack: "- Aucun accusé de réception",
     record_heard: "- Dernières nouvelles : {when}",
     record_not_heard: "- Aucune nouvelle pour le moment",
-    record_answered: "- Dernière question : {when} (répondue)",
-    record_unanswered: "- Dernière question : {when} (pas encore de réponse)",
+    record_answered: "- Dernière question : {when}, répondue",
+    record_unanswered: "- Dernière question : {when}, pas encore de réponse",
 };
 
 /// "2 missions, 1 point demande votre attention".

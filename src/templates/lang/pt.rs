@@ -89,8 +89,8 @@ const REPORT: Report = Report {
     record_no_ack: "- Nenhuma confirmação registrada",
     record_heard: "- Última notícia: {when}",
     record_not_heard: "- Nenhuma notícia ainda",
-    record_answered: "- Última pergunta: {when} (respondida)",
-    record_unanswered: "- Última pergunta: {when} (ainda sem resposta)",
+    record_answered: "- Última pergunta: {when}, respondida",
+    record_unanswered: "- Última pergunta: {when}, ainda sem resposta",
 };
 
 /// "2 projetos, 1 item precisa de você".
