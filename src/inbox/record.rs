@@ -367,7 +367,7 @@ impl Inbox<'_> {
             ),
         ];
         match purpose {
-            Purpose::NoticeDelivery => extra.push(("received", owner.reader().time(now))),
+            Purpose::NoticeDelivery => extra.push(("received", owner.reader().day(now))),
             Purpose::NoticeBounce => {
                 extra.push((
                     "recipient",

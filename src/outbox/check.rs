@@ -185,7 +185,7 @@ pub fn sample_extra(
         Purpose::InviteCancel => vec![("title", title), ("due", due)],
         Purpose::EvaluationFeedback => vec![("feedback", words.sample_feedback.into())],
         Purpose::NoticeDelivery => vec![
-            ("received", days_ago(0)),
+            ("received", reader.day(now)),
             ("excerpt", words.sample_delivery.into()),
             (
                 "because",
@@ -285,7 +285,7 @@ pub fn sample_extra(
                 ),
             ),
         ],
-        Purpose::NoticePaymentDue => vec![("due_on", days_ago(0)), ("followup", String::new())],
+        Purpose::NoticePaymentDue => vec![("due_on", reader.day(now)), ("followup", String::new())],
         Purpose::NoticeOverdueAtStart => vec![
             ("count", "1".into()),
             (

@@ -83,17 +83,17 @@ pub(super) fn entry(s: &Subject<'_>, now: DateTime<Utc>) -> Entry {
         needs.push(match s.facts.latest_for(id, &m.id, "milestone_delivered") {
             Some(t) => need(
                 r.need_check_delivered,
-                &[("title", &m.title), ("when", &owner.time(t))],
+                &[("title", &m.title), ("when", &owner.day(t))],
             ),
             None => need(r.need_check, &[("title", &m.title)]),
         });
     }
     if s.running() {
         if let Some(at) = payment_due(s, now) {
-            needs.push(need(r.need_payment, &[("when", &owner.time(at))]));
+            needs.push(need(r.need_payment, &[("when", &owner.day(at))]));
         }
         if let Some(at) = evaluation_due(s, now) {
-            needs.push(need(r.need_evaluation, &[("when", &owner.time(at))]));
+            needs.push(need(r.need_evaluation, &[("when", &owner.day(at))]));
         }
     }
     if let Some((asked, _)) = s.facts.last_question(id)
@@ -101,7 +101,7 @@ pub(super) fn entry(s: &Subject<'_>, now: DateTime<Utc>) -> Entry {
             .latest(id, "owner_answered")
             .is_none_or(|t| t < *asked)
     {
-        needs.push(need(r.need_question, &[("when", &owner.time(*asked))]));
+        needs.push(need(r.need_question, &[("when", &owner.day(*asked))]));
     }
     if s.held {
         let email = contractor.email.to_string();
@@ -110,7 +110,7 @@ pub(super) fn entry(s: &Subject<'_>, now: DateTime<Utc>) -> Entry {
     if let Some((since, silent)) = silence_since(s)
         && now >= silent
     {
-        needs.push(need(r.need_silent, &[("when", &owner.time(since))]));
+        needs.push(need(r.need_silent, &[("when", &owner.day(since))]));
     }
     if let Some(budget) = &s.e.budget {
         lines.push(format!(

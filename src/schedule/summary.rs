@@ -147,7 +147,7 @@ pub fn sample_digest(
             &[
                 ("id", &e.id),
                 ("title", &m.title),
-                ("when", &owner.time(now - TimeDelta::days(1))),
+                ("when", &owner.day(now - TimeDelta::days(1))),
             ],
         )
     });

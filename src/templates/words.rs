@@ -75,6 +75,13 @@ impl Reader {
         )
     }
 
+    /// The reader's day of an instant: "Saturday, December 5, 2026". For
+    /// when something happened or fell due, where the hour adds nothing
+    /// (and a time's zone in parentheses would nest inside the sentence's).
+    pub fn day(&self, t: DateTime<Utc>) -> String {
+        self.date(t.with_timezone(&self.tz).date_naive())
+    }
+
     /// A date: "Saturday, December 5, 2026".
     pub fn date(&self, d: NaiveDate) -> String {
         date(&self.lang, d)

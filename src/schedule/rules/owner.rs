@@ -95,7 +95,7 @@ pub(super) fn owner_schedules(s: &Subject<'_>, w: &Window, out: &mut Vec<Item>) 
             format!("payment/{id}"),
         );
         if w.writes() {
-            it.extra.insert("due_on".into(), s.owner().time(at));
+            it.extra.insert("due_on".into(), s.owner().day(at));
             it.extra.insert("followup".into(), String::new());
         }
         out.push(it);

@@ -73,7 +73,7 @@ const REPORT: Report = Report {
     starts: "começa em {date}",
     due_this_week: "  - entrega nesta semana: {title} ({due})",
     line_due: "- {title}: entrega até {due}",
-    line_delivered: "- {title}: entregue ({when})",
+    line_delivered: "- {title}: entregue em {when}",
     need_agreement: "- {id}: o contrato ainda não foi assinado",
     need_overdue: "- {id}: {title} está atrasado (entrega até {due})",
     need_check: "- {id}: verificar a entrega de {title}",
