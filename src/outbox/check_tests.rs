@@ -87,6 +87,23 @@ fn english_dates(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// A parenthesis opened inside another, which reads badly in any language
+/// ("15:00 (Vienna time) (an invitation follows)" is fine, "due (Saturday
+/// at 17:59 (Berlin time))" is not): the line it is on.
+fn nested_parenthesis(text: &str) -> Option<&str> {
+    text.lines().find(|line| {
+        let mut depth = 0u32;
+        line.chars().any(|c| {
+            match c {
+                '(' => depth += 1,
+                ')' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            c == '(' && depth > 1
+        })
+    })
+}
+
 #[test]
 fn no_template_in_any_language_shows_a_crontab_id_utc_time_or_markup() {
     let mut base = model();
@@ -122,6 +139,11 @@ fn no_template_in_any_language_shows_a_crontab_id_utc_time_or_markup() {
                 ] {
                     for p in never_for_a_person(text) {
                         problems.push(format!("{purpose} in {code}, {part}: {p}\n{text}"));
+                    }
+                    if let Some(line) = nested_parenthesis(text) {
+                        problems.push(format!(
+                            "{purpose} in {code}, {part}: a parenthesis inside another: {line}"
+                        ));
                     }
                     if *code != "en" {
                         for w in english_dates(text) {
@@ -181,4 +203,16 @@ fn an_english_override_says_it_does_not_reach_a_translated_reader() {
         notes[0]
     );
     assert!(notes[0].contains("de/kickoff.txt"), "{}", notes[0]);
+}
+
+#[test]
+fn a_parenthesis_inside_another_is_found_one_after_another_is_not() {
+    assert_eq!(
+        nested_parenthesis("x\ndue (Saturday at 17:59 (Berlin time)).\ny"),
+        Some("due (Saturday at 17:59 (Berlin time)).")
+    );
+    assert_eq!(
+        nested_parenthesis("15:00 (Vienna time). An invitation follows (soon)."),
+        None
+    );
 }
