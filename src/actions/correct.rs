@@ -59,10 +59,19 @@ impl Correction {
             .replace(['_', '-'], " ");
         let lex = crate::words::lexicon();
         let mut words = Words::new(&norm);
+        let kind_of = |words: &Words| {
+            SPOKEN
+                .iter()
+                .find(|(category, _)| lex.is_whole(category, words, &[]).is_some())
+                .map(|(_, k)| *k)
+                .or_else(|| Kind::parse(&words.tokens.join("_")).filter(|k| k.is_reading()))
+        };
         // The longest negation or article the words start with, each
-        // taken off ("not a", "ce n'est pas une"), a kind left after it.
+        // taken off ("not a", "ce n'est pas une"), a kind left after it;
+        // a kind's own words are never taken for one ("non distribué" is
+        // a bounce, though "non" negates in Italian).
         let mut negated = false;
-        loop {
+        while kind_of(&words).is_none() {
             let longest = |category: &str| {
                 lex.find_all(category, &words, &[])
                     .into_iter()
@@ -78,12 +87,7 @@ impl Correction {
             negated |= negation;
             words = Words::new(&words.tokens[hit.end..].join(" "));
         }
-        let kind = SPOKEN
-            .iter()
-            .find(|(category, _)| lex.is_whole(category, &words, &[]).is_some())
-            .map(|(_, k)| *k)
-            .or_else(|| Kind::parse(&words.tokens.join("_")).filter(|k| k.is_reading()));
-        match kind {
+        match kind_of(&words) {
             Some(k) if negated => Ok(Correction::Not(k)),
             Some(k) => Ok(Correction::Is(k)),
             None => Err(format!(
@@ -445,6 +449,9 @@ mod tests {
         assert_eq!(p("não é uma pergunta"), not(Kind::Question));
         assert_eq!(p("não é uma devolução"), not(Kind::Bounce));
         assert_eq!(p("relatório de status"), is(Kind::StatusReport));
+        assert_eq!(p("non distribué"), is(Kind::Bounce));
+        assert_eq!(p("pas non distribué"), not(Kind::Bounce));
+        assert_eq!(p("no entregado"), not(Kind::Delivery));
         // A negation alone names nothing.
         assert!(p("nicht").is_err());
         assert!(p("keine Ahnung").is_err());
