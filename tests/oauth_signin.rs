@@ -397,7 +397,13 @@ async fn the_watcher_renews_its_session_ahead_of_each_token_expiry() {
     // 64 s of 30-second tokens renewed at 24 s: two renewals (±1 for a
     // machine that is slow at the edges), each one refresh, no storm.
     assert!((1..=3).contains(&refreshes.len()), "{refreshes:?}");
-    assert_eq!(connects, refreshes.len() + 1, "one reconnect per refresh");
+    // One reconnect per refresh; a refresh in the window's last moment may
+    // have its reconnect just after it.
+    let reconnects = connects - 1;
+    assert!(
+        refreshes.len() == reconnects || refreshes.len() == reconnects + 1,
+        "one reconnect per refresh: {reconnects} reconnects, {refreshes:?}"
+    );
     let grants = o.token_requests(&client).await;
     for pair in grants.windows(2) {
         let (before, after) = (&pair[0], &pair[1]);
