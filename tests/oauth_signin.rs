@@ -29,6 +29,15 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 const PATIENCE: Duration = Duration::from_secs(30);
+
+/// The tests of this file one at a time. Beside the two login tests (their
+/// `handoff login` children, mail through Postfix and Dovecot), the renewal
+/// test failed about one run in three: a watcher session went some 30 s with
+/// no IDLE wake for the reply and past its refresh point, then renewed late.
+/// One at a time it passed five runs of five. What it proves is the
+/// renewal's timing, so it gets the servers to itself; the stall itself is
+/// not understood yet (see the closing note).
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 /// The engagement has started and quiet hours are off: mail goes at once.
 const NOW: &str = "2026-11-25T15:00:00Z";
 
@@ -169,6 +178,7 @@ async fn login(config: &Path, args: &[&str], answer: impl Fn(String)) -> (i32, S
 
 #[tokio::test]
 async fn login_by_code_with_pkce_stores_a_private_sign_in_that_sends_mail() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let stack = MailStack::shared();
     let o = stack.oauth();
     let client = o.new_client(json!({})).await;
@@ -251,6 +261,7 @@ async fn login_by_code_with_pkce_stores_a_private_sign_in_that_sends_mail() {
 
 #[tokio::test]
 async fn login_by_device_code_and_google_says_it_has_none_for_mail() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let stack = MailStack::shared();
     let o = stack.oauth();
     let client = o.new_client(json!({ "device_interval": 1 })).await;
@@ -331,15 +342,12 @@ async fn sign_in(model: &handoff::model::Model) {
 
 #[tokio::test]
 async fn the_watcher_renews_its_session_ahead_of_each_token_expiry() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     use handoff::inbox::imap_watch::WatchEvent;
     let stack = MailStack::shared();
     let o = stack.oauth();
-    // Thirty-second tokens: the refresh point is at 24 s, 6 s ahead. (With
-    // ten-second tokens and 2 s ahead, a reply recorded on a loaded
-    // machine, its store commits waiting on the disk, held the watcher past
-    // a refresh point now and then: real tokens live an hour and are
-    // refreshed 5 minutes ahead.)
-    let client = o.new_client(json!({ "access_token_lifetime": 30 })).await;
+    // Ten-second tokens: the refresh point is at 8 s.
+    let client = o.new_client(json!({ "access_token_lifetime": 10 })).await;
     let dir = tempfile::tempdir().unwrap();
     let id = "renew";
     let path = config(stack, dir.path(), &client, Auth::OAuth, Auth::Password, id);
@@ -350,14 +358,13 @@ async fn the_watcher_renews_its_session_ahead_of_each_token_expiry() {
     running.connected().await;
     let first_login = Instant::now();
 
-    // Two token lifetimes and a bit; a reply lands just after the first
-    // token's exp.
+    // Three token lifetimes; a reply lands just after the first token's exp.
     let mut connects = 1;
     let mut replied = false;
     let mut recorded = None;
-    let end = first_login + Duration::from_secs(64);
+    let end = first_login + Duration::from_secs(28);
     while Instant::now() < end {
-        if !replied && first_login.elapsed() >= Duration::from_secs(30) {
+        if !replied && first_login.elapsed() >= Duration::from_secs(10) {
             let message_id = format!("{}@example.test", unique("renew").replace(' ', "."));
             let mail = common::watch::reply(
                 stack,
@@ -394,9 +401,9 @@ async fn the_watcher_renews_its_session_ahead_of_each_token_expiry() {
         .into_iter()
         .filter(|r| r.grant_type == "refresh_token")
         .collect();
-    // 64 s of 30-second tokens renewed at 24 s: two renewals (±1 for a
+    // 28 s of 10-second tokens renewed at 8 s: three renewals (±1 for a
     // machine that is slow at the edges), each one refresh, no storm.
-    assert!((1..=3).contains(&refreshes.len()), "{refreshes:?}");
+    assert!((2..=4).contains(&refreshes.len()), "{refreshes:?}");
     // One reconnect per refresh; a refresh in the window's last moment may
     // have its reconnect just after it.
     let reconnects = connects - 1;
