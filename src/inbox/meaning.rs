@@ -23,13 +23,9 @@
 use super::classify::Context;
 use super::parse::Facts;
 use crate::templates::lang::fill;
-use crate::templates::lang::seen::{Seen, english};
+// The English frames reasons are written in (the journal's language).
+use crate::templates::lang::seen::english as seen;
 use crate::words::{Hit, Lexicon, Words, lexicon};
-
-/// The English frames reasons are written in (the journal's language).
-fn seen() -> &'static Seen {
-    english()
-}
 
 /// How far (in words, within a sentence) a negation or a "tomorrow" reaches
 /// a completion word.

@@ -2,7 +2,7 @@
 //! contractors`, the contractor's page, and the evaluation-due notice.
 
 use super::{
-    Audience, Engagement, Fact, History, counted, day, long, median, percentile, phrases, sums,
+    Audience, Engagement, Fact, History, counted, long, median, percentile, phrases, sums,
 };
 use crate::lifecycle::MilestoneState;
 use crate::model::Model;
@@ -296,7 +296,7 @@ impl ContractorRecord {
                     w.record_evaluation_item,
                     &[
                         ("score", &e.score.to_string()),
-                        ("date", &day(reader, e.at)),
+                        ("date", &reader.day(e.at)),
                         ("engagement", &e.engagement),
                     ],
                 )

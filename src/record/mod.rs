@@ -93,12 +93,6 @@ fn phrases(reader: &Reader) -> &'static RecordPhrases {
     words::of(reader.lang.base())
 }
 
-/// The reader's date of an instant, in their words: "Thursday, April 1,
-/// 2027".
-fn day(reader: &Reader, t: DateTime<Utc>) -> String {
-    reader.date(t.with_timezone(&reader.tz).date_naive())
-}
-
 /// A count with its pattern, singular or plural as the language says.
 fn counted(reader: &Reader, (one, many): (&str, &str), name: &str, n: u32) -> String {
     let singular = n == 1 || (n == 0 && reader.lang.phrases().zero_is_singular);

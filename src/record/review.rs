@@ -5,7 +5,7 @@
 //! by `handoff status ENGAGEMENT` and on the owner's page; while the
 //! engagement runs the same review reads as "so far".
 
-use super::{Audience, Engagement, Evaluation, History, day, long, phrases, sums};
+use super::{Audience, Engagement, Evaluation, History, long, phrases, sums};
 use crate::lifecycle::MilestoneState;
 use crate::model::Model;
 use crate::money::Money;
@@ -221,7 +221,7 @@ impl Review {
                     w.heading_closed,
                     &[
                         ("closed", closed),
-                        ("when", &day(&reader, at)),
+                        ("when", &reader.day(at)),
                         ("engagement", &self.engagement),
                     ],
                 )
@@ -316,7 +316,7 @@ impl Review {
                     w.silence_item,
                     &[
                         ("long", &long(reader, s.secs)),
-                        ("date", &day(reader, s.from)),
+                        ("date", &reader.day(s.from)),
                     ],
                 )
             })
@@ -343,7 +343,7 @@ impl Review {
                         let quote = fill(w.quoted, &[("text", &excerpt(&q.text))]);
                         fill(
                             w.question_item,
-                            &[("date", &day(reader, q.at)), ("quote", &quote)],
+                            &[("date", &reader.day(q.at)), ("quote", &quote)],
                         )
                     })
                     .collect();
@@ -355,7 +355,7 @@ impl Review {
             .iter()
             .map(|e| {
                 let score = e.score.to_string();
-                let date = day(reader, e.at);
+                let date = reader.day(e.at);
                 match &e.notes {
                     Some(n) => fill(
                         w.evaluation_noted,

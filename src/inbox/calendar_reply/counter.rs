@@ -76,21 +76,19 @@ fn queue(
     Ok(())
 }
 
-/// What a COUNTER's or REFRESH's item is, once found and answered by the
-/// contractor themselves; otherwise the outcome that says why not
-/// (already recorded when it is a stranger's).
-enum Item<'m> {
-    Found {
-        engagement: String,
-        item: String,
-        e: &'m Engagement,
-        milestone: Option<String>,
-    },
-    Not(ReplyOutcome),
+/// A COUNTER's or REFRESH's item, found and answered by the contractor
+/// themselves.
+struct Found<'m> {
+    engagement: String,
+    item: String,
+    e: &'m Engagement,
+    milestone: Option<String>,
 }
 
 /// Finds the item `uid` names and checks that the contractor both wrote
-/// the mail (`sender`, lower-cased) and is the calendar's attendee.
+/// the mail (`sender`, lower-cased) and is the calendar's attendee;
+/// otherwise the outcome that says why not (already recorded when it is a
+/// stranger's).
 fn item<'m>(
     model: &'m Model,
     store: &mut Store,
@@ -99,8 +97,8 @@ fn item<'m>(
     sender: &str,
     what: &str,
     now: DateTime<Utc>,
-) -> Result<Item<'m>, RecordError> {
-    let unknown = || Item::Not(ReplyOutcome::UnknownUid(uid.to_string()));
+) -> Result<Result<Found<'m>, ReplyOutcome>, RecordError> {
+    let unknown = || Err(ReplyOutcome::UnknownUid(uid.to_string()));
     let Some((engagement, item)) = find(model, store, uid)? else {
         return Ok(unknown());
     };
@@ -115,21 +113,14 @@ fn item<'m>(
         } else {
             sender
         };
-        return Ok(Item::Not(ignored(
-            store,
-            &engagement,
-            milestone,
-            who,
-            what,
-            now,
-        )?));
+        return Ok(Err(ignored(store, &engagement, milestone, who, what, now)?));
     }
-    Ok(Item::Found {
+    Ok(Ok(Found {
         engagement,
         item,
         e,
         milestone,
-    })
+    }))
 }
 
 /// Reads a COUNTER and tells the owner of each proposal in it.
@@ -146,7 +137,7 @@ pub(super) fn record_counter(
     let message_id = facts.message_id.as_ref().map(|id| format!("<{id}>"));
     let mut outcomes = Vec::new();
     for counter in parse_counter(ics)? {
-        let (engagement, item, e, milestone) = match item(
+        let found = item(
             model,
             store,
             &counter.uid,
@@ -154,14 +145,15 @@ pub(super) fn record_counter(
             &sender,
             "counter-proposal",
             now,
-        )? {
-            Item::Found {
-                engagement,
-                item,
-                e,
-                milestone,
-            } => (engagement, item, e, milestone),
-            Item::Not(outcome) => {
+        )?;
+        let Found {
+            engagement,
+            item,
+            e,
+            milestone,
+        } = match found {
+            Ok(found) => found,
+            Err(outcome) => {
                 outcomes.push(outcome);
                 continue;
             }
@@ -270,7 +262,7 @@ pub(super) fn record_refresh(
     let message_id = facts.message_id.as_ref().map(|id| format!("<{id}>"));
     let mut outcomes = Vec::new();
     for refresh in parse_refresh(ics)? {
-        let (engagement, item, e, milestone) = match item(
+        let found = item(
             model,
             store,
             &refresh.uid,
@@ -278,14 +270,15 @@ pub(super) fn record_refresh(
             &sender,
             "refresh request",
             now,
-        )? {
-            Item::Found {
-                engagement,
-                item,
-                e,
-                milestone,
-            } => (engagement, item, e, milestone),
-            Item::Not(outcome) => {
+        )?;
+        let Found {
+            engagement,
+            item,
+            e,
+            milestone,
+        } = match found {
+            Ok(found) => found,
+            Err(outcome) => {
                 outcomes.push(outcome);
                 continue;
             }
